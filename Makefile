@@ -1,0 +1,47 @@
+# Two entry points a newcomer needs: `make run` and `make test`. Both create .venv on first use and
+# are quick afterwards (the install step re-runs only when a requirements file changes).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: run test test-all browser lint bench clean-venv
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch alone first, so nothing else can pull a different build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
+		--browser.gatherUsageStats false --server.headless true
+
+# Browser end-to-end tests need Debian's chromium; install it where we can, else those tests skip
+# with a printed reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "note: could not install chromium; browser tests will be skipped"; \
+		else echo "note: chromium missing and cannot apt-get; browser tests will be skipped"; fi; }
+
+test: $(VENV)/.installed-dev browser
+	$(PY) -m pytest -q
+
+# Everything, including slow training/quality tests.
+test-all: $(VENV)/.installed-dev browser
+	$(PY) -m pytest -q -m ""
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+
+clean-venv:
+	rm -rf $(VENV)
