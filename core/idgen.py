@@ -1,0 +1,554 @@
+"""ID-GEN: sample any identifiable P(y | do(x)) or P(y | do(x), z) with conditional generative models.
+
+Rahman, Jordan & Kocaoglu (NeurIPS 2024) run Shpitser & Pearl's ID recursion over *data sets and
+trained conditional models* instead of probability expressions.  We compile (graph, query) into a
+:class:`Plan` without touching data (so a non-identifiable query fails before any training and the
+UI can show which models are needed), then :meth:`IDGen.fit` trains the plan's models and
+:meth:`IDGen.sample` pushes intervention values through the resulting sampling network.
+
+The recursion state is ``(Y, X, data, G, context)``: ``context`` are intervention variables that a
+line-7 step turned into conditioning columns of a synthetic data set; every model trained on that
+data set conditions on them too, so one trained network serves every value of x.
+
+Lines, as in the paper (``_line1`` ... ``_line7`` below):
+
+1. ``X = {}``: one model per V_i given its predecessors in the topological order (and the context).
+2. drop the non-ancestors of Y (columns and nodes), recurse.
+3. ``W = (V \\ X) \\ An(Y)_{G_{\\bar X}}``: add W to the intervention, recurse (graph bookkeeping).
+4. several districts S_i of G \\ X: recurse for each ``P_{v \\ s_i}(s_i)`` and MERGE the networks:
+   every variable is produced by exactly one sub-network; the others read it as an input.
+5. G \\ X is a single district and so is G: a hedge (raised at compile time by ``core.identify``).
+6. S is a district of G: one model per V_i in S given its predecessors.
+7. S within a larger district S' of G: train models of S' given predecessors on the current data,
+   SAMPLE a synthetic data set D' (the intervened variables X \\ S' drawn independently of S', as
+   conditioning columns), recurse on D' and G[S'].
+
+Conditional queries follow IDC: rule-2 moves conditioning variables into the intervention where
+``Y _||_ Z_i | X, Z \\ Z_i`` holds in ``G_{\\bar X, \\underline{Z_i}}``; for what remains we sample
+P_x(y, z) from the network above and train a conditional model of y given (z, x) on those samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from core.errors import WorkbenchError
+from core.graph import ADMG, Node
+
+Columns = dict[str, np.ndarray]
+
+
+# --------------------------------------------------------------------------------------------------
+# The plan: data sets and models, described before anything is trained
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A data set of the recursion: the observed data (``parent is None``), or a synthetic data set
+    sampled from ``generators`` with ``context`` columns drawn independently of the rest."""
+
+    key: str
+    parent: DataRef | None = None
+    generators: tuple[ModelSpec, ...] = ()
+    context: tuple[str, ...] = ()
+    label: str = "observed data"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One conditional model ``target | inputs`` trained on ``data``.  Two specs with the same key
+    are the same model: trained once, shared by every query that needs it."""
+
+    target: str
+    inputs: tuple[str, ...]
+    data: DataRef
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}|{','.join(self.inputs)}@{self.data.key}"
+
+    def describe(self) -> str:
+        given = f" | {', '.join(self.inputs)}" if self.inputs else ""
+        return f"p({self.target}{given}) on {self.data.label}"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A sampling network: ``models[v]`` produces v from its inputs; ``inputs`` are fixed from outside
+    (intervention values, or variables whose value is free by do-calculus rule 3)."""
+
+    models: Mapping[str, ModelSpec]
+    inputs: frozenset[str]
+
+    def merge(self, other: Network) -> Network:
+        models = dict(self.models)
+        for v, spec in other.models.items():
+            if v in models and models[v].key != spec.key:
+                raise AssertionError(f"ID-GEN merge: {v} produced by two different models")
+            models[v] = spec
+        inputs = (self.inputs | other.inputs) - set(models)
+        return Network(models, frozenset(inputs))
+
+    def restrict(self, keep: Iterable[str]) -> Network:
+        """Only the models needed to produce ``keep`` (summing the other variables out)."""
+        needed: set[str] = set()
+        stack = [v for v in keep if v in self.models]
+        while stack:
+            v = stack.pop()
+            if v in needed:
+                continue
+            needed.add(v)
+            stack += [u for u in self.models[v].inputs if u in self.models and u not in needed]
+        models = {v: s for v, s in self.models.items() if v in needed}
+        used = {u for s in models.values() for u in s.inputs} | set(keep)
+        return Network(models, frozenset(u for u in used if u not in models))
+
+
+@dataclass
+class Plan:
+    """What a query needs: the network and every model (in an order where each model's training
+    data only depends on models listed before it)."""
+
+    graph: ADMG
+    outcome: tuple[str, ...]
+    treatment: tuple[str, ...]
+    given: tuple[str, ...]
+    network: Network
+    free_inputs: tuple[str, ...]  # intervened by rule 3 only: any value will do, drawn from data
+    models: list[ModelSpec] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        return [s.describe() for s in self.models]
+
+    def plan_graph(self) -> dict[str, Any]:
+        """The sampling network as a graph for the UI: which model feeds which."""
+        nodes = [{"id": v, "kind": "input"} for v in sorted(self.network.inputs)]
+        edges = []
+        for v, spec in self.network.models.items():
+            nodes.append({"id": v, "kind": "model", "model": spec.describe()})
+            edges += [[u, v] for u in spec.inputs]
+        synthetic = sorted({s.data.key: s.data.label for s in self.models if s.data.parent is not None}.items())
+        return {"nodes": nodes, "edges": edges, "synthetic_datasets": [lab for _, lab in synthetic]}
+
+
+# --------------------------------------------------------------------------------------------------
+# Compilation: the ID recursion over (graph, data references)
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class _Compiler:
+    """Follows ID's lines, collecting ModelSpecs; shares specs with equal keys (the model cache)."""
+
+    def __init__(self, graph: ADMG) -> None:
+        self.order = {v: i for i, v in enumerate(graph.topological_order())}
+        self.specs: dict[str, ModelSpec] = {}
+
+    def spec(self, target: str, inputs: Iterable[str], data: DataRef) -> ModelSpec:
+        s = ModelSpec(target, tuple(sorted(set(inputs), key=self.order.__getitem__)), data)
+        return self.specs.setdefault(s.key, s)
+
+    def id(self, y: frozenset[str], x: frozenset[str], data: DataRef, g: ADMG, ctx: frozenset[str]) -> Network:
+        v = frozenset(g.names)
+        if not x:
+            return self._line1(y, data, g, ctx)
+        anc = g.ancestors(y)
+        if anc != v:
+            return self.id(y, x & anc, data, g.subgraph(anc), ctx)  # line 2
+        w = (v - x) - g.do(x).ancestors(y)
+        if w:
+            return self.id(y, x | w, data, g, ctx)  # line 3
+        districts = g.subgraph(v - x).districts()
+        if len(districts) > 1:
+            return self._line4(y, x, data, g, ctx, districts)
+        s = districts[0]
+        g_districts = g.districts()
+        if len(g_districts) == 1:
+            raise AssertionError("hedge reached in ID-GEN: identify() should have refused this query")  # line 5
+        if s in g_districts:
+            return self._line6(y, s, data, g, ctx)
+        s_prime = next(d for d in g_districts if s <= d)
+        return self._line7(y, x, s_prime, data, g, ctx)
+
+    def _predecessors(self, g: ADMG, vi: str) -> list[str]:
+        topo = g.topological_order()
+        return list(topo[: topo.index(vi)])
+
+    def _line1(self, y: frozenset[str], data: DataRef, g: ADMG, ctx: frozenset[str]) -> Network:
+        models = {vi: self.spec(vi, [*self._predecessors(g, vi), *ctx], data) for vi in g.topological_order()}
+        return Network(models, frozenset(ctx)).restrict(y)
+
+    def _line4(self, y, x, data, g, ctx, districts) -> Network:
+        v = frozenset(g.names)
+        net = Network({}, frozenset())
+        for s in districts:
+            net = net.merge(self.id(s, v - s, data, g, ctx))
+        net = Network(net.models, frozenset((net.inputs | x | ctx) - set(net.models)))
+        return net.restrict(y)
+
+    def _line6(self, y, s, data, g, ctx) -> Network:
+        models = {vi: self.spec(vi, [*self._predecessors(g, vi), *ctx], data) for vi in g.sort(s)}
+        inputs = {u for m in models.values() for u in m.inputs} - set(models)
+        return Network(models, frozenset(inputs)).restrict(y)
+
+    def _line7(self, y, x, s_prime, data, g, ctx) -> Network:
+        generators = tuple(self.spec(vi, [*self._predecessors(g, vi), *ctx], data) for vi in g.sort(s_prime))
+        new_ctx = ctx | (x - s_prime)
+        ordered_ctx = tuple(sorted(new_ctx, key=self.order.__getitem__))
+        key = _digest("line7", data.key, [m.key for m in generators], ordered_ctx)
+        label = f"synthetic P({', '.join(g.sort(s_prime))} | do({', '.join(ordered_ctx)}))"
+        synthetic = DataRef(key, data, generators, ordered_ctx, label)
+        return self.id(y, x & s_prime, synthetic, g.subgraph(s_prime), new_ctx)
+
+
+def _check_query(graph: ADMG, outcome, treatment, given) -> tuple[frozenset, frozenset, frozenset]:
+    y = graph.check_nodes(outcome, "outcome")
+    x = graph.check_nodes(treatment, "treatment")
+    z = graph.check_nodes(given, "conditioning set")
+    if not y:
+        raise WorkbenchError("the outcome is empty: name at least one outcome variable")
+    if x & y:
+        raise WorkbenchError(f"{', '.join(sorted(x & y))} cannot be both treatment and outcome")
+    if z & (x | y):
+        raise WorkbenchError(f"{', '.join(sorted(z & (x | y)))} cannot be conditioned on and also be treatment or outcome")
+    return y, x, z
+
+
+def idc_reduce(graph: ADMG, y: frozenset[str], x: frozenset[str], z: frozenset[str]) -> tuple[frozenset, frozenset]:
+    """IDC's rule-2 step: move each z with (Y _||_ z | X, Z \\ z) in G_{bar X, underline z} into X."""
+    x, z = set(x), set(z)
+    moved = True
+    while moved:
+        moved = False
+        for zi in graph.sort(z):
+            rest = z - {zi}
+            if graph.do(x).remove_outgoing([zi]).m_separated(y, {zi}, x | rest):
+                x.add(zi)
+                z.discard(zi)
+                moved = True
+                break
+    return frozenset(x), frozenset(z)
+
+
+def compile_query(
+    graph: ADMG,
+    outcome: Iterable[str],
+    treatment: Iterable[str] = (),
+    given: Iterable[str] = (),
+    data_key: str = "observed",
+) -> Plan:
+    """Compile P(outcome | do(treatment), given) into a Plan.  Raises ``NotIdentifiable`` (with the
+    hedge) for a query no method can answer from this graph, before any training."""
+    from core.identify import identify  # verdict and hedge; raises NotIdentifiable
+
+    y, x, z = _check_query(graph, outcome, treatment, given)
+    identify(graph, x, y, z)
+    x2, z2 = idc_reduce(graph, y, x, z)
+    comp = _Compiler(graph)
+    observed = DataRef(data_key)
+    net = comp.id(y | z2, x2, observed, graph, frozenset())
+    if z2:
+        # P_x(y | z): sample P_x(y, z) with x drawn independently, then model y given (z, x).
+        ordered_x = tuple(graph.sort(x2))
+        # Rule-3 inputs of the network are drawn with x, independently of the generated rows.
+        context = tuple(graph.sort(net.inputs))
+        generators = tuple(net.models[v] for v in graph.sort(net.models))
+        key = _digest("idc", observed.key, [m.key for m in generators], context)
+        label = f"synthetic P({', '.join(graph.sort(y | z2))} | do({', '.join(ordered_x)}))"
+        synthetic = DataRef(key, observed, generators, context, label)
+        models = {}
+        for yi in graph.sort(y):
+            models[yi] = comp.spec(yi, [*graph.sort(z2), *ordered_x, *(m for m in models)], synthetic)
+        net = Network(models, frozenset(x2 | z2))
+    net = net.restrict(y)
+    free = tuple(graph.sort(net.inputs - x - z))
+    needed = _training_order(net)
+    return Plan(graph, tuple(graph.sort(y)), tuple(graph.sort(x)), tuple(graph.sort(z)), net, free, needed)
+
+
+def _training_order(net: Network) -> list[ModelSpec]:
+    """Every model the network needs, including those that generate its synthetic data sets, with
+    the generators of a data set listed before the models trained on it."""
+    out: dict[str, ModelSpec] = {}
+
+    def visit(spec: ModelSpec) -> None:
+        if spec.key in out:
+            return
+        data = spec.data
+        while data.parent is not None:
+            for g in data.generators:
+                visit(g)
+            data = data.parent
+        out[spec.key] = spec
+
+    for spec in net.models.values():
+        visit(spec)
+    return list(out.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# Trained conditional models
+
+
+class ConditionalModel(Protocol):
+    def fit(self, inputs: Columns, target: np.ndarray) -> Any: ...
+    def sample(self, inputs: Columns, n: int, rng: np.random.Generator) -> np.ndarray: ...
+
+
+class TabularModel:
+    """A conditional probability table for a discrete target given discrete inputs, estimated by
+    counting (with a small Dirichlet prior).  Input configurations never seen in the data fall back
+    to the target's marginal."""
+
+    def __init__(self, levels: int, input_levels: Mapping[str, int], prior: float = 0.5) -> None:
+        self.levels = int(levels)
+        self.input_names = tuple(input_levels)
+        self.input_levels = tuple(int(input_levels[k]) for k in self.input_names)
+        self.prior = prior
+        self.cdf: np.ndarray | None = None
+
+    def _config(self, inputs: Columns) -> np.ndarray:
+        idx = np.zeros(len(next(iter(inputs.values()))) if inputs else 0, dtype=np.int64)
+        for name, k in zip(self.input_names, self.input_levels, strict=True):
+            col = np.asarray(inputs[name], dtype=np.int64)
+            if col.size and (col.min() < 0 or col.max() >= k):
+                raise WorkbenchError(f"value of {name} outside 0..{k - 1}: the model never saw it")
+            idx = idx * k + col
+        return idx
+
+    def fit(self, inputs: Columns, target: np.ndarray) -> TabularModel:
+        n_configs = int(np.prod(self.input_levels)) if self.input_levels else 1
+        if n_configs > 5_000_000:
+            raise WorkbenchError("too many input configurations for a table: use a neural mechanism")
+        t = np.asarray(target, dtype=np.int64)
+        cfg = self._config(inputs) if self.input_names else np.zeros(len(t), dtype=np.int64)
+        counts = np.zeros((n_configs, self.levels))
+        np.add.at(counts, (cfg, t), 1.0)
+        marginal = counts.sum(0) + self.prior
+        marginal /= marginal.sum()
+        seen = counts.sum(1, keepdims=True)
+        probs = np.where(seen > 0, (counts + self.prior) / (seen + self.prior * self.levels), marginal)
+        self.probs = probs
+        self.cdf = np.cumsum(probs, axis=1)
+        self.cdf[:, -1] = 1.0
+        return self
+
+    def sample(self, inputs: Columns, n: int, rng: np.random.Generator) -> np.ndarray:
+        cfg = self._config(inputs) if self.input_names else np.zeros(n, dtype=np.int64)
+        u = rng.random(n)
+        return (u[:, None] > self.cdf[cfg]).sum(1).astype(np.int64)
+
+
+ModelFactory = Callable[[Node, list[Node]], ConditionalModel]
+
+
+def tabular_factory(target: Node, inputs: list[Node]) -> ConditionalModel:
+    """Tabular models for discrete worlds; other node types need a neural factory."""
+    for n in [target, *inputs]:
+        if not n.is_discrete:
+            raise WorkbenchError(f"node {n.name} is {n.type}: tabular models need discrete variables")
+    return TabularModel(target.levels, {n.name: n.levels for n in inputs})
+
+
+# --------------------------------------------------------------------------------------------------
+# Fitting and sampling
+
+
+def _n_rows(columns: Mapping[str, np.ndarray]) -> int:
+    return len(next(iter(columns.values())))
+
+
+class IDGen:
+    """Sample interventional distributions on graphs with hidden confounders.
+
+    >>> gen = IDGen(graph, data).fit(outcome=["Y"], treatment=["X"])   # doctest: +SKIP
+    >>> gen.sample(do={"X": 1}, n=1000)["Y"]                           # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        graph: ADMG,
+        data: Mapping[str, np.ndarray],
+        model_factory: ModelFactory = tabular_factory,
+        synthetic_rows: int | None = None,
+        seed: int = 0,
+        cache: dict[str, ConditionalModel] | None = None,
+        data_key: str | None = None,
+    ) -> None:
+        self.graph = graph
+        missing = [v for v in graph.names if v not in data]
+        if missing:
+            raise WorkbenchError(f"the data has no column for node {missing[0]}")
+        self.data = {v: np.asarray(data[v]) for v in graph.names}
+        n = {len(c) for c in self.data.values()}
+        if len(n) != 1 or 0 in n:
+            raise WorkbenchError("the data columns must be non-empty and of equal length")
+        self.model_factory = model_factory
+        self.synthetic_rows = synthetic_rows or _n_rows(self.data)
+        self.seed = seed
+        self.cache: dict[str, ConditionalModel] = cache if cache is not None else {}
+        self.data_key = data_key or _fingerprint(self.data)
+        self._synthetic: dict[str, Columns] = {}
+        self.plan: Plan | None = None
+
+    # ---- planning
+
+    def plan_query(self, outcome: Iterable[str], treatment: Iterable[str] = (), given: Iterable[str] = ()) -> Plan:
+        return compile_query(self.graph, outcome, treatment, given, data_key=self.data_key)
+
+    def missing_models(self, plan: Plan) -> list[ModelSpec]:
+        """The plan's models that are not trained yet (the rest come from the cache)."""
+        return [s for s in plan.models if s.key not in self.cache]
+
+    # ---- training
+
+    def fit(
+        self,
+        outcome: Iterable[str],
+        treatment: Iterable[str] = (),
+        given: Iterable[str] = (),
+        progress: Callable[[int, int, ModelSpec], None] | None = None,
+    ) -> IDGen:
+        """Train every model the query needs (reusing cached ones), in dependency order."""
+        plan = self.plan_query(outcome, treatment, given)
+        todo = plan.models
+        for i, spec in enumerate(todo):
+            if progress:
+                progress(i, len(todo), spec)
+            self._model(spec)
+        self.plan = plan
+        return self
+
+    def _model(self, spec: ModelSpec) -> ConditionalModel:
+        if spec.key not in self.cache:
+            data = self._materialise(spec.data)
+            model = self.model_factory(self.graph.node(spec.target), [self.graph.node(u) for u in spec.inputs])
+            model.fit({u: data[u] for u in spec.inputs}, data[spec.target])
+            self.cache[spec.key] = model
+        return self.cache[spec.key]
+
+    def _materialise(self, ref: DataRef) -> Columns:
+        if ref.parent is None:
+            return self.data
+        if ref.key in self._synthetic:
+            return self._synthetic[ref.key]
+        parent = self._materialise(ref.parent)
+        n = self.synthetic_rows
+        rng = np.random.default_rng([self.seed, int(ref.key[:8], 16)])
+        # The context plays the role of fixed intervention values: draw it independently of the
+        # rows the generators produce (a fresh row permutation), else confounding leaks back in.
+        rows = rng.integers(0, _n_rows(parent), size=n)
+        out: Columns = {c: parent[c][rows] for c in ref.context}
+        for spec in ref.generators:
+            out[spec.target] = self._model(spec).sample({u: out[u] for u in spec.inputs}, n, rng)
+        self._synthetic[ref.key] = out
+        return out
+
+    # ---- sampling
+
+    def sample(
+        self,
+        do: Mapping[str, Any] | None = None,
+        n: int = 1000,
+        given: Mapping[str, Any] | None = None,
+        seed: int = 0,
+    ) -> Columns:
+        """n draws of the outcome from P(y | do(x), z) for the fitted query.  Returns every variable
+        the network produced (the outcome included) plus the inputs it used."""
+        if self.plan is None:
+            raise WorkbenchError("call fit(...) before sample(...)")
+        plan = self.plan
+        do, given = dict(do or {}), dict(given or {})
+        for name, what, wanted in (("do", do, plan.treatment), ("given", given, plan.given)):
+            if set(what) != set(wanted):
+                raise WorkbenchError(
+                    f"this network was fitted for {name}={{{', '.join(wanted)}}}; got {{{', '.join(what)}}}"
+                )
+        rng = np.random.default_rng(seed)
+        values: Columns = {}
+        for k, v in {**do, **given}.items():
+            values[k] = self._broadcast(k, v, n)
+        if plan.free_inputs:
+            # Rule 3 makes their value irrelevant; draw from the data so models stay in support.
+            rows = rng.integers(0, _n_rows(self.data), size=n)
+            for k in plan.free_inputs:
+                values[k] = self.data[k][rows]
+        for v in self.graph.sort(plan.network.models):
+            spec = plan.network.models[v]
+            values[v] = self._model(spec).sample({u: values[u] for u in spec.inputs}, n, rng)
+        return values
+
+    def _broadcast(self, name: str, value: Any, n: int) -> np.ndarray:
+        node = self.graph.node(name)
+        arr = np.asarray(value)
+        if node.type == "image":
+            if arr.shape == tuple(node.shape):
+                return np.broadcast_to(arr, (n, *arr.shape)).copy()
+            if arr.shape == (n, *node.shape):
+                return arr
+            raise WorkbenchError(f"do({name}): an image of shape {tuple(node.shape)} is needed, got {arr.shape}")
+        if arr.ndim == 0:
+            arr = np.full(n, arr.item())
+        if arr.shape != (n,):
+            raise WorkbenchError(f"{name}: give one value or one per unit ({n}), got shape {arr.shape}")
+        if node.is_discrete:
+            if not np.all((arr >= 0) & (arr < node.levels) & (arr == np.round(arr))):
+                raise WorkbenchError(f"{name} takes values 0..{node.levels - 1}; got {np.unique(arr)[:5].tolist()}")
+            seen = set(np.unique(self.data[name]).tolist())
+            unseen = sorted(set(np.unique(arr).tolist()) - seen)
+            if unseen:
+                raise WorkbenchError(f"{name}={unseen[0]} never occurs in the data: the models cannot use it")
+            return arr.astype(np.int64)
+        return arr.astype(np.float64)
+
+
+def _fingerprint(columns: Mapping[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(columns):
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(columns[k]).tobytes())
+    return h.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------------
+# Baselines that a correct sampler must beat (benchmarks and tests show they are wrong)
+
+
+def naive_conditional_plan(graph: ADMG, outcome: Iterable[str], treatment: Iterable[str], given: Iterable[str] = ()) -> Plan:
+    """P(y | x, z) read straight off the data: conditioning mistaken for intervening."""
+    y, x, z = _check_query(graph, outcome, treatment, given)
+    comp = _Compiler(graph)
+    data = DataRef("observed")
+    models: dict[str, ModelSpec] = {}
+    for yi in graph.sort(y):
+        models[yi] = comp.spec(yi, [*x, *z, *models], data)
+    net = Network(models, frozenset(x | z))
+    return Plan(graph, tuple(graph.sort(y)), tuple(graph.sort(x)), tuple(graph.sort(z)), net, (), list(models.values()))
+
+
+def ignore_confounders_plan(graph: ADMG, outcome: Iterable[str], treatment: Iterable[str]) -> Plan:
+    """Ancestral sampling in the mutilated graph with the bidirected edges dropped: what a Markovian
+    SCM fitted to confounded data would answer."""
+    y, x, _ = _check_query(graph, outcome, treatment, ())
+    comp = _Compiler(graph)
+    data = DataRef("observed")
+    keep = graph.do(x).ancestors(y)
+    models = {v: comp.spec(v, graph.parents(v), data) for v in graph.sort(keep - x)}
+    net = Network(models, frozenset(x)).restrict(y)
+    return Plan(graph, tuple(graph.sort(y)), tuple(graph.sort(x)), (), net, tuple(graph.sort(net.inputs - x)), _training_order(net))
+
+
+def fit_plan(gen: IDGen, plan: Plan) -> IDGen:
+    """Fit an arbitrary plan (e.g. a baseline) with the generator's data and model factory."""
+    for spec in plan.models:
+        gen._model(spec)
+    gen.plan = plan
+    return gen
