@@ -1,0 +1,118 @@
+"""ParentEncoder: turn a dict of parent tensors into what a mechanism network eats.
+
+Scalar parents become one vector per unit: one-hot for binary/categorical parents, standardised
+``(x - mean) / std`` for continuous ones (mean and std are buffers fixed by ``prepare`` from training
+data).  Image parents (float, ``[-1, 1]``) go one of two ways:
+
+- ``image_mode="channels"``: resized (bilinear) to the mechanism's own image size and returned as
+  extra input channels — for image mechanisms, where a pixel-aligned parent is most useful;
+- ``image_mode="cnn"``: a small CNN per image parent maps it to ``image_features`` numbers appended to
+  the vector — for scalar mechanisms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from core.errors import WorkbenchError
+from core.graph import Node
+
+
+class ImageFeatures(nn.Module):
+    """A small CNN: (B, C, H, W) -> (B, features).  Two stride-2 convs, then global average pooling."""
+
+    def __init__(self, channels: int, features: int, width: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, width // 2, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(width // 2, width, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.SiLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(width, features),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class ParentEncoder(nn.Module):
+    def __init__(
+        self,
+        parents: Sequence[Node],
+        image_mode: str = "cnn",
+        image_size: tuple[int, int] | None = None,
+        image_features: int = 16,
+        cnn_width: int = 32,
+    ) -> None:
+        super().__init__()
+        if image_mode not in ("cnn", "channels"):
+            raise WorkbenchError(f"image_mode must be 'cnn' or 'channels', got {image_mode!r}")
+        if image_mode == "channels" and image_size is None and any(p.type == "image" for p in parents):
+            raise WorkbenchError("image parents as channels need the mechanism's image size")
+        self.parents = list(parents)
+        self.image_mode = image_mode
+        self.image_size = tuple(image_size) if image_size is not None else None
+        self.continuous = [p.name for p in parents if p.type == "continuous"]
+        self.discrete = [(p.name, int(p.levels)) for p in parents if p.is_discrete]
+        self.images = [(p.name, p.shape) for p in parents if p.type == "image"]
+        # Standardisation statistics of continuous parents (identity until prepare() sees data).
+        self.register_buffer("cont_mean", torch.zeros(len(self.continuous)))
+        self.register_buffer("cont_std", torch.ones(len(self.continuous)))
+        self.cnns = nn.ModuleDict()
+        if image_mode == "cnn":
+            for name, shape in self.images:
+                self.cnns[name] = ImageFeatures(shape[0], image_features, cnn_width)
+        self.vector_dim = (
+            len(self.continuous)
+            + sum(k for _, k in self.discrete)
+            + (image_features * len(self.images) if image_mode == "cnn" else 0)
+        )
+        self.channel_dim = sum(s[0] for _, s in self.images) if image_mode == "channels" else 0
+
+    @torch.no_grad()
+    def prepare(self, parents: dict[str, Tensor]) -> None:
+        for i, name in enumerate(self.continuous):
+            x = parents[name].double()
+            self.cont_mean[i] = x.mean()
+            # a constant parent keeps std 1 rather than dividing by zero
+            std = x.std() if len(x) > 1 else torch.tensor(1.0)
+            self.cont_std[i] = std if std > 1e-8 else 1.0
+
+    def vector(self, parents: dict[str, Tensor], n: int) -> Tensor:
+        """(n, vector_dim) — zero columns when there are no scalar parents."""
+        dev = self.cont_mean.device
+        parts = []
+        for i, name in enumerate(self.continuous):
+            parts.append(((parents[name].to(dev).float() - self.cont_mean[i]) / self.cont_std[i])[:, None])
+        for name, k in self.discrete:
+            v = parents[name].to(dev).long()
+            if v.numel() and (v.min() < 0 or v.max() >= k):
+                raise WorkbenchError(f"parent {name} has values outside 0..{k - 1}")
+            parts.append(F.one_hot(v, k).float())
+        if self.image_mode == "cnn":
+            for name, _ in self.images:
+                parts.append(self.cnns[name](parents[name].to(dev).float()))
+        if not parts:
+            return torch.zeros(n, 0, device=dev)
+        return torch.cat(parts, dim=1).float()
+
+    def channels(self, parents: dict[str, Tensor], n: int) -> Tensor | None:
+        """(n, channel_dim, H, W) image parents resized to the mechanism's size, or None."""
+        if self.image_mode != "channels" or not self.images:
+            return None
+        dev = self.cont_mean.device
+        maps = []
+        for name, _ in self.images:
+            x = parents[name].to(dev).float()
+            if tuple(x.shape[-2:]) != self.image_size:
+                x = F.interpolate(x, size=self.image_size, mode="bilinear", align_corners=False)
+            maps.append(x)
+        return torch.cat(maps, dim=1)

@@ -1,0 +1,73 @@
+"""Readable DDIM loops, kept apart from the models they drive.
+
+``eps_fn(x_t, t) -> predicted noise`` is any epsilon-prediction model (with its conditioning and
+guidance already bound).  With ``a_t`` the cumulative product of ``(1 - beta)`` at timestep t, one
+deterministic DDIM move (eta = 0) from level ``a_from`` to level ``a_to`` is
+
+    x0  = (x - sqrt(1 - a_from) * eps) / sqrt(a_from)
+    x'  = sqrt(a_to) * x0 + sqrt(1 - a_to) * eps
+
+Sampling walks the timesteps down (``DDIMScheduler.step`` does exactly this move); inversion walks
+them up with the same pairs of levels, evaluating eps at the current point (the usual approximation
+``eps(x_{t-1}, t) ~ eps(x_t, t)``), so decoding an inverted image reconstructs it up to that error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from diffusers import DDIMScheduler
+from torch import Tensor
+
+EpsFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def ddim_scheduler(num_train_timesteps: int, beta_schedule: str) -> DDIMScheduler:
+    """A DDIM scheduler whose eta=0 step is exactly invertible (no clipping or thresholding of x0)."""
+    return DDIMScheduler(
+        num_train_timesteps=num_train_timesteps,
+        beta_schedule=beta_schedule,
+        clip_sample=False,
+        set_alpha_to_one=True,
+        prediction_type="epsilon",
+    )
+
+
+def ddim_levels(scheduler: DDIMScheduler, steps: int) -> list[tuple[int, float, float]]:
+    """(t, a_t, a_prev) for each sampling step, from the noisiest timestep down to the clean image."""
+    scheduler.set_timesteps(steps)
+    ratio = scheduler.config.num_train_timesteps // steps
+    acp = scheduler.alphas_cumprod
+    out = []
+    for t in scheduler.timesteps.tolist():
+        prev = t - ratio
+        a_prev = float(acp[prev]) if prev >= 0 else float(scheduler.final_alpha_cumprod)
+        out.append((int(t), float(acp[t]), a_prev))
+    return out
+
+
+def ddim_move(x: Tensor, eps: Tensor, a_from: float, a_to: float) -> Tensor:
+    x0 = (x - (1.0 - a_from) ** 0.5 * eps) / a_from**0.5
+    return a_to**0.5 * x0 + (1.0 - a_to) ** 0.5 * eps
+
+
+@torch.no_grad()
+def ddim_sample(eps_fn: EpsFn, x_t: Tensor, scheduler: DDIMScheduler, steps: int) -> Tensor:
+    """Decode ``x_T`` (noise at the first DDIM timestep) into a clean sample, deterministically."""
+    scheduler.set_timesteps(steps)
+    x = x_t
+    for t in scheduler.timesteps:
+        tt = torch.full((len(x),), int(t), device=x.device, dtype=torch.long)
+        x = scheduler.step(eps_fn(x, tt), int(t), x, eta=0.0).prev_sample
+    return x
+
+
+@torch.no_grad()
+def ddim_invert(eps_fn: EpsFn, x_0: Tensor, scheduler: DDIMScheduler, steps: int) -> Tensor:
+    """Encode a clean image into the ``x_T`` that ``ddim_sample`` would decode (approximately) to it."""
+    x = x_0
+    for t, a_t, a_prev in reversed(ddim_levels(scheduler, steps)):
+        tt = torch.full((len(x),), t, device=x.device, dtype=torch.long)
+        x = ddim_move(x, eps_fn(x, tt), a_prev, a_t)
+    return x
