@@ -1,0 +1,232 @@
+"""Graph page: load, type or edit a causal graph with hidden confounders, and ask what is identifiable.
+
+Thin by design: every rule (parsing, editing, query checks, drawing) lives in ``core.ui`` and
+``core.graph``; this file wires widgets to it.  Every change goes through a callback that either
+replaces the graph or leaves it untouched and records one error line, so bad input never loses work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from core import ui
+from core.errors import WorkbenchError
+from core.graph import ADMG, NODE_TYPES
+
+state = st.session_state
+ui.ensure_graph_state(state)
+if "graph_text" not in state:
+    state["graph_text"] = state["graph"].to_dagitty()
+
+
+# ---- callbacks: run before the page, so they may rewrite widget values
+
+
+def apply(edit: Callable[[ADMG], ADMG], **after: object) -> None:
+    """Replace the graph by ``edit(graph)``; on bad input keep it and show one line."""
+    try:
+        new = edit(state["graph"])
+    except WorkbenchError as e:
+        state["graph_error"] = str(e)
+        return
+    ui.set_graph(state, new, state.get("graph_name", "untitled"))
+    for key, value in after.items():
+        state[key] = value
+
+
+def on_example() -> None:
+    name = state["example_pick"]
+    try:
+        ui.set_graph(state, ui.load_example(name), name, query_from_roles=True)
+    except WorkbenchError as e:
+        state["graph_error"] = str(e)
+
+
+def on_upload() -> None:
+    upload = state.get("upload")
+    if upload is None:
+        return
+    try:
+        graph = ui.graph_from_upload(upload.name, upload.getvalue())
+    except WorkbenchError as e:
+        state["graph_error"] = str(e)
+        return
+    ui.set_graph(state, graph, ui.graph_name_from_filename(upload.name), query_from_roles=True)
+
+
+def on_text() -> None:
+    try:
+        graph = ui.graph_from_text(state["graph_text"])
+    except WorkbenchError as e:
+        state["graph_error"] = str(e)  # the typed text stays, so it can be fixed
+        return
+    ui.set_graph(state, graph, state.get("graph_name", "typed"), sync_text=False)
+
+
+def on_add_node() -> None:
+    apply(lambda g: ui.add_node(g, ui.make_node(
+        state.get("new_name", ""), state.get("new_type", "binary"), state.get("new_levels"), state.get("new_shape"))),
+        new_name="")
+
+
+def on_rename(old: str) -> None:
+    new = state.get(f"rename_{old}", old).strip()
+    apply(lambda g: ui.rename_node(g, old, new), edit_node=new)
+
+
+def on_retype(name: str) -> None:
+    apply(lambda g: ui.retype_node(g, name, state[f"type_{name}"], state.get(f"levels_{name}"),
+                                   state.get(f"shape_{name}")))
+
+
+def on_delete(name: str) -> None:
+    apply(lambda g: ui.delete_node(g, name))
+
+
+def on_add_edge() -> None:
+    kind = "bidirected" if state.get("edge_kind", "").startswith("bidirected") else "directed"
+    apply(lambda g: ui.add_edge(g, state.get("edge_a"), state.get("edge_b"), kind))
+
+
+def on_remove_edge() -> None:
+    label = state.get("edge_pick")
+    if not label:
+        state["graph_error"] = "pick an edge to remove"
+        return
+    apply(lambda g: ui.remove_edge(g, *ui.parse_edge_label(label)))
+
+
+# ---- page
+
+graph: ADMG = state["graph"]
+st.title("Causal graph")
+st.caption(
+    "Variables are nodes; **→** is a direct cause, a dashed red **↔** a hidden common cause. "
+    "Pick a treatment and an outcome to see whether the effect can be computed from observational data."
+)
+if state.get("graph_error"):
+    st.error(state["graph_error"], icon=":material/error:")
+
+left, right = st.columns([1, 2], gap="large")
+
+with left:
+    st.subheader("Load")
+    examples = ui.example_names()
+    if state.get("example_pick") not in examples:
+        state["example_pick"] = state["graph_name"] if state.get("graph_name") in examples else examples[0]
+    st.selectbox("Example graph", examples, key="example_pick", on_change=on_example,
+                 help="Loading replaces the current graph.")
+    if state.get("graph_name") in examples:
+        st.caption(ui.example_description(state["graph_name"]))
+    st.file_uploader("…or upload a JSON or dagitty file", type=["json", "dagitty", "txt", "dag"], key="upload",
+                     on_change=on_upload)
+    st.text_area("Model code (dagitty or JSON): edits re-draw the graph", key="graph_text", height=230,
+                 on_change=on_text, persist_state="session",
+                 help="dagitty syntax: `X -> Y`, `X <-> Y`, chains `A -> B -> C`, `U [latent]`, `X [exposure]`. "
+                      "Press Ctrl+Enter or click outside to apply.")
+
+    st.subheader("Edit")
+    tab_nodes, tab_edges = st.tabs(["Nodes", "Edges"])
+    with tab_nodes:
+        with st.container(border=True):
+            st.markdown("**Add a node**")
+            st.text_input("Name", key="new_name", placeholder="e.g. Z")
+            new_type = st.selectbox("Type", NODE_TYPES, key="new_type")
+            if new_type == "categorical":
+                st.number_input("Levels", min_value=2, max_value=1000, value=3, step=1, key="new_levels")
+            elif new_type == "image":
+                st.text_input("Shape (channels x height x width)", value="1x16x16", key="new_shape")
+            st.button("Add node", key="add_node", on_click=on_add_node, icon=":material/add:")
+        with st.container(border=True):
+            st.markdown("**Change a node**")
+            if state.get("edit_node") not in graph:
+                state.pop("edit_node", None)
+            name = st.selectbox("Node", graph.names, key="edit_node")
+            node = graph.node(name)
+            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+            c1.text_input("New name", value=name, key=f"rename_{name}")
+            c2.button("Rename", key="rename", on_click=on_rename, args=(name,))
+            kind = st.selectbox("Type", NODE_TYPES, index=NODE_TYPES.index(node.type), key=f"type_{name}")
+            if kind == "categorical":
+                st.number_input("Levels", min_value=2, max_value=1000, value=node.levels or 3, step=1,
+                                key=f"levels_{name}")
+            elif kind == "image":
+                st.text_input("Shape (channels x height x width)", value=ui.shape_text(node.shape),
+                              key=f"shape_{name}")
+            c3, c4 = st.columns(2)
+            c3.button("Apply type", key="retype", on_click=on_retype, args=(name,), icon=":material/check:")
+            c4.button("Delete node", key="delete", on_click=on_delete, args=(name,), icon=":material/delete:")
+    with tab_edges:
+        with st.container(border=True):
+            st.markdown("**Add an edge**")
+            st.radio("Kind", ["directed  A → B (cause)", "bidirected  A ↔ B (hidden confounder)"], key="edge_kind")
+            for key in ("edge_a", "edge_b"):
+                if state.get(key) not in graph:
+                    state.pop(key, None)
+            c1, c2 = st.columns(2)
+            c1.selectbox("From", graph.names, key="edge_a")
+            c2.selectbox("To", graph.names, index=min(1, len(graph) - 1), key="edge_b")
+            st.button("Add edge", key="add_edge", on_click=on_add_edge, icon=":material/add:")
+        with st.container(border=True):
+            st.markdown("**Remove an edge**")
+            labels = ui.edge_labels(graph)
+            if state.get("edge_pick") not in labels:
+                state.pop("edge_pick", None)
+            st.selectbox("Edge", labels, key="edge_pick", placeholder="no edges")
+            st.button("Remove edge", key="remove_edge", on_click=on_remove_edge, icon=":material/remove:",
+                      disabled=not labels)
+
+    st.subheader("Save")
+    c1, c2 = st.columns(2)
+    for col, fmt in ((c1, "json"), (c2, "dagitty")):
+        text, file_name, mime = ui.download_payload(graph, fmt, state.get("graph_name", "graph"))
+        col.download_button(f"Download {fmt}", text, file_name=file_name, mime=mime, key=f"download_{fmt}",
+                            on_click="ignore", icon=":material/download:", width="stretch")
+
+with right:
+    with st.container(border=True):
+        st.markdown("**Identification:** which causal question?")
+        c1, c2, c3 = st.columns(3)
+        for col, role, label in ((c1, "treatment", "Treatment  do(·)"), (c2, "outcome", "Outcome"),
+                                 (c3, "given", "Conditioning on")):
+            key = ui.QUERY_KEYS[role]
+            state[key] = [v for v in state.get(key, []) if v in graph]
+            col.multiselect(label, graph.names, key=key, persist_state="session")
+        treatment, outcome, given = (state[ui.QUERY_KEYS[r]] for r in ("treatment", "outcome", "given"))
+
+        answer = None
+        if not treatment and not outcome and not given:
+            st.info("Pick a treatment and an outcome to ask P(outcome | do(treatment)).",
+                    icon=":material/help:")
+        else:
+            try:
+                answer = ui.answer_query(graph, treatment, outcome, given)
+            except ImportError:
+                st.info("The identification engine (core.identify) is not installed yet.")
+            except WorkbenchError as e:
+                st.error(str(e), icon=":material/error:")
+        if answer is not None and answer.identifiable:
+            st.success(f"{answer.query} is identifiable from observational data:", icon=":material/check_circle:")
+            st.latex(f"{ui.query_latex(treatment, outcome, given)} = {answer.latex}")
+            with st.expander("As text and JSON"):
+                st.code(answer.text, language=None)
+                st.json(answer.estimand_json, expanded=False)
+        elif answer is not None:
+            st.error(f"{answer.query} is not identifiable.", icon=":material/block:")
+            st.markdown(ui.hedge_words(answer))
+
+    hedge = answer.hedge if answer is not None and not answer.identifiable else None
+    draw = dict(treatment=treatment, outcome=outcome, given=given)
+    if treatment:
+        g1, g2 = st.columns(2)
+        with g1:
+            st.markdown(f"**{state.get('graph_name', 'graph')}**: as observed" + (" (hedge in red)" if hedge else ""))
+            st.iframe(ui.graph_html(graph, hedge=hedge, height=420, **draw), height=480)
+        with g2:
+            st.markdown(f"**After do({', '.join(treatment)})**: edges into the treatment are cut")
+            st.iframe(ui.graph_html(graph.do(treatment), intervened=treatment, height=420, **draw), height=480)
+    else:
+        st.markdown(f"**{state.get('graph_name', 'graph')}**: {ui.graph_summary(graph)}")
+        st.iframe(ui.graph_html(graph, hedge=hedge, height=520, **draw), height=580)
