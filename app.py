@@ -26,9 +26,8 @@ ui.ensure_graph_state(st.session_state)
 with st.sidebar:
     st.markdown("### :material/hub: Causal Workbench")
     st.caption("Draw a causal graph, fit one generative model per node, compare seeing with doing.")
-    graph = st.session_state.get("graph")
-    st.metric("Graph", st.session_state.get("graph_name", "none"), border=False)
-    st.caption(ui.graph_summary(graph))
-    st.metric("Compute device", ui.device_label(), border=False)
+    st.markdown(f"**Graph** &nbsp; `{st.session_state.get('graph_name', 'none')}`")
+    st.caption(ui.graph_summary(st.session_state.get("graph")))
+    st.markdown(f"**Compute device** &nbsp; `{ui.device_label()}`")
 
 page.run()

@@ -319,20 +319,17 @@ def answer_query(graph: ADMG, treatment: Iterable[str], outcome: Iterable[str], 
 
 
 def hedge_words(answer: QueryAnswer) -> str:
-    """One paragraph for a user: what is not identifiable and which hedge proves it."""
-    if answer.identifiable:
+    """The hedge in words, for the paragraph under the red 'not identifiable' line."""
+    if answer.identifiable or answer.hedge is None:
         return ""
-    words = answer.reason.strip() or f"{answer.query} is not identifiable from observational data."
-    if answer.hedge is not None:
-        f, f2 = answer.hedge
-        extra = (
-            f" Hedge: F = {{{', '.join(sorted(f))}}} and F' = {{{', '.join(sorted(f2))}}} are two c-forests "
-            "with the same root; the treatment lies in F but not in F', and the hidden confounders that "
-            "bind F together make the effect of the treatment inseparable from confounding."
-        )
-        if "hedge" not in words.lower():
-            words += extra
-    return words
+    f, f2 = (", ".join(sorted(s)) for s in answer.hedge)
+    return (
+        f"**Why:** the hedge is F = {{{f}}} (light red) and F' = {{{f2}}} (dark red). Both are c-forests "
+        "with the same root among the outcome's ancestors, each held together by hidden confounders; the "
+        "treatment lies in F but not in F'. Two causal models that differ only on F give the same "
+        "observational distribution but different answers to the query, so no data of this kind can "
+        "decide it. Measuring a variable that breaks a red dashed edge, or a mediator, can help."
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -399,7 +396,7 @@ def device_label() -> str:
 # Drawing
 
 
-def layout(graph: ADMG, spacing: float = 140.0) -> dict[str, tuple[float, float]]:
+def layout(graph: ADMG, spacing: float = 100.0) -> dict[str, tuple[float, float]]:
     """Pixel positions: the stored ``pos`` of every node when all have one (dagitty convention, y
     down), else a layered drawing: layer = length of the longest directed path into the node,
     nodes spread evenly within a layer in topological order."""
@@ -465,7 +462,7 @@ def vis_nodes(
             "borderWidth": 4 if role else 1.5,
             "color": {"background": fill, "border": border,
                       "highlight": {"background": fill, "border": border}},
-            "font": {"size": 16, "face": "Helvetica, Arial, sans-serif", "multi": False},
+            "font": {"size": 18, "face": "Helvetica, Arial, sans-serif", "multi": False},
             "margin": 10,
         })
     return out
@@ -581,7 +578,7 @@ _HTML_TEMPLATE = """<!doctype html>
 <style>
   html, body {{ margin: 0; padding: 0; background: transparent;
                font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; }}
-  #net {{ width: 100%; height: {height}px; border: 1px solid #e2e8f0; border-radius: 10px; background: #ffffff; }}
+  #net {{ box-sizing: border-box; width: 100%; height: {height}px; border: 1px solid #e2e8f0; border-radius: 10px; background: #ffffff; }}
   .legend {{ display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: center; font-size: 12px;
              color: #334155; padding: 6px 2px 2px 2px; }}
   .chip {{ padding: 1px 8px; border-radius: 10px; border: 1px solid #cbd5e1; }}

@@ -214,7 +214,7 @@ with right:
                 st.code(answer.text, language=None)
                 st.json(answer.estimand_json, expanded=False)
         elif answer is not None:
-            st.error(f"{answer.query} is not identifiable.", icon=":material/block:")
+            st.error(answer.reason or f"{answer.query} is not identifiable.", icon=":material/block:")
             st.markdown(ui.hedge_words(answer))
 
     hedge = answer.hedge if answer is not None and not answer.identifiable else None
@@ -223,10 +223,10 @@ with right:
         g1, g2 = st.columns(2)
         with g1:
             st.markdown(f"**{state.get('graph_name', 'graph')}**: as observed" + (" (hedge in red)" if hedge else ""))
-            st.iframe(ui.graph_html(graph, hedge=hedge, height=420, **draw), height=480)
+            st.iframe(ui.graph_html(graph, hedge=hedge, height=330, **draw))
         with g2:
             st.markdown(f"**After do({', '.join(treatment)})**: edges into the treatment are cut")
-            st.iframe(ui.graph_html(graph.do(treatment), intervened=treatment, height=420, **draw), height=480)
+            st.iframe(ui.graph_html(graph.do(treatment), intervened=treatment, height=330, **draw))
     else:
         st.markdown(f"**{state.get('graph_name', 'graph')}**: {ui.graph_summary(graph)}")
-        st.iframe(ui.graph_html(graph, hedge=hedge, height=520, **draw), height=580)
+        st.iframe(ui.graph_html(graph, hedge=hedge, height=480, **draw))
