@@ -1,0 +1,177 @@
+"""Handwritten digit glyphs from scikit-learn's ``load_digits``, re-drawn with any stroke width.
+
+The 1797 real 8x8 handwritten digits ship with scikit-learn (no download).  Each is turned into a
+*skeleton* once, then drawn on demand:
+
+1. upsample the 8x8 grey glyph (bicubic, x6) and blur it lightly (Gaussian);
+2. threshold at half ink, thin it to a one-pixel skeleton (Zhang & Suen 1984);
+3. for a canvas of ``size`` pixels, place the glyph's 8x8 box in the central ``BOX_FRACTION`` of the
+   canvas and precompute ``d(p)``, the Euclidean distance (canvas pixels) from each pixel centre ``p``
+   to the nearest skeleton point.
+
+A stroke of width ``w`` pixels is then the soft band
+
+    coverage(p) = clip(w / 2 + 1/2 - d(p), 0, 1),
+
+i.e. a pixel is fully inked when its centre lies within ``w/2 - 1/2`` of the skeleton, and the edge is
+a one-pixel linear ramp (anti-aliasing).  The ink area of a stroke of length ``L`` is then ~ ``w * L``,
+which is what the probes measure back.  Drawing is a gather plus a clip: fully vectorised.
+
+Widths are given in "28-pixel units" (Morpho-MNIST's convention) and scaled by ``size / 28``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from core.errors import WorkbenchError
+
+SIZES = (16, 28, 32)
+BOX_FRACTION = 20.0 / 28.0  # the glyph's 8x8 box covers 20 of 28 pixels, as MNIST digits do
+_UPSAMPLE = 6
+
+
+def check_size(size: int) -> int:
+    """Image side in pixels; one of ``SIZES``."""
+    if size not in SIZES:
+        raise WorkbenchError(f"image size must be one of {', '.join(map(str, SIZES))}, got {size!r}")
+    return int(size)
+
+
+@lru_cache(maxsize=1)
+def digit_bank() -> tuple[np.ndarray, np.ndarray]:
+    """The 1797 handwritten digits as float32 (N, 8, 8) ink in [0, 1], and their int64 labels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return (d.images / 16.0).astype(np.float32), d.target.astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def class_index() -> tuple[np.ndarray, ...]:
+    """For each digit 0-9, the bank indices of its glyphs (ascending)."""
+    _, labels = digit_bank()
+    return tuple(np.flatnonzero(labels == k) for k in range(10))
+
+
+def glyph_for(digit: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Bank index of the glyph with quantile ``rank`` in [0, 1) among the glyphs of ``digit``.
+
+    The rank is the unit's exogenous handwriting noise: intervening on the digit keeps the rank,
+    so a counterfactual digit is drawn by "the same hand position" in the other class.
+    """
+    digit = np.asarray(digit, dtype=np.int64)
+    rank = np.asarray(rank, dtype=np.float64)
+    out = np.empty(digit.shape, dtype=np.int64)
+    for k, idx in enumerate(class_index()):
+        sel = digit == k
+        if sel.any():
+            out[sel] = idx[np.minimum((rank[sel] * len(idx)).astype(np.int64), len(idx) - 1)]
+    return out
+
+
+def zhang_suen_thin(mask: np.ndarray) -> np.ndarray:
+    """One-pixel skeletons of a batch of binary masks (..., H, W), Zhang & Suen's two sub-iterations.
+
+    A foreground pixel P1 with neighbours P2..P9 (clockwise from north) is deleted when
+    2 <= B <= 6 (B = number of foreground neighbours), A == 1 (one 0->1 transition around it), and
+    P2*P4*P6 == 0 and P4*P6*P8 == 0 (first sub-iteration) or P2*P4*P8 == 0 and P2*P6*P8 == 0 (second).
+    """
+    img = np.pad(mask.astype(np.uint8), [(0, 0)] * (mask.ndim - 2) + [(1, 1), (1, 1)])
+    while True:
+        changed = False
+        for step in (0, 1):
+            c = img[..., 1:-1, 1:-1]
+            p2, p3, p4 = img[..., :-2, 1:-1], img[..., :-2, 2:], img[..., 1:-1, 2:]
+            p5, p6, p7 = img[..., 2:, 2:], img[..., 2:, 1:-1], img[..., 2:, :-2]
+            p8, p9 = img[..., 1:-1, :-2], img[..., :-2, :-2]
+            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
+            b = sum(x.astype(np.int16) for x in ring[:-1])
+            a = sum(((ring[k] == 0) & (ring[k + 1] == 1)).astype(np.int16) for k in range(8))
+            if step == 0:
+                cond = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                cond = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            delete = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & cond
+            if delete.any():
+                changed = True
+                c[delete] = 0
+        if not changed:
+            return img[..., 1:-1, 1:-1].astype(bool)
+
+
+def upsample_bicubic(images: np.ndarray, factor: int) -> np.ndarray:
+    """Bicubic upsampling of (N, h, w) float images by an integer factor (pixel-area aligned)."""
+    import torch
+    import torch.nn.functional as F
+
+    with torch.no_grad():
+        t = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))[:, None]
+        return F.interpolate(t, scale_factor=factor, mode="bicubic", align_corners=False)[:, 0].numpy()
+
+
+@lru_cache(maxsize=1)
+def glyph_skeletons() -> tuple[np.ndarray, ...]:
+    """Skeleton points of every bank glyph, in glyph units (0..8 spans the 8x8 box), (k, 2) row/col."""
+    ink, _ = digit_bank()
+    padded = np.pad(ink, ((0, 0), (1, 1), (1, 1)))
+    big = upsample_bicubic(padded, _UPSAMPLE)
+    big = ndimage.gaussian_filter(big, sigma=(0, _UPSAMPLE / 4, _UPSAMPLE / 4))
+    skel = zhang_suen_thin(big > 0.45)
+    out = []
+    for s in skel:
+        rc = np.argwhere(s).astype(np.float64)
+        out.append((rc + 0.5) / _UPSAMPLE - 1.0)  # hi-res pixel centre -> glyph units, minus the pad
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def distance_maps(size: int) -> np.ndarray:
+    """float32 (N, size, size): distance (pixels) from each pixel centre to glyph n's skeleton."""
+    size = check_size(size)
+    box = BOX_FRACTION * size
+    offset = (size - box) / 2.0
+    centres = np.stack(np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5, indexing="ij"), -1).reshape(-1, 2)
+    maps = np.empty((len(glyph_skeletons()), size, size), dtype=np.float32)
+    for n, pts in enumerate(glyph_skeletons()):
+        d, _ = cKDTree(offset + pts * box / 8.0).query(centres)
+        maps[n] = d.reshape(size, size)
+    return maps
+
+
+def stroke_width_px(width28: np.ndarray, size: int) -> np.ndarray:
+    """Stroke width in canvas pixels for a width given in 28-pixel units."""
+    return np.asarray(width28, dtype=np.float64) * (size / 28.0)
+
+
+def draw_coverage(glyph: np.ndarray, width28: np.ndarray, size: int) -> np.ndarray:
+    """Ink coverage in [0, 1], float32 (n, size, size), of glyphs drawn with the given widths.
+
+    coverage = clip(w/2 + 1/2 - d, 0, 1) with w the width in pixels and d the skeleton distance.
+    """
+    d = distance_maps(size)[np.asarray(glyph, dtype=np.int64)]
+    half = (stroke_width_px(width28, size) / 2.0 + 0.5).astype(np.float32)
+    return np.clip(half[:, None, None] - d, 0.0, 1.0)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Round float pixel values in [0, 255] to uint8."""
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def save_grid(images: np.ndarray, path: str, ncol: int = 10, scale: int = 4) -> None:
+    """Write uint8 images (n, C, H, W) as one PNG grid (for looking at them), upscaled ``scale`` x."""
+    from PIL import Image
+
+    n, c, h, w = images.shape
+    rows = (n + ncol - 1) // ncol
+    grid = np.full((rows * (h + 1), ncol * (w + 1), 3), 128, dtype=np.uint8)
+    for k in range(n):
+        r, q = divmod(k, ncol)
+        img = images[k].transpose(1, 2, 0)
+        grid[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = img if c == 3 else np.repeat(img, 3, -1)
+    Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST).save(path)
