@@ -24,10 +24,7 @@ def _world_list() -> str:
     for spec in WORLDS.values():
         lines.append(f"  {spec.name:<14} {spec.help}")
         for p in spec.params:
-            allowed = (
-                f" (one of {', '.join(map(str, p.choices))})" if p.choices
-                else f" ({p.range[0]:g}..{p.range[1]:g})" if p.range else ""
-            )
+            allowed = f" (one of {p.range_text()})" if p.choices else f" ({p.range_text()})" if p.range else ""
             lines.append(f"  {'':<14}   {p.name}={p.default}{allowed}: {p.help}")
     return "\n".join(lines)
 
@@ -81,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         if any(target.iterdir()) and not is_dataset_folder(target):
             raise WorkbenchError(f"refusing to overwrite {out!r}: a non-empty folder that is not a dataset")
     t0 = time.perf_counter()
-    ds, _world = sample_dataset(args.name, n, seed=seed, **params)
+    ds, _world = sample_dataset(args.name, n, seed=seed, params=params)
     t1 = time.perf_counter()
     ds.save(out)
     t2 = time.perf_counter()

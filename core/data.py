@@ -821,12 +821,13 @@ def _dataset_root(tmp: Path) -> Path:
 # Summaries for the Data page: features per column, associations, confounding
 
 
-def feature_table(dataset: Dataset, probe: Any = None) -> tuple[pd.DataFrame, dict[str, str]]:
+def feature_table(dataset: Dataset, world: Any = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """One numeric feature per scalar column, and a few per image column.
 
-    Image features are the attributes a world's probe reads off the images (``probe.read(images)``
-    returning ``{attribute: (n,) array}``) when one is given, else the mean brightness and, for
-    colour images, the mean of each channel.  Returns the table and ``{feature: column}``.
+    Image features are the attributes the world's probe reads off the images
+    (``world.probe(column).read(images)`` returning ``{attribute: (n,) array}``) when the world has
+    one, else the mean brightness and, for colour images, the mean of each channel.  Returns the
+    table and ``{feature: column it belongs to}``.
     """
     feats: dict[str, np.ndarray] = {}
     owner: dict[str, str] = {}
@@ -836,19 +837,23 @@ def feature_table(dataset: Dataset, probe: Any = None) -> tuple[pd.DataFrame, di
             feats[name] = dataset.column(name)
             owner[name] = name
             continue
-        read = _probe_read(probe, dataset.column(name))
-        if not read:
-            read = pixel_features(dataset.column(name))
+        read = probe_features(world, name, dataset.column(name)) or pixel_features(dataset.column(name))
         for attr, vals in read.items():
             feats[f"{name}.{attr}"] = vals
             owner[f"{name}.{attr}"] = name
     return pd.DataFrame(feats), owner
 
 
-def _probe_read(probe: Any, images: np.ndarray) -> dict[str, np.ndarray]:
-    if probe is None:
+def probe_features(world: Any, column: str, images: np.ndarray) -> dict[str, np.ndarray]:
+    """The numeric attributes a world's probe reads off ``images`` of ``column``; {} when the world
+    has no probe for it (or no probe module yet)."""
+    make = getattr(world, "probe", None)
+    if make is None or column not in getattr(world, "graph", ()):
         return {}
-    read = probe.read(images)
+    try:
+        read = make(column).read(images)
+    except (ImportError, NotImplementedError, WorkbenchError):
+        return {}
     out = {}
     for k, v in dict(read).items():
         arr = np.asarray(v)
@@ -978,8 +983,7 @@ def _association_under_do(
     forced = values[rng.permutation(len(values))]
     units = world.interventional_samples({a: forced}, n=len(values), seed=seed + 1)
     ds = Dataset.from_values(units.values, graph)
-    probe = getattr(world, "probe", None)
-    feats, _ = feature_table(ds, probe() if callable(probe) else None)
+    feats, _ = feature_table(ds, world)
     lv = {f: _feature_levels(dataset, f) for f in (fa, fb)}
     return association(feats[fa].to_numpy(), feats[fb].to_numpy(), lv[fa], lv[fb])
 

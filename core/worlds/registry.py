@@ -55,12 +55,19 @@ class Param:
         if self.type is float and v != v:
             raise WorkbenchError(f"{world} world: parameter {self.name} is NaN")
         if self.range is not None and not (self.range[0] <= v <= self.range[1]):
-            lo, hi = self.range
-            raise WorkbenchError(f"{world} world: parameter {self.name}={v} is outside {lo:g}..{hi:g}")
+            raise WorkbenchError(f"{world} world: parameter {self.name}={v} is outside {self.range_text()}")
         if self.choices is not None and v not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise WorkbenchError(f"{world} world: parameter {self.name}={v} is not one of {allowed}")
         return v
+
+    def range_text(self) -> str:
+        """``"0..1"`` for a range, ``"16, 28, 32"`` for choices, ``""`` otherwise."""
+        if self.choices is not None:
+            return ", ".join(map(str, self.choices))
+        if self.range is not None:
+            return "..".join(_num(x) for x in self.range)
+        return ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +79,10 @@ class Param:
             "choices": list(self.choices) if self.choices else None,
             "label": self.label or self.name,
         }
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _to_bool(value: Any) -> bool:
@@ -143,22 +154,30 @@ for _spec in (
         "napkin_digits",
         "core.worlds.napkin_digits:NapkinDigits",
         "Napkin graph with digit images: W1 -> W2 -> X -> Y, W1 <-> X, W1 <-> Y (ID-GEN's Colored MNIST)",
-        (Param("size", int, 16, _SIZE_HELP, choices=(16, 28, 32)),),
+        (
+            Param("size", int, 16, _SIZE_HELP, choices=(16, 28, 32)),
+            Param("p_digit", float, 0.1, "label noise: probability that W2's digit differs from W1's",
+                  range=(0.0, 1.0), label="digit noise"),
+            Param("p_bit", float, 0.1, "label noise: probability that W2's colour bit is flipped",
+                  range=(0.0, 1.0), label="colour-bit noise"),
+        ),
     ),
     WorldSpec(
         "morpho_digits",
         "core.worlds.morpho_digits:MorphoDigits",
-        "Morpho-MNIST SCM: thickness -> intensity -> digit image (Deep SCM), counterfactuals per unit",
+        "Morpho-MNIST SCM (Deep SCM): thickness -> intensity; thickness, intensity, digit -> image",
         (Param("size", int, 28, _SIZE_HELP, choices=(16, 28, 32)),),
     ),
     WorldSpec(
         "faces",
         "core.worlds.faces:Faces",
-        "Rendered faces whose attributes share hidden causes: what changes under do(), what only co-occurs",
+        "Cartoon faces (CelebA-like): Male -> Beard, Lipstick; attributes -> Face; Male <-> Young hidden",
         (
-            Param("size", int, 32, _SIZE_HELP, range=(8, 128)),
-            Param("confounding", float, 1.0, "strength of the hidden confounders (0 = none)", range=(0.0, 5.0),
-                  label="confounding strength"),
+            Param("size", int, 28, _SIZE_HELP, choices=(16, 28, 32)),
+            Param("confounding", float, 1.0, "strength s of the hidden Male <-> Young confounder (0 = none)",
+                  range=(0.0, 1.0), label="confounding strength"),
+            Param("p_glasses", float, 0.2, "probability of eyeglasses (independent of everything)",
+                  range=(0.0, 1.0), label="P(eyeglasses)"),
         ),
     ),
     WorldSpec(
@@ -171,7 +190,7 @@ for _spec in (
     WorldSpec(
         "frontdoor",
         "core.worlds.discrete:frontdoor",
-        "Discrete front-door world: X -> M -> Y with X <-> Y",
+        "Discrete front-door world: X -> M -> Y, X <-> Y",
         (_SEED,),
         kind="discrete",
     ),
@@ -179,6 +198,13 @@ for _spec in (
         "napkin",
         "core.worlds.discrete:napkin",
         "Discrete napkin world: W1 -> W2 -> X -> Y, W1 <-> X, W1 <-> Y",
+        (_SEED,),
+        kind="discrete",
+    ),
+    WorldSpec(
+        "bow",
+        "core.worlds.discrete:bow",
+        "Discrete bow: X -> Y, X <-> Y (P(y | do(x)) is not identifiable)",
         (_SEED,),
         kind="discrete",
     ),
@@ -229,11 +255,13 @@ def check_n(n: Any) -> int:
     return value
 
 
-def sample_dataset(name: str, n: Any, seed: int = 0, **params: Any):
-    """Sample ``n`` observational units of world ``name`` into a Dataset; returns (dataset, world)."""
+def sample_dataset(name: str, n: Any, seed: int = 0, params: Mapping[str, Any] | None = None):
+    """Sample ``n`` observational units of world ``name`` (built with ``params``) into a Dataset
+    that records the world; returns (dataset, world).  ``seed`` seeds the units, not the world."""
     from core.data import Dataset
 
     n = check_n(n)
+    params = dict(params or {})
     world = get_world(name, **params)
     units = world.sample(n, seed=int(seed))
     record = world_record(name, params, seed)
