@@ -1,0 +1,556 @@
+"""Run folders: trained node models on disk, written so that a crash never leaves a half-written run.
+
+A run folder holds one training run of one graph on one data set::
+
+    RUN/manifest.json                 what is in the folder (below); the commit point of every save
+    RUN/nodes/<node>.<step>.safetensors    the node model's weights after ``step`` optimiser steps
+    RUN/nodes/<node>.<step>.optim.pt       optimiser, loss history, step and RNG states (for resume)
+
+``manifest.json``::
+
+    {"format": "causal-workbench-run", "version": 1, "created": ISO, "updated": ISO,
+     "graph": GRAPH_JSON, "data": {"fingerprint": STR | null, "rows": N | null},
+     "nodes": {NAME: {"kind", "config", "parents", "status": "untrained" | "training" | "trained",
+                      "steps_done", "total_steps", "loss_history": [[step, loss], ...] (downsampled),
+                      "metrics": {...}, "weights": REL_PATH | null, "optimizer": REL_PATH | null}}}
+
+Saving a checkpoint writes the two node files under new names (each through a temporary file in the
+same folder and ``os.replace``), then replaces the manifest, then deletes the previous pair.  The
+manifest only ever names complete files, so a process killed at any instant (SIGKILL included)
+leaves a folder that loads, at worst with stray files of an unfinished save, which the next save
+removes.  Nothing is ever unpickled: weights are safetensors and the optimiser file is read with
+``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as safetensors_load
+from safetensors.torch import save as safetensors_save
+
+from core.errors import WorkbenchError
+from core.graph import ADMG, GraphError
+
+FORMAT = "causal-workbench-run"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+NODES_DIR = "nodes"
+STATUSES = ("untrained", "training", "trained")
+HISTORY_POINTS = 500  # loss-history points kept in the manifest per node
+
+_NODE_FILE_RE = re.compile(r"^(?P<node>[A-Za-z_][A-Za-z0-9_]*)\.(?P<step>\d+)\.(?:safetensors|optim\.pt)$")
+
+
+# The process umask, read once at import (os.umask can only be read by setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+class CheckpointError(WorkbenchError):
+    """A run folder is not ours, corrupt, or does not match the graph or data it is used with."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Atomic writes
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
+
+    The temporary file lives in the same folder (``os.replace`` is atomic only within one file
+    system) and is flushed to disk before the rename, so a power cut cannot publish an empty file.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    atomic_write_bytes(path, (readable_json(obj) + "\n").encode())
+
+
+def readable_json(obj: Any) -> str:
+    """Indented JSON with innermost lists of numbers/strings on one line (loss curves, shapes)."""
+    text = json.dumps(obj, indent=1)
+    return _FLAT_LIST_RE.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+
+
+_FLAT_LIST_RE = re.compile(r"\[\s*((?:-?[\d.eE+-]+|\"[^\"\n\[\]{},]*\"|true|false|null)(?:,\s*(?:-?[\d.eE+-]+|\"[^\"\n\[\]{},]*\"|true|false|null))*)\s*\]")
+
+
+def state_dict_bytes(state: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> bytes:
+    """A state dict as safetensors bytes.  Tensors are cloned to the CPU so that shared storage
+    (which safetensors refuses) and device tensors both serialise."""
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+    return safetensors_save(tensors, metadata=dict(metadata or {}))
+
+
+def torch_state_bytes(obj: Any) -> bytes:
+    """``torch.save`` to bytes, for optimiser state (dicts of tensors and numbers only)."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return safetensors_load(path.read_bytes())
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint file {path} is missing") from None
+    except (SafetensorError, ValueError, OSError) as e:
+        raise CheckpointError(f"checkpoint file {path} is corrupt ({one_line(e)})") from None
+
+
+def read_torch_state(path: Path) -> Any:
+    """``torch.load(weights_only=True)``: tensors, dicts, lists and numbers; never arbitrary code."""
+    try:
+        with open(path, "rb") as f:
+            return torch.load(f, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint file {path} is missing") from None
+    except Exception as e:  # a truncated zip, a pickle that wants a class: both are "corrupt" to the user
+        raise CheckpointError(f"checkpoint file {path} is corrupt ({one_line(e)})") from None
+
+
+def one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:200]
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def downsample_history(history: Sequence[float], max_points: int = HISTORY_POINTS, start: int = 0) -> list[list[float]]:
+    """``[[step, mean loss], ...]`` with at most ``max_points`` rows.
+
+    Losses are averaged over equal runs of consecutive steps (a bucket of ``k`` steps is labelled
+    with its last step, counted from 1), so the curve keeps its level and loses only noise.
+    """
+    n = len(history)
+    if n == 0:
+        return []
+    k = max(1, -(-n // max_points))  # ceil(n / max_points)
+    out = []
+    for i in range(0, n, k):
+        chunk = history[i : i + k]
+        out.append([start + i + len(chunk), float(f"{sum(chunk) / len(chunk):.6g}")])
+    return out
+
+
+def node_signature(graph: ADMG, name: str) -> dict[str, Any]:
+    """What a trained model of ``name`` depends on: its own type and its parents' names and types."""
+    node = graph.node(name)
+    return {
+        "node": type_only(node.to_json()),
+        "parents": sorted((type_only(graph.node(p).to_json()) for p in graph.parents(name)), key=lambda d: d["name"]),
+    }
+
+
+def type_only(node_json: Mapping[str, Any]) -> dict[str, Any]:
+    """A node's JSON without free-form extras (positions, notes): those do not change a model."""
+    return {k: node_json[k] for k in ("name", "type", "levels", "shape") if k in node_json}
+
+
+def describe_signature(sig: Mapping[str, Any]) -> str:
+    n = sig["node"]
+    what = n["type"] + (f"[{n['levels']}]" if "levels" in n else "") + (f"{list(n['shape'])}" if "shape" in n else "")
+    parents = ", ".join(p["name"] for p in sig["parents"]) or "none"
+    return f"{what} with parents {{{parents}}}"
+
+
+def untrained_entry() -> dict[str, Any]:
+    return {
+        "kind": None,
+        "config": None,
+        "status": "untrained",
+        "steps_done": 0,
+        "total_steps": 0,
+        "loss_history": [],
+        "metrics": {},
+        "weights": None,
+        "optimizer": None,
+    }
+
+
+def new_manifest(graph: ADMG, fingerprint: str | None, rows: int | None = None) -> dict[str, Any]:
+    t = now_iso()
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "created": t,
+        "updated": t,
+        "graph": graph.to_json(),
+        "data": {"fingerprint": fingerprint, "rows": rows},
+        "nodes": {name: untrained_entry() for name in graph.names},
+    }
+
+
+def check_manifest(obj: Any, where: Path) -> dict[str, Any]:
+    """Validate the shape of a parsed manifest; every problem is one line naming the file."""
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise CheckpointError(f"{where} is not a Causal Workbench run manifest")
+    version = obj.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{where} has format version {version!r}; this workbench reads versions up to {FORMAT_VERSION}"
+        )
+    if not isinstance(obj.get("nodes"), dict) or not isinstance(obj.get("graph"), dict):
+        raise CheckpointError(f"{where} is corrupt: it lacks the graph or the node table")
+    for name, entry in obj["nodes"].items():
+        if not isinstance(entry, dict) or entry.get("status") not in STATUSES:
+            raise CheckpointError(f"{where} is corrupt: bad entry for node {name!r}")
+    return obj
+
+
+# --------------------------------------------------------------------------------------------------
+# The run folder
+
+
+@dataclass(frozen=True)
+class NodeCheckpoint:
+    """Everything needed to continue training one node."""
+
+    weights: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    step: int
+    loss_history: list[float]
+    rng: dict[str, Any]
+    scaler: dict[str, Any] | None
+
+
+class Run:
+    """One run folder.  Thread-safe for one writer process (the UI trains in a background thread).
+
+    Obtain one with :func:`load_run` (read an existing run) or :func:`open_run` (create or continue
+    a run for training).
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+        self.path = path
+        self.manifest = manifest
+        self._lock = threading.RLock()
+        try:
+            self.graph = ADMG.from_json(manifest["graph"])
+        except GraphError as e:
+            raise CheckpointError(f"{path / MANIFEST} holds a bad graph: {e}") from None
+
+    # ---- reading
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self.manifest.get("data", {}).get("fingerprint")
+
+    def entry(self, name: str) -> dict[str, Any]:
+        if name not in self.manifest["nodes"]:
+            raise CheckpointError(f"run {self.path} has no node {name!r} (it has {', '.join(self.manifest['nodes'])})")
+        return self.manifest["nodes"][name]
+
+    def status(self, name: str) -> str:
+        return self.entry(name)["status"]
+
+    def trained_nodes(self) -> list[str]:
+        return [n for n in self.graph.names if n in self.manifest["nodes"] and self.status(n) == "trained"]
+
+    def load_weights(self, name: str) -> dict[str, torch.Tensor]:
+        entry = self.entry(name)
+        if not entry.get("weights"):
+            raise CheckpointError(f"node {name} in run {self.path} has no weights yet (status {entry['status']})")
+        return read_safetensors(self.path / entry["weights"])
+
+    def load_mechanism(self, name: str, device: torch.device | str = "cpu", allow_partial: bool = False):
+        """The node's trained :class:`~core.mechanisms.base.Mechanism`, in eval mode.
+
+        A node still ``training`` (stopped or interrupted) loads only with ``allow_partial``.
+        """
+        from core.mechanisms import mechanism_from_config
+
+        entry = self.entry(name)
+        if entry["status"] != "trained" and not (allow_partial and entry.get("weights")):
+            raise CheckpointError(
+                f"node {name} in run {self.path} is {entry['status']}"
+                + (f" ({entry['steps_done']}/{entry['total_steps']} steps)" if entry["status"] == "training" else "")
+                + ": train it first"
+            )
+        self.check_entry_matches_graph(name)
+        mech = mechanism_from_config(entry["config"])
+        state = self.load_weights(name)
+        try:
+            mech.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(
+                f"weights of node {name} in run {self.path} do not fit its model config ({one_line(e)})"
+            ) from None
+        return mech.to(device).eval()
+
+    def mechanisms(self, device: torch.device | str = "cpu") -> dict[str, Any]:
+        """Every trained node's mechanism, by name (untrained nodes are left out)."""
+        return {name: self.load_mechanism(name, device) for name in self.trained_nodes()}
+
+    def load_node_checkpoint(self, name: str) -> NodeCheckpoint | None:
+        """The latest checkpoint of a node (for resume), or None if it never saved one."""
+        entry = self.entry(name)
+        if not entry.get("weights") or not entry.get("optimizer"):
+            return None
+        weights = self.load_weights(name)
+        state = read_torch_state(self.path / entry["optimizer"])
+        if not isinstance(state, dict) or "optimizer" not in state or "step" not in state:
+            raise CheckpointError(f"checkpoint file {self.path / entry['optimizer']} is corrupt (no optimiser state)")
+        if int(state["step"]) != int(entry["steps_done"]):
+            raise CheckpointError(
+                f"checkpoint of node {name} in {self.path} is inconsistent "
+                f"(manifest says step {entry['steps_done']}, optimiser file says {state['step']})"
+            )
+        history = state.get("loss_history")
+        return NodeCheckpoint(
+            weights=weights,
+            optimizer=state["optimizer"],
+            step=int(state["step"]),
+            loss_history=[float(x) for x in history.tolist()] if isinstance(history, torch.Tensor) else [],
+            rng=dict(state.get("rng") or {}),
+            scaler=state.get("scaler"),
+        )
+
+    # ---- checks
+
+    def check_entry_matches_graph(self, name: str) -> None:
+        """The stored config was built for this run's graph (guards against hand-edited manifests)."""
+        entry = self.entry(name)
+        cfg = entry.get("config") or {}
+        if name not in self.graph:
+            raise CheckpointError(f"run {self.path}: node {name} is not in the run's graph")
+        want = node_signature(self.graph, name)
+        try:
+            got = {
+                "node": type_only(cfg["node"]),
+                "parents": sorted((type_only(p) for p in cfg["parents"]), key=lambda d: d["name"]),
+            }
+        except (KeyError, TypeError):
+            raise CheckpointError(f"{self.path / MANIFEST} is corrupt: node {name} has no model config") from None
+        if got != want:
+            raise CheckpointError(
+                f"run {self.path}: the model of {name} was built for {describe_signature(got)}, "
+                f"but the graph has {describe_signature(want)}"
+            )
+
+    def check_compatible(self, graph: ADMG, fingerprint: str | None) -> None:
+        """Refuse to continue this run with a graph or data its trained models were not made for.
+
+        A node with any training done must keep its type and its parents (names and types); nodes may
+        be added, and nodes never trained may change freely.  The data fingerprint must match once
+        anything was trained.
+        """
+        started = [n for n, e in self.manifest["nodes"].items() if e["steps_done"] > 0 or e["status"] != "untrained"]
+        for name in started:
+            if name not in graph:
+                raise CheckpointError(
+                    f"run {self.path} has a trained model of {name}, which the graph does not have: use a new run folder"
+                )
+            old, new = node_signature(self.graph, name), node_signature(graph, name)
+            if old != new:
+                raise CheckpointError(
+                    f"run {self.path} trained {name} as {describe_signature(old)}, but the graph now has "
+                    f"{describe_signature(new)}: use a new run folder"
+                )
+        if started and self.fingerprint and fingerprint and fingerprint != self.fingerprint:
+            raise CheckpointError(
+                f"run {self.path} was trained on different data (fingerprint {self.fingerprint[:12]}, "
+                f"this data {fingerprint[:12]}): use a new run folder"
+            )
+
+    # ---- writing
+
+    def _write_manifest(self) -> None:
+        self.manifest["updated"] = now_iso()
+        atomic_write_json(self.path / MANIFEST, self.manifest)
+
+    def adopt(self, graph: ADMG, fingerprint: str | None, rows: int | None = None) -> None:
+        """Continue this run with ``graph`` (checked compatible) and record the data it trains on."""
+        with self._lock:
+            self.check_compatible(graph, fingerprint)
+            nodes = self.manifest["nodes"]
+            self.manifest["nodes"] = {n: nodes.get(n, untrained_entry()) for n in graph.names}
+            for n, entry in nodes.items():
+                if n not in graph and entry.get("weights"):
+                    self._remove_files(n, keep=())
+            self.manifest["graph"] = graph.to_json()
+            self.graph = graph
+            data = self.manifest.setdefault("data", {})
+            if fingerprint is not None:
+                data["fingerprint"] = fingerprint
+            if rows is not None:
+                data["rows"] = rows
+            self._write_manifest()
+
+    def update_node(self, name: str, **fields: Any) -> None:
+        """Change manifest fields of one node (status, metrics, ...) and commit."""
+        with self._lock:
+            self.entry(name).update(copy.deepcopy(fields))
+            self._write_manifest()
+
+    def save_node(
+        self,
+        name: str,
+        *,
+        kind: str,
+        config: Mapping[str, Any],
+        weights: Mapping[str, torch.Tensor],
+        optimizer: Mapping[str, Any],
+        step: int,
+        total_steps: int,
+        loss_history: Sequence[float],
+        rng: Mapping[str, Any] | None = None,
+        scaler: Mapping[str, Any] | None = None,
+        status: str = "training",
+        metrics: Mapping[str, Any] | None = None,
+    ) -> None:
+        """One checkpoint of one node: both files under new names, then the manifest, then cleanup."""
+        if status not in STATUSES:
+            raise ValueError(f"bad status {status!r}")
+        with self._lock:
+            folder = self.path / NODES_DIR
+            folder.mkdir(exist_ok=True)
+            weights_rel = f"{NODES_DIR}/{name}.{step}.safetensors"
+            optim_rel = f"{NODES_DIR}/{name}.{step}.optim.pt"
+            atomic_write_bytes(
+                self.path / weights_rel, state_dict_bytes(weights, {"node": name, "step": str(step), "kind": kind})
+            )
+            atomic_write_bytes(
+                self.path / optim_rel,
+                torch_state_bytes(
+                    {
+                        "optimizer": optimizer,
+                        "step": int(step),
+                        "loss_history": torch.tensor(list(loss_history), dtype=torch.float32),
+                        "rng": dict(rng or {}),
+                        "scaler": dict(scaler) if scaler else None,
+                    }
+                ),
+            )
+            entry = self.entry(name)
+            entry.update(
+                kind=kind,
+                config=copy.deepcopy(dict(config)),
+                parents=sorted(self.graph.parents(name)),
+                status=status,
+                steps_done=int(step),
+                total_steps=int(total_steps),
+                loss_history=downsample_history(list(loss_history)),
+                weights=weights_rel,
+                optimizer=optim_rel,
+            )
+            if metrics is not None:
+                entry["metrics"] = copy.deepcopy(dict(metrics))
+            self._write_manifest()
+            self._remove_files(name, keep=(weights_rel, optim_rel))
+
+    def _remove_files(self, name: str, keep: Iterable[str]) -> None:
+        """Delete this node's files that the manifest no longer names (older steps, unfinished saves)."""
+        keep = set(keep)
+        folder = self.path / NODES_DIR
+        if not folder.is_dir():
+            return
+        for f in folder.iterdir():
+            m = _NODE_FILE_RE.match(f.name)
+            if m and m.group("node") == name and f"{NODES_DIR}/{f.name}" not in keep:
+                f.unlink(missing_ok=True)
+
+    def reset_node(self, name: str) -> None:
+        """Forget a node's model (to retrain it from scratch with another kind or config)."""
+        with self._lock:
+            self.manifest["nodes"][name] = untrained_entry()
+            self._write_manifest()
+            self._remove_files(name, keep=())
+
+
+# --------------------------------------------------------------------------------------------------
+# Opening
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    file = path / MANIFEST
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} is not a run folder (no {MANIFEST})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"cannot read {file} ({one_line(e)})") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{file} is corrupt (not JSON: {e.msg} at line {e.lineno})") from None
+    return check_manifest(obj, file)
+
+
+def load_run(path: str | os.PathLike[str], graph: ADMG | None = None, fingerprint: str | None = None) -> Run:
+    """Open an existing run folder for reading.
+
+    With ``graph`` and/or ``fingerprint``, refuse a run whose trained models were made for another
+    graph (a node's type or parents differ) or other data.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise CheckpointError(f"run folder {p} does not exist")
+    run = Run(p, read_manifest(p))
+    if graph is not None or fingerprint is not None:
+        run.check_compatible(graph if graph is not None else run.graph, fingerprint)
+    return run
+
+
+def check_writable_run_folder(path: str | os.PathLike[str]) -> Path:
+    """Refuse early (before loading data) a target that is a file or a non-empty folder that is not a run."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise CheckpointError(f"{p} is a file, not a run folder")
+    if p.is_dir() and not (p / MANIFEST).exists() and any(p.iterdir()):
+        raise CheckpointError(f"{p} is not empty and is not a run folder (no {MANIFEST}): refusing to write into it")
+    return p
+
+
+def open_run(
+    path: str | os.PathLike[str], graph: ADMG, fingerprint: str | None = None, rows: int | None = None
+) -> Run:
+    """A run folder to train into: created if missing or empty, continued if it is a compatible run.
+
+    A folder that is neither (it holds other files and no manifest) is never written into.
+    """
+    p = check_writable_run_folder(path)
+    if (p / MANIFEST).exists():
+        run = Run(p, read_manifest(p))
+        run.adopt(graph, fingerprint, rows)
+        return run
+    p.mkdir(parents=True, exist_ok=True)
+    (p / NODES_DIR).mkdir(exist_ok=True)
+    run = Run(p, new_manifest(graph, fingerprint, rows))
+    run._write_manifest()
+    return run
