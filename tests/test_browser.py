@@ -1,0 +1,152 @@
+"""End to end in a real browser: Debian chromium driven by Playwright against `streamlit run app.py`.
+
+Skips, saying why, when /usr/bin/chromium or Playwright is missing (`make browser` installs chromium).
+Screenshots land in test-artifacts/ (gitignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _skip(reason: str) -> None:
+    print(f"SKIP browser test: {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`streamlit run app.py` on 127.0.0.1 and a free port; yields the base URL."""
+    if not os.path.exists(CHROMIUM):
+        _skip(f"{CHROMIUM} is not installed (run `make browser` or `apt-get install chromium`)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _skip("the playwright Python package is not installed")
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit-server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'streamlit-server.log'}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1500, "height": 1150})
+        pg.set_default_timeout(30_000)
+        yield pg
+        browser.close()
+
+
+def _drawn(page, index: int = 0) -> None:
+    """Wait until the index-th graph iframe has drawn its vis-network canvas."""
+    frame = page.frame_locator("iframe").nth(index)
+    frame.locator('#net[data-ready="1"] canvas').wait_for()
+
+
+def _pick_example(page, name: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text="Example graph").click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def test_graph_page_napkin_query_shows_formula(server, page):
+    page.goto(server)
+    page.get_by_role("heading", name="Causal graph").wait_for()
+    _drawn(page)
+
+    # The bow arc first: the hedge message and a highlighted drawing.
+    _pick_example(page, "bow")
+    page.get_by_text("is not identifiable").first.wait_for()
+    page.get_by_text("the hedge is F = {X, Y}").wait_for()
+
+    # Then the napkin: ask P(Y | do(X)) by hand, starting from an empty outcome.
+    _pick_example(page, "napkin")
+    page.get_by_text("The napkin graph").wait_for()
+    outcome = page.get_by_test_id("stMultiSelect").filter(has_text="Outcome")
+    outcome.get_by_role("button", name="Remove Y").click()
+    page.get_by_text("choose at least one outcome").wait_for()
+    outcome.get_by_role("combobox").click()
+    page.get_by_role("option", name="Y", exact=True).click()
+    page.keyboard.press("Escape")
+    page.get_by_text("is identifiable from observational data").wait_for()
+    formula = page.locator(".katex").first
+    formula.wait_for()
+    text = formula.inner_text()
+    assert "do" in text and "W" in text and "∑" in text
+    # Both drawings (the graph and the mutilated graph after do(X)) have rendered.
+    _drawn(page, 0)
+    _drawn(page, 1)
+    assert page.frame_locator("iframe").nth(1).get_by_text("hidden confounder").is_visible()
+    page.wait_for_timeout(500)  # let the canvases settle before the screenshot
+    shot = ARTIFACTS / "graph_page_napkin.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    print(f"screenshot: {shot}")
+
+    # Malformed model code: one red line, the graph stays.
+    area = page.get_by_role("textbox", name="Model code (dagitty or JSON)")
+    area.fill("dag { X -> }")
+    area.press("Control+Enter")
+    page.get_by_text("dagitty: expected a node name at line 1").wait_for()
+    page.get_by_text("is identifiable from observational data").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_other_pages_describe_their_step(server, page):
+    page.goto(server)
+    for name in ("Data", "Train", "Explore", "Effects"):
+        page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
+        page.get_by_role("heading", name=name, exact=True).wait_for()
+        page.get_by_text("The same step from the command line").wait_for()
+        assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(ARTIFACTS / "effects_page.png"), full_page=True)
