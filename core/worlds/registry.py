@@ -242,6 +242,14 @@ def world_record(name: str, params: Mapping[str, Any], seed: int) -> dict[str, A
     return {"name": name, "params": full, "seed": int(seed)}
 
 
+def world_from_record(record: Mapping[str, Any] | None):
+    """Rebuild the world a dataset was sampled from (``Dataset.world``), or None when the data has
+    no world record."""
+    if not record or "name" not in record:
+        return None
+    return get_world(str(record["name"]), **dict(record.get("params") or {}))
+
+
 def check_n(n: Any) -> int:
     """A number of units: a whole number in 1..MAX_UNITS."""
     try:
