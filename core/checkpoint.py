@@ -182,11 +182,15 @@ def type_only(node_json: Mapping[str, Any]) -> dict[str, Any]:
     return {k: node_json[k] for k in ("name", "type", "levels", "shape") if k in node_json}
 
 
+def describe_type(n: Mapping[str, Any]) -> str:
+    """``binary``, ``categorical[3]``, ``image[3, 16, 16]``."""
+    return n["type"] + (f"[{n['levels']}]" if "levels" in n else "") + (f"{list(n['shape'])}" if "shape" in n else "")
+
+
 def describe_signature(sig: Mapping[str, Any]) -> str:
-    n = sig["node"]
-    what = n["type"] + (f"[{n['levels']}]" if "levels" in n else "") + (f"{list(n['shape'])}" if "shape" in n else "")
-    parents = ", ".join(p["name"] for p in sig["parents"]) or "none"
-    return f"{what} with parents {{{parents}}}"
+    what = describe_type(sig["node"])
+    parents = ", ".join(f"{p['name']} {describe_type(p)}" for p in sig["parents"])
+    return f"{what} with parents {{{parents}}}" if parents else f"{what} with no parents"
 
 
 def untrained_entry() -> dict[str, Any]:
