@@ -95,7 +95,7 @@ class Node:
         if self.shape is not None:
             out["shape"] = list(self.shape)
         for k, v in self.extra:
-            out[k] = v
+            out[k] = _thaw(v)
         return out
 
     @staticmethod
@@ -123,16 +123,25 @@ class Node:
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+class _FrozenDict(tuple):
+    """A JSON object made hashable (sorted (key, value) pairs); thaws back to a dict."""
+
+    __slots__ = ()
+
+
 def _freeze(value: Any) -> Any:
     """Make JSON values hashable so nodes stay immutable and comparable."""
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return _FrozenDict(sorted((k, _freeze(v)) for k, v in value.items()))
     return value
 
 
 def _thaw(value: Any) -> Any:
+    """The JSON value ``_freeze`` came from: objects back to dicts, tuples back to lists."""
+    if isinstance(value, _FrozenDict):
+        return {k: _thaw(v) for k, v in value}
     if isinstance(value, tuple):
         return [_thaw(v) for v in value]
     return value
@@ -646,7 +655,10 @@ def _edge(edge: Any, kind: str) -> tuple[str, str]:
 
 
 def _num(x: Any) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
+    # repr is the shortest text that reads back to the same float ("%g" kept only 6 digits).
+    if isinstance(x, float):
+        return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+    return str(x)
 
 
 def _type_code(n: Node) -> str:

@@ -52,8 +52,9 @@ def test_app_and_every_page_render_without_exceptions():
         at.switch_page(page).run()
         assert not at.exception, page
         assert [t.value for t in at.title] == [title]
-        assert at.code, f"{page} shows its command-line equivalent"
-        assert not at.button and not at.selectbox, f"{page} must not show widgets that do nothing yet"
+        if any("This step is planned" in i.value for i in at.info):  # a page not built yet
+            assert at.code, f"{page} shows its command-line equivalent"
+            assert not at.button and not at.selectbox, f"{page} must not show widgets that do nothing yet"
     at.switch_page(PAGES[0]).run()
     assert not at.exception
     # Query choices survive a trip to another page.
