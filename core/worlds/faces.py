@@ -38,7 +38,7 @@ import numpy as np
 from core.errors import WorkbenchError
 from core.graph import ADMG, Node
 from core.worlds.base import World
-from core.worlds.glyphs import check_size, to_uint8
+from core.worlds.glyphs import to_uint8
 from core.worlds.render import check_image, check_levels
 
 ATTRIBUTES = ("Male", "Young", "Beard", "Eyeglasses", "Lipstick")
@@ -107,7 +107,9 @@ class Faces(World):
         p_lipstick: tuple[float, float] = (0.6, 0.02),
         p_glasses: float = 0.2,
     ) -> None:
-        self.size = check_size(size)
+        if not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 128:
+            raise WorkbenchError(f"face image size must be an integer from 8 to 128 pixels, got {size!r}")
+        self.size = size
         probs = {"confounding": [confounding], "p_beard": p_beard, "p_lipstick": p_lipstick, "p_glasses": [p_glasses]}
         for label, ps in probs.items():
             if not all(0.0 <= float(p) <= 1.0 for p in ps):
