@@ -298,31 +298,42 @@ def product_of(factors: Iterable[Estimand]) -> Estimand:
 
 
 def _merge_chain_rule(factors: list[Estimand]) -> list[Estimand]:
-    """P(A | B, C) P(B | C) -> P(A, B | C), repeatedly.  Exact."""
-    out = list(factors)
-    changed = True
-    while changed:
-        changed = False
-        by_scope: dict[frozenset[str], int] = {}
-        for i, f in enumerate(out):
-            if isinstance(f, P):
-                by_scope.setdefault(f.free, i)
-        for i, f in enumerate(out):
-            if not isinstance(f, P) or not f.given:
-                continue
-            j = by_scope.get(frozenset(f.given))
-            if j is None or j == i:
-                continue
-            g = out[j]
-            assert isinstance(g, P)
-            # g = P(B | C) with B u C = given(f); f = P(A | B, C)  ->  P(B, A | C)
-            merged = P(g.vars + f.vars, g.given)
-            first, second = min(i, j), max(i, j)
-            out[first] = merged
-            del out[second]
-            changed = True
-            break
-    return out
+    """P(A | B, C) P(B | C) -> P(B, A | C), repeatedly.  Exact.
+
+    A worklist over two indexes (factors by scope = vars u given, and by given) keeps this linear in
+    the number of merges rather than rescanning the product after each one."""
+    out: list[Estimand | None] = list(factors)
+    by_scope: dict[frozenset[str], set[int]] = {}
+    by_given: dict[frozenset[str], set[int]] = {}
+    for i, f in enumerate(out):
+        if isinstance(f, P):
+            by_scope.setdefault(f.free, set()).add(i)
+            by_given.setdefault(frozenset(f.given), set()).add(i)
+    work = [i for i in range(len(out) - 1, -1, -1) if isinstance(out[i], P) and out[i].given]
+    while work:
+        i = work.pop()
+        f = out[i]
+        if not isinstance(f, P) or not f.given:
+            continue
+        given = frozenset(f.given)
+        partner = next((j for j in sorted(by_scope.get(given, ())) if j != i), None)
+        if partner is None:
+            continue
+        g = out[partner]
+        assert isinstance(g, P)
+        # g = P(B | C) with B u C = given(f); f = P(A | B, C)  ->  P(B, A | C), at the earlier place
+        merged = P(g.vars + f.vars, g.given)
+        keep, drop = min(i, partner), max(i, partner)
+        for k, old in ((i, f), (partner, g)):
+            by_scope[old.free].discard(k)
+            by_given[frozenset(old.given)].discard(k)
+        out[drop] = None
+        out[keep] = merged
+        by_scope.setdefault(merged.free, set()).add(keep)
+        by_given.setdefault(frozenset(merged.given), set()).add(keep)
+        work.append(keep)
+        work.extend(by_given.get(merged.free, ()))
+    return [f for f in out if f is not None]
 
 
 def sum_of(over: Iterable[str], body: Estimand) -> Estimand:

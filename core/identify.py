@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.errors import WorkbenchError
-from core.estimand import Estimand, fraction_of, p, product_of, sum_of
+from core.estimand import ONE, Estimand, fraction_of, p, product_of, sum_of
 from core.graph import ADMG
 
 Names = frozenset[str]
@@ -238,26 +238,33 @@ def line7_restrict(t: _Tables, q: _Current, vertices: Names, s_prime: Names) -> 
     return _Current(chain, frozenset())
 
 
-def _id(t: _Tables, y: Names, x: Names, q: _Current, vertices: Names) -> Estimand:
-    if not x:
-        return line1_no_intervention(t, y, q, vertices)
+def _id(t: _Tables, y: Names, x: Names, q: _Current | None, vertices: Names) -> Estimand:
+    """The ID recursion.  With ``q`` None only the verdict is computed (no estimand is built), which
+    is what is_identifiable() and the first pass of identify() use."""
+    build = q is not None
+    if not x:  # line 1
+        return line1_no_intervention(t, y, q, vertices) if build else ONE
     anc = ancestors_in(t, vertices, y)
     if anc != vertices:  # line 2
-        return _id(t, y, x & anc, q.marginalise(vertices - anc), anc)
+        return _id(t, y, x & anc, q.marginalise(vertices - anc) if build else None, anc)
     w = (vertices - x) - ancestors_with_incoming_cut(t, vertices, y, x)
     if w:  # line 3
         return _id(t, y, x | w, q, vertices)
     parts = districts_in(t, vertices - x)
     if len(parts) > 1:  # line 4
-        return line4_factorise(t, y, x, q, vertices, parts)
+        if build:
+            return line4_factorise(t, y, x, q, vertices, parts)
+        for s in parts:
+            _id(t, s, vertices - s, None, vertices)
+        return ONE
     s = parts[0]
     whole = districts_in(t, vertices)
     if len(whole) == 1:  # line 5
         raise _Hedge(vertices, s)
     if s in whole:  # line 6
-        return line6_district(t, y, q, vertices, s)
+        return line6_district(t, y, q, vertices, s) if build else ONE
     s_prime = next(d for d in whole if s <= d)  # line 7
-    return _id(t, y, x & s_prime, line7_restrict(t, q, vertices, s_prime), s_prime)
+    return _id(t, y, x & s_prime, line7_restrict(t, q, vertices, s_prime) if build else None, s_prime)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -323,16 +330,23 @@ def is_identifiable(
     graph: ADMG, treatment: str | Iterable[str], outcome: str | Iterable[str], given: str | Iterable[str] = ()
 ) -> bool:
     """True when identify() would return an estimand."""
+    x, y, z = validate_query(graph, treatment, outcome, given)
     try:
-        identify(graph, treatment, outcome, given)
+        if z:
+            _idc(graph, _Tables.of(graph), frozenset(y), frozenset(x), frozenset(z), (x, y, z), build=False)
+        else:
+            _top_id(_Tables.of(graph), frozenset(y), frozenset(x), (x, y, z), build=False)
     except NotIdentifiable:
         return False
     return True
 
 
-def _top_id(t: _Tables, y: Names, x: Names, query: tuple[tuple[str, ...], ...]) -> Estimand:
+def _top_id(t: _Tables, y: Names, x: Names, query: tuple[tuple[str, ...], ...], build: bool = True) -> Estimand:
+    vertices = frozenset(t.pos)
     try:
-        return _id(t, y, x, _Current(), frozenset(t.pos))
+        # The verdict first: cheap, and it spares building estimands a hedge would throw away.
+        _id(t, y, x, None, vertices)
+        return _id(t, y, x, _Current(), vertices) if build else ONE
     except _Hedge as h:
         raise _not_identifiable(t, h, query) from None
 
@@ -348,13 +362,17 @@ def _not_identifiable(t: _Tables, h: _Hedge, query: tuple[tuple[str, ...], ...])
     return NotIdentifiable(reason, (frozenset(h.f), frozenset(h.f_prime)))
 
 
-def _idc(graph: ADMG, t: _Tables, y: Names, x: Names, z: Names, query: tuple[tuple[str, ...], ...]) -> Estimand:
+def _idc(
+    graph: ADMG, t: _Tables, y: Names, x: Names, z: Names, query: tuple[tuple[str, ...], ...], build: bool = True
+) -> Estimand:
     """IDC: move every conditioning variable that rule 2 allows into the intervention, then
     P_x(y, z) / sum_y P_x(y, z)."""
     cut_in = graph.do(x)
     for zi in t.sort(z):
         rest = z - {zi}
         if cut_in.remove_outgoing([zi]).m_separated(y, {zi}, x | rest):
-            return _idc(graph, t, y, x | {zi}, rest, query)
-    joint = _top_id(t, y | z, x, query)
+            return _idc(graph, t, y, x | {zi}, rest, query, build)
+    joint = _top_id(t, y | z, x, query, build)
+    if not build:
+        return ONE
     return fraction_of(joint, sum_of(t.sort(y), joint))
