@@ -821,44 +821,73 @@ def _dataset_root(tmp: Path) -> Path:
 # Summaries for the Data page: features per column, associations, confounding
 
 
-def feature_table(dataset: Dataset, world: Any = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One numeric feature per scalar column, and a few per image column.
+@dataclass
+class Features:
+    """Numeric features of a dataset: ``table`` (one column per feature), ``owner`` (the dataset
+    column each feature belongs to) and ``levels`` (number of categories of a categorical feature,
+    None for a numeric one)."""
+
+    table: pd.DataFrame
+    owner: dict[str, str]
+    levels: dict[str, int | None]
+    source: dict[str, str] = field(default_factory=dict)  # column -> "value", "probe" or "pixels"
+
+    def of(self, column: str) -> list[str]:
+        return [f for f, c in self.owner.items() if c == column]
+
+    def association(self, a: str, b: str) -> float:
+        return association(self.table[a].to_numpy(), self.table[b].to_numpy(), self.levels[a], self.levels[b])
+
+
+def feature_table(dataset: Dataset, world: Any = None, columns: Iterable[str] | None = None) -> Features:
+    """One feature per scalar column, and a few per image column (of ``columns``, default all).
 
     Image features are the attributes the world's probe reads off the images
-    (``world.probe(column).read(images)`` returning ``{attribute: (n,) array}``) when the world has
-    one, else the mean brightness and, for colour images, the mean of each channel.  Returns the
-    table and ``{feature: column it belongs to}``.
+    (``world.probe(column).read(images)``: ``{attribute: (n,) array}``) when it can, else the mean
+    brightness and, for colour images, the mean of each channel.
     """
     feats: dict[str, np.ndarray] = {}
     owner: dict[str, str] = {}
-    for name in dataset.columns:
-        node = dataset.nodes[name]
+    levels: dict[str, int | None] = {}
+    source: dict[str, str] = {}
+    for name in dataset.columns if columns is None else columns:
+        node = dataset.node(name)
         if node.type != "image":
             feats[name] = dataset.column(name)
             owner[name] = name
+            levels[name] = node.levels
+            source[name] = "value"
             continue
-        read = probe_features(world, name, dataset.column(name)) or pixel_features(dataset.column(name))
-        for attr, vals in read.items():
+        read = probe_features(world, name, dataset.column(name))
+        source[name] = "probe" if read else "pixels"
+        if not read:
+            read = {k: (v, None) for k, v in pixel_features(dataset.column(name)).items()}
+        for attr, (vals, k) in read.items():
             feats[f"{name}.{attr}"] = vals
             owner[f"{name}.{attr}"] = name
-    return pd.DataFrame(feats), owner
+            levels[f"{name}.{attr}"] = k
+    return Features(pd.DataFrame(feats, index=dataset.table.index), owner, levels, source)
 
 
-def probe_features(world: Any, column: str, images: np.ndarray) -> dict[str, np.ndarray]:
-    """The numeric attributes a world's probe reads off ``images`` of ``column``; {} when the world
-    has no probe for it (or no probe module yet)."""
+def probe_features(world: Any, column: str, images: np.ndarray) -> dict[str, tuple[np.ndarray, int | None]]:
+    """``{attribute: (values, levels)}`` a world's probe reads off ``images`` of ``column`` (levels
+    for categorical attributes, else None); {} when the world has no working probe for it (no probe
+    module, or trained probe weights missing)."""
     make = getattr(world, "probe", None)
     if make is None or column not in getattr(world, "graph", ()):
         return {}
     try:
-        read = make(column).read(images)
+        probe = make(column)
+        read = probe.read(images)
     except (ImportError, NotImplementedError, WorkbenchError):
         return {}
+    attrs = getattr(probe, "attributes", {}) or {}
     out = {}
     for k, v in dict(read).items():
         arr = np.asarray(v)
         if arr.ndim == 1 and len(arr) == len(images) and np.issubdtype(arr.dtype, np.number):
-            out[str(k)] = arr
+            labels = getattr(attrs.get(k), "labels", None)
+            out[str(k)] = (arr, len(labels) if labels else None)
     return out
 
 
@@ -921,78 +950,72 @@ def _cramers_v(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(chi2 / (n * (min(r, c) - 1))))
 
 
-def _feature_levels(dataset: Dataset, feature: str) -> int | None:
-    node = dataset.nodes.get(feature)
-    return node.levels if node is not None and node.is_discrete else None
-
-
-def association_matrix(dataset: Dataset, features: pd.DataFrame) -> pd.DataFrame:
+def association_matrix(features: Features) -> pd.DataFrame:
     """The pairwise :func:`association` of every feature (symmetric, 1 on the diagonal)."""
-    names = list(features.columns)
-    levels = {f: _feature_levels(dataset, f) for f in names}
-    cols = {f: features[f].to_numpy() for f in names}
+    names = list(features.table.columns)
     m = np.eye(len(names))
     for i, a in enumerate(names):
         for j in range(i + 1, len(names)):
-            b = names[j]
-            m[i, j] = m[j, i] = association(cols[a], cols[b], levels[a], levels[b])
+            m[i, j] = m[j, i] = features.association(a, names[j])
     return pd.DataFrame(m, index=names, columns=names)
 
 
 def confounded_pairs(
     dataset: Dataset,
     graph: ADMG,
-    features: pd.DataFrame,
-    owner: Mapping[str, str],
+    features: Features,
     world: Any = None,
     seed: int = 0,
     max_do_units: int = 2000,
 ) -> pd.DataFrame:
-    """For each bidirected edge a <-> b: the strongest observed association between a feature of a
-    and a feature of b, whether a directed path also links them, and, when the world is given (and
-    no directed path joins a and b), the same association in fresh units where a is set by do() to
-    observed values shuffled across units (at most ``max_do_units`` of them): that cuts the hidden
-    confounder, so what remains is zero up to sampling noise.  Columns: edge, feature_a, feature_b,
-    observed, causal_path, under_do."""
+    """For each bidirected edge a <-> b (a hidden common cause): the strongest observed association
+    between a feature of a and a feature of b, and whether a directed path joins them as well.
+
+    With the world, also the same association in fresh units where the earlier of the two (in
+    topological order), say a, is set by do() to its observed values shuffled across units (at
+    most ``max_do_units``): a keeps its distribution but no longer listens to the hidden cause, so
+    what remains is the causal association (zero up to noise when no directed path joins them);
+    observed minus under_do is the spurious part.  Columns: edge, feature_a, feature_b, observed,
+    causal_path, do, under_do."""
     rows = []
+    order = {v: i for i, v in enumerate(graph.topological_order())}
+    sampled: dict[str, Dataset] = {}  # one interventional sample per do() target
     for a, b in graph.bidirected:
         if a not in dataset or b not in dataset:
             continue
-        fa = [f for f, c in owner.items() if c == a]
-        fb = [f for f, c in owner.items() if c == b]
         best = max(
-            ((association(features[x].to_numpy(), features[y].to_numpy(),
-                          _feature_levels(dataset, x), _feature_levels(dataset, y)), x, y)
-             for x in fa for y in fb),
+            ((features.association(x, y), x, y) for x in features.of(a) for y in features.of(b)),
             default=(0.0, "", ""),
         )
         path = b in graph.descendants([a]) or a in graph.descendants([b])
+        target = a if order[a] <= order[b] else b
         under = None
-        if world is not None and not path:
-            sub = dataset if dataset.n <= max_do_units else dataset.subset(slice(0, max_do_units))
-            under = _association_under_do(sub, graph, world, a, best[1], best[2], seed)
-        rows.append({"edge": f"{a} <-> {b}", "feature_a": best[1], "feature_b": best[2],
-                     "observed": best[0], "causal_path": path, "under_do": under})
-    return pd.DataFrame(rows, columns=["edge", "feature_a", "feature_b", "observed", "causal_path", "under_do"])
+        if world is not None and best[1]:
+            if target not in sampled:
+                sub = dataset if dataset.n <= max_do_units else dataset.subset(slice(0, max_do_units))
+                sampled[target] = _shuffled_do_sample(sub, graph, world, target, seed)
+            # Read the fresh units the way the observed ones were read (probe only if it worked there).
+            probed = world if features.source.get(a) == "probe" or features.source.get(b) == "probe" else None
+            under = feature_table(sampled[target], probed, [a, b]).association(best[1], best[2])
+        rows.append({"edge": f"{a} <-> {b}", "feature_a": best[1], "feature_b": best[2], "observed": best[0],
+                     "causal_path": path, "do": target if world is not None else None, "under_do": under})
+    return pd.DataFrame(rows, columns=["edge", "feature_a", "feature_b", "observed", "causal_path", "do", "under_do"])
 
 
-def _association_under_do(dataset: Dataset, graph: ADMG, world: Any, a: str, fa: str, fb: str, seed: int) -> float:
-    """Association of ``fa`` and ``fb`` when ``a`` is set to a random permutation of its observed
-    values: P(a) is kept but a no longer listens to the hidden confounder."""
+def _shuffled_do_sample(dataset: Dataset, graph: ADMG, world: Any, target: str, seed: int) -> Dataset:
+    """Fresh units with ``target`` set to a random permutation of its observed values: P(target) is
+    kept, its hidden causes are cut."""
     rng = np.random.default_rng(seed)
-    values = dataset.column(a)
+    values = dataset.column(target)
     forced = values[rng.permutation(len(values))]
-    units = world.interventional_samples({a: forced}, n=len(values), seed=seed + 1)
-    ds = Dataset.from_values(units.values, graph)
-    feats, _ = feature_table(ds, world)
-    lv = {f: _feature_levels(dataset, f) for f in (fa, fb)}
-    return association(feats[fa].to_numpy(), feats[fb].to_numpy(), lv[fa], lv[fb])
+    units = world.interventional_samples({target: forced}, n=len(values), seed=seed + 1)
+    return Dataset.from_values(units.values, graph)
 
 
-def gallery_items(dataset: Dataset, column: str, k: int = 12, probe_values: pd.DataFrame | None = None,
+def gallery_items(dataset: Dataset, column: str, k: int = 12, features: Features | None = None,
                   seed: int = 0) -> list[tuple[np.ndarray, str]]:
-    """Up to ``k`` random rows as (H x W x C image for display, caption with the row's scalar values
-    and any probe-read attributes of this column)."""
+    """Up to ``k`` random rows as (H x W x C image for display, caption): the row number, its scalar
+    values, then after "read:" the attributes measured off this image (``features``)."""
     if column not in dataset.images:
         raise DataError(f"no image column {column!r} (image columns: {', '.join(dataset.image_columns) or 'none'})")
     rng = np.random.default_rng(seed)
@@ -1007,10 +1030,10 @@ def gallery_items(dataset: Dataset, column: str, k: int = 12, probe_values: pd.D
             v = dataset.table[c].iloc[i]
             names = dataset.categories.get(c)
             parts.append(f"{c}={names[int(v)] if names else _fmt(v)}")
-        if probe_values is not None:
-            for f in probe_values.columns:
-                if f.startswith(column + "."):
-                    parts.append(f"{f.split('.', 1)[1]}={_fmt(probe_values[f].iloc[i])}")
+        if features is not None and features.of(column):
+            parts.append("| read:")
+            for f in features.of(column):
+                parts.append(f"{f.split('.', 1)[1]}={_fmt(features.table[f].iloc[i])}")
         out.append((img, " ".join(parts)))
     return out
 

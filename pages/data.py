@@ -104,11 +104,11 @@ def summaries(ds: Dataset, world: object) -> dict:
     cached = state.get("data_summary")
     if cached and cached["fingerprint"] == ds.fingerprint:
         return cached
-    feats, owner = feature_table(ds, world)
-    out = {"fingerprint": ds.fingerprint, "features": feats, "owner": owner,
-           "matrix": association_matrix(ds, feats), "pairs": None, "npz": ds.to_npz_bytes()}
+    feats = feature_table(ds, world)
+    out = {"fingerprint": ds.fingerprint, "features": feats, "matrix": association_matrix(feats), "pairs": None,
+           "npz": ds.to_npz_bytes()}
     if ds.graph is not None and ds.graph.bidirected:
-        out["pairs"] = confounded_pairs(ds, ds.graph, feats, owner, world)
+        out["pairs"] = confounded_pairs(ds, ds.graph, feats, world)
     state["data_summary"] = out
     return out
 
@@ -190,7 +190,8 @@ with c1:
 if ds.graph is not None:
     c2.button("Use this world's graph", key="data_use_graph", on_click=on_use_graph, icon=":material/account_tree:",
               disabled=ds.graph == graph)
-summary = summaries(ds, world)
+with st.spinner("Reading attributes off the images and measuring associations…"):
+    summary = summaries(ds, world)
 c3.download_button("Download .npz", summary["npz"], file_name="dataset.npz", mime="application/octet-stream",
                    key="data_download", on_click="ignore", icon=":material/download:")
 
@@ -201,7 +202,7 @@ with tab_gallery:
         st.caption("This data set has no image columns.")
     for column in ds.image_columns:
         st.markdown(f"**{column}** {ui.node_type_text(ds.nodes[column])}")
-        items = gallery_items(ds, column, k=GALLERY_SIZE, probe_values=summary["features"])
+        items = gallery_items(ds, column, k=GALLERY_SIZE, features=summary["features"])
         st.image([img for img, _ in items], caption=[cap for _, cap in items], width=110, clamp=True)
 
 with tab_vars:
@@ -227,12 +228,13 @@ with tab_conf:
         st.caption("The data's graph has no bidirected edges (no hidden confounders).")
     else:
         st.markdown(
-            "**Bidirected edges** (a hidden common cause): the association we observe, and, for a world "
-            "without a directed path between the two, the association left when the first one is set by "
-            "do() — zero up to noise: all of the observed association is spurious."
+            "**Bidirected edges** (a hidden common cause): the strongest association we observe between the "
+            "two variables, and, when the world is known, the association left in fresh units where the first "
+            "of them is set by do() to values shuffled across units. do() cuts the hidden cause, so what is "
+            "left is causal (zero when no directed path joins them); the difference is spurious."
         )
         shown = pairs.rename(columns={"observed": "observed association", "under_do": "under do()",
-                                      "causal_path": "directed path too"})
+                                      "causal_path": "directed path too", "do": "do() on"})
         st.dataframe(shown, hide_index=True, key="data_pairs")
 
 with tab_table:

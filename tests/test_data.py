@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from core import data as D
@@ -364,6 +363,8 @@ def test_uploads(tmp_path):
 
 
 def test_tensor_conversions():
+    import torch
+
     ds = tiny_dataset(6)
     t = ds.to_tensors()
     assert t["X"].dtype == torch.float32 and t["X"].shape == (6, 3, 8, 8)
@@ -402,21 +403,22 @@ def test_association_measures():
 def test_confounding_shows_in_data_and_vanishes_under_do():
     w = TinyWorld(confounding=1.5)
     ds = Dataset.from_units(w.sample(3000, 0), w.graph)
-    feats, owner = D.feature_table(ds)
-    assert set(feats.columns) == {"C", "Y", "B", "X.brightness", "X.red", "X.green", "X.blue"}
-    report = D.confounded_pairs(ds, w.graph, feats, owner, world=w)
+    feats = D.feature_table(ds)
+    assert set(feats.table.columns) == {"C", "Y", "B", "X.brightness", "X.red", "X.green", "X.blue"}
+    assert feats.levels["C"] == 3 and feats.levels["Y"] is None and feats.of("X")[0] == "X.brightness"
+    report = D.confounded_pairs(ds, w.graph, feats, world=w)
     row = report.iloc[0]
     assert row["edge"] == "B <-> Y" and not row["causal_path"]
     assert row["observed"] > 0.5  # U drives both
-    assert row["under_do"] < 0.06  # do(B) cuts U: no association left
-    m = D.association_matrix(ds, feats)
+    assert row["do"] == "Y" and row["under_do"] < 0.06  # do(.) cuts U: no association left
+    m = D.association_matrix(feats)
     assert m.loc["B", "Y"] == pytest.approx(row["observed"])
     assert m.loc["C", "X.red"] > 0.5  # C picks the channel: a causal association
     # Without confounding there is nothing to see.
     w0 = TinyWorld(confounding=0.0)
     ds0 = Dataset.from_units(w0.sample(3000, 0), w0.graph)
-    f0, o0 = D.feature_table(ds0)
-    assert D.confounded_pairs(ds0, w0.graph, f0, o0).iloc[0]["observed"] < 0.06
+    f0 = D.feature_table(ds0)
+    assert D.confounded_pairs(ds0, w0.graph, f0).iloc[0]["observed"] < 0.06
 
 
 def test_gallery_items():
@@ -446,3 +448,26 @@ def test_png_folder_of_10k_rows_loads_quickly(tmp_path):
     print(f"10k rows of 3x16x16: save {t1 - t0:.2f} s, load {t2 - t1:.2f} s")
     assert back.fingerprint == ds.fingerprint
     assert t2 - t1 < 30
+
+
+def _phi(joint: np.ndarray) -> float:
+    """|Pearson r| of two binary variables from their 2x2 joint table."""
+    px, py = joint.sum(1), joint.sum(0)
+    return abs(joint[1, 1] * joint[0, 0] - joint[1, 0] * joint[0, 1]) / np.sqrt(px[0] * px[1] * py[0] * py[1])
+
+
+def test_confounding_table_matches_exact_front_door_truth():
+    """Front-door world (X -> M -> Y, X <-> Y): the observed X-Y association and the one left under
+    do(X ~ P(X)) against the exact tables: P(x, y) and P(x) P(y | do(x))."""
+    from core.worlds.discrete import frontdoor
+
+    w = frontdoor(seed=1)
+    oj = w.observed_joint()
+    exact_obs = _phi(oj.marginal(["X", "Y"]))
+    exact_do = _phi((oj.marginal(["X"])[None, :] * w.do_table(["X"], ["Y"])).T)
+    assert exact_obs - exact_do > 0.1  # this seed has a clearly spurious part
+    ds = Dataset.from_units(w.sample(20_000, seed=3), w.graph)
+    row = D.confounded_pairs(ds, w.graph, D.feature_table(ds), world=w, max_do_units=20_000).iloc[0]
+    assert row["edge"] == "X <-> Y" and row["causal_path"] and row["do"] == "X"
+    assert row["observed"] == pytest.approx(exact_obs, abs=0.025)
+    assert row["under_do"] == pytest.approx(exact_do, abs=0.025)
