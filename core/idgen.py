@@ -350,6 +350,64 @@ class TabularModel:
 ModelFactory = Callable[[Node, list[Node]], ConditionalModel]
 
 
+class MechanismModel:
+    """A node mechanism from ``core.mechanisms`` (categorical, flow, diffusion or VAE) used as an
+    ID-GEN conditional model: the inputs play the role of parents."""
+
+    def __init__(self, target: Node, inputs: list[Node], kind: str | None = None, preset: str | None = None,
+                 steps: int | None = None, batch_size: int | None = None, device: Any = None,
+                 progress: Callable[[int, float], Any] | None = None, **overrides: Any) -> None:
+        from core.mechanisms import make_mechanism
+
+        self.target, self.inputs = target, list(inputs)
+        self.mechanism = make_mechanism(target, inputs, kind=kind, preset=preset, device=device, **overrides)
+        self.steps, self.batch_size, self.progress = steps, batch_size, progress
+        self.history: list[float] = []
+
+    def _parents(self, inputs: Columns):
+        from core.mechanisms import to_tensor
+
+        dev = self.mechanism.device
+        return {n.name: to_tensor(n, inputs[n.name], dev) for n in self.inputs}
+
+    def fit(self, inputs: Columns, target: np.ndarray) -> MechanismModel:
+        from core.mechanisms import to_tensor
+
+        values = to_tensor(self.target, target, self.mechanism.device)
+        self.history = self.mechanism.fit(self._parents(inputs), values, steps=self.steps,
+                                          batch_size=self.batch_size, callback=self.progress)
+        return self
+
+    def sample(self, inputs: Columns, n: int, rng: np.random.Generator) -> np.ndarray:
+        import torch
+
+        from core.mechanisms import to_numpy
+
+        gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        out = []
+        # Batches keep memory flat when a synthetic data set has tens of thousands of images.
+        for start in range(0, n, 512):
+            stop = min(n, start + 512)
+            part = {k: v[start:stop] for k, v in inputs.items()}
+            out.append(to_numpy(self.target, self.mechanism.sample(self._parents(part), generator=gen, n=stop - start)))
+        return np.concatenate(out)
+
+
+def mechanism_factory(kinds: Mapping[str, str] | None = None, tabular_when_possible: bool = True,
+                      **options: Any) -> ModelFactory:
+    """Models for any node type: exact-count tables where target and inputs are all discrete (when
+    ``tabular_when_possible``), else a mechanism (``kinds`` maps node name -> mechanism kind;
+    ``options`` go to every mechanism: preset, steps, batch_size, device, ...)."""
+    kinds = dict(kinds or {})
+
+    def factory(target: Node, inputs: list[Node]) -> ConditionalModel:
+        if tabular_when_possible and all(n.is_discrete for n in [target, *inputs]):
+            return tabular_factory(target, inputs)
+        return MechanismModel(target, inputs, kind=kinds.get(target.name), **options)
+
+    return factory
+
+
 def tabular_factory(target: Node, inputs: list[Node]) -> ConditionalModel:
     """Tabular models for discrete worlds; other node types need a neural factory."""
     for n in [target, *inputs]:
