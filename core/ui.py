@@ -285,6 +285,15 @@ def query_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterabl
     return f"P({_tex_names(y)}" + (rf" \mid {', '.join(cond)})" if cond else ")")
 
 
+LONG_FORMULA = 200  # characters of LaTeX beyond which the formula is typeset smaller
+
+
+def formula_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str], estimand_latex: str) -> str:
+    """``query = estimand``; long estimands are set in ``\\small`` so more of them fits on screen."""
+    body = f"{query_latex(treatment, outcome, given)} = {estimand_latex}"
+    return ("\\small " + body) if len(estimand_latex) > LONG_FORMULA else body
+
+
 @dataclass(frozen=True)
 class QueryAnswer:
     """What the identification panel shows: a formula, or the hedge and why."""

@@ -107,7 +107,9 @@ st.caption(
     "Pick a treatment and an outcome to see whether the effect can be computed from observational data."
 )
 if state.get("graph_error"):
-    st.error(state["graph_error"], icon=":material/error:")
+    st.error(f"{state['graph_error']} (the graph is unchanged)", icon=":material/error:")
+# Long estimands scroll sideways instead of being clipped.
+st.html("<style>.st-key-formula .katex-display { overflow-x: auto; overflow-y: hidden; padding: 4px 0; }</style>")
 
 left, right = st.columns([1, 2], gap="large")
 
@@ -209,7 +211,8 @@ with right:
                 st.error(str(e), icon=":material/error:")
         if answer is not None and answer.identifiable:
             st.success(f"{answer.query} is identifiable from observational data:", icon=":material/check_circle:")
-            st.latex(f"{ui.query_latex(treatment, outcome, given)} = {answer.latex}")
+            with st.container(key="formula"):
+                st.latex(ui.formula_latex(treatment, outcome, given, answer.latex))
             with st.expander("As text and JSON"):
                 st.code(answer.text, language=None)
                 st.json(answer.estimand_json, expanded=False)
@@ -225,7 +228,9 @@ with right:
             st.markdown(f"**{state.get('graph_name', 'graph')}**: as observed" + (" (hedge in red)" if hedge else ""))
             st.iframe(ui.graph_html(graph, hedge=hedge, height=330, **draw))
         with g2:
-            st.markdown(f"**After do({', '.join(treatment)})**: edges into the treatment are cut")
+            st.markdown(f"**After do({', '.join(treatment)})**: incoming edges cut",
+                        help="Graph surgery: setting the treatment from outside removes every arrow into it, "
+                             "dashed hidden-confounder arcs included.")
             st.iframe(ui.graph_html(graph.do(treatment), intervened=treatment, height=330, **draw))
     else:
         st.markdown(f"**{state.get('graph_name', 'graph')}**: {ui.graph_summary(graph)}")

@@ -282,3 +282,11 @@ def test_graph_html_is_self_contained_and_offline():
     assert ids == ["W1", "W2", "X", "Y"]
     assert "hidden confounder" in html and "hedge F" not in html
     assert "hedge F" in ui.graph_html(ui.load_example("bow"), hedge=(frozenset("XY"), frozenset("Y")))
+
+
+def test_long_formulas_are_typeset_smaller():
+    short = ui.formula_latex(["X"], ["Y"], [], "P(Y)")
+    assert short == r"P(Y \mid \mathrm{do}(X)) = P(Y)"
+    faces = ui.answer_query(ui.load_example("faces"), ["Male"], ["Face"])
+    long = ui.formula_latex(["Male"], ["Face"], [], faces.latex)
+    assert long.startswith(r"\small P(\mathrm{Face} \mid \mathrm{do}(\mathrm{Male})) = ")
