@@ -41,6 +41,22 @@ from y0.dsl import Variable
 from y0.graph import NxMixedGraph
 from y0.algorithm.identify import identify_outcomes
 
+def tree(e):
+    # y0 expression -> our TREE JSON (same scoping of summed variables)
+    kind = type(e).__name__
+    if kind == "Probability":
+        return {"op": "P", "vars": [v.name for v in e.children], "given": [v.name for v in e.parents]}
+    if kind == "Sum":
+        return {"op": "sum", "over": sorted(v.name for v in e.ranges), "of": tree(e.expression)}
+    if kind == "Product":
+        return {"op": "prod", "of": [tree(c) for c in e.expressions]}
+    if kind == "Fraction":
+        return {"op": "frac", "num": tree(e.numerator), "den": tree(e.denominator)}
+    if kind == "One":
+        return {"op": "one"}
+    raise TypeError("cannot convert " + kind)
+
+
 reps = int(sys.argv[2])
 for line in open(sys.argv[1]):
     q = json.loads(line)
@@ -56,7 +72,11 @@ for line in open(sys.argv[1]):
             t0 = time.perf_counter()
             rv = identify_outcomes(g, {v[n] for n in q["x"]}, {v[n] for n in q["y"]})
             times.append(time.perf_counter() - t0)
-        print(json.dumps({"ok": True, "identifiable": rv is not None, "ms": 1000 * statistics.median(times)}), flush=True)
+        out = {"ok": True, "identifiable": rv is not None, "ms": 1000 * statistics.median(times)}
+        if q.get("tree") and rv is not None:
+            out["tree"] = tree(rv)
+            out["text"] = rv.to_text()
+        print(json.dumps(out), flush=True)
     except Exception as e:  # y0 crashes are counted, not fatal
         print(json.dumps({"ok": False, "error": type(e).__name__ + ": " + str(e)[:200]}), flush=True)
 """
@@ -116,6 +136,7 @@ def run_y0(queries: list[dict], reps: int, timeout: float) -> list[dict] | str:
                     "bidirected": [list(e) for e in g.bidirected],
                     "x": q["x"],
                     "y": q["y"],
+                    "tree": q.get("tree", False),
                 }
                 fh.write(json.dumps(row) + "\n")
         wpath = Path(tmp) / "worker.py"
@@ -133,6 +154,73 @@ def run_y0(queries: list[dict], reps: int, timeout: float) -> list[dict] | str:
         return lines
 
 
+def truth_check(count: int, seed: int, timeout: float) -> list[str]:
+    """Evaluate our and y0's estimands on the exact joint of random discrete SCMs (4-6 nodes, latent
+    confounders explicit; half of the graphs with a planted napkin) and count the ones that differ
+    from the true P(y | do(x)) by > 1e-6."""
+    import numpy as np
+
+    from core.estimand import from_json
+    from core.worlds.discrete import DiscreteSCM
+
+    rng = np.random.default_rng(seed)
+    queries = []
+    for i in range(count):
+        n = int(rng.integers(4, 7))
+        g = random_admg(n, float(rng.choice([0.3, 0.5])), float(rng.choice([0.15, 0.3, 0.45])), seed=int(rng.integers(1 << 30)))
+        names = list(g.names)
+        rng.shuffle(names)
+        kx, ky = 1 + int(rng.random() < 0.3), 1 + int(rng.random() < 0.3)
+        x, y = names[:kx], names[kx : kx + ky]
+        if i % 2:
+            # plant a napkin on four nodes a < b < c < d (a -> b -> c -> d, a <-> c, a <-> d), ask P(d | do(c)):
+            # the pattern where lines 6/7 need conditionals of the CURRENT distribution
+            order = list(g.topological_order())
+            a, b, c, d = (order[j] for j in sorted(rng.choice(n, 4, replace=False)))
+            g = g.with_edges(
+                [e for e in [(a, b), (b, c), (c, d)] if not g.has_directed(*e)],
+                [e for e in [(a, c), (a, d)] if not g.has_bidirected(*e)],
+            )
+            x, y = [c], [d]
+        queries.append({"graph": g, "x": x, "y": y, "tree": True})
+    y0 = run_y0(queries, 1, timeout)
+    ours_wrong = ours_id = 0
+    for q in queries:
+        e = identify_or_none(q["graph"], q["x"], q["y"])
+        if e is None:
+            continue
+        ours_id += 1
+        world = DiscreteSCM(q["graph"], seed=1, alpha=0.5)
+        got = e.table(world.observed_joint(), q["y"] + q["x"])
+        ours_wrong += bool(np.abs(got - world.do_table(q["x"], q["y"])).max() > 1e-6)
+    lines = [f"exact ground truth, {count} random 4-6 node queries: ours {ours_wrong}/{ours_id} estimands wrong"]
+    if isinstance(y0, str):
+        return lines + [y0]
+    y0_wrong = y0_id = 0
+    example = None
+    for q, r in zip(queries, y0, strict=True):
+        if not r["ok"] or "tree" not in r:
+            continue
+        y0_id += 1
+        world = DiscreteSCM(q["graph"], seed=1, alpha=0.5)
+        got = from_json(r["tree"]).table(world.observed_joint(), q["y"] + q["x"])
+        err = float(np.abs(got - world.do_table(q["x"], q["y"])).max())
+        if err > 1e-6:
+            y0_wrong += 1
+            if example is None:
+                g = q["graph"]
+                edges = ", ".join([f"{a}->{b}" for a, b in g.directed] + [f"{a}<->{b}" for a, b in g.bidirected])
+                example = (
+                    f"  e.g. graph {{{edges}}}, P({', '.join(q['y'])} | do({', '.join(q['x'])})): "
+                    f"y0 says {r['text']}, off by {err:.2g}"
+                )
+    crashes = [r["error"] for r in y0 if not r["ok"]]
+    lines[0] += f"; y0 {y0_wrong}/{y0_id} wrong ({len(crashes)} crashes)"
+    lines += [example] if example else []
+    lines += [f"  y0 crashed {crashes.count(c)}x: {c}" for c in sorted(set(crashes))]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20,60,100,200")
@@ -141,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=7, help="timing repetitions per query (ours)")
     parser.add_argument("--y0-reps", type=int, default=3)
     parser.add_argument("--y0-timeout", type=float, default=900.0, help="seconds for all y0 queries of one size")
+    parser.add_argument("--truth", type=int, default=200, help="small random queries checked against exact ground truth (0: skip)")
     args = parser.parse_args(argv)
     try:
         import torch
@@ -179,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"{n} nodes: y0 crashed {crashes.count(c)}x: {c}")
     for line in notes:
         print(line)
+    if args.truth:
+        for line in truth_check(args.truth, args.seed, args.y0_timeout):
+            print(line)
     return 0
 
 
