@@ -197,7 +197,7 @@ def truth_check(count: int, seed: int, timeout: float) -> list[str]:
     if isinstance(y0, str):
         return lines + [y0]
     y0_wrong = y0_id = 0
-    example = None
+    example, worst = None, 0.0
     for q, r in zip(queries, y0, strict=True):
         if not r["ok"] or "tree" not in r:
             continue
@@ -207,11 +207,12 @@ def truth_check(count: int, seed: int, timeout: float) -> list[str]:
         err = float(np.abs(got - world.do_table(q["x"], q["y"])).max())
         if err > 1e-6:
             y0_wrong += 1
-            if example is None:
+            if err > worst:
+                worst = err
                 g = q["graph"]
                 edges = ", ".join([f"{a}->{b}" for a, b in g.directed] + [f"{a}<->{b}" for a, b in g.bidirected])
                 example = (
-                    f"  e.g. graph {{{edges}}}, P({', '.join(q['y'])} | do({', '.join(q['x'])})): "
+                    f"  worst: graph {{{edges}}}, P({', '.join(q['y'])} | do({', '.join(q['x'])})): "
                     f"y0 says {r['text']}, off by {err:.2g}"
                 )
     crashes = [r["error"] for r in y0 if not r["ok"]]
