@@ -550,7 +550,10 @@ def _text(e: Estimand, names: _Names) -> str:
         return f"P({vs})"
     if isinstance(e, Sum):
         inner, shown = names.bind(e.over)
-        return f"sum_{{{', '.join(shown)}}} {_text(e.of, inner)}"
+        body = _text(e.of, inner)
+        if isinstance(e.of, Fraction):  # the sum covers the whole fraction
+            body = f"({body})"
+        return f"sum_{{{', '.join(shown)}}} {body}"
     if isinstance(e, Product):
         parts = []
         for i, f in enumerate(e.of):

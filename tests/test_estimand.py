@@ -222,6 +222,12 @@ def test_text_and_latex() -> None:
     assert ONE.to_text() == "1" and ONE.to_latex() == "1"
 
 
+def test_a_sum_over_a_fraction_is_bracketed() -> None:
+    e = Sum(("W",), Fraction(P(("A", "W")), P(("W",), ("B",))))
+    assert e.to_text() == "sum_{W} (P(A, W) / P(W | B))"
+    assert e.to_latex() == r"\sum_{W} \frac{P\left(A, W\right)}{P\left(W \mid B\right)}"
+
+
 def test_latex_names() -> None:
     assert latex_name("W1") == "W_{1}"
     assert latex_name("X") == "X"
