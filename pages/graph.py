@@ -159,7 +159,7 @@ with left:
                               key=f"shape_{name}")
             c3, c4 = st.columns(2)
             c3.button("Apply type", key="retype", on_click=on_retype, args=(name,), icon=":material/check:")
-            c4.button("Delete node", key="delete", on_click=on_delete, args=(name,), icon=":material/delete:")
+            c4.button("Delete", key="delete", on_click=on_delete, args=(name,), icon=":material/delete:")
     with tab_edges:
         with st.container(border=True):
             st.markdown("**Add an edge**")
@@ -184,7 +184,7 @@ with left:
     c1, c2 = st.columns(2)
     for col, fmt in ((c1, "json"), (c2, "dagitty")):
         text, file_name, mime = ui.download_payload(graph, fmt, state.get("graph_name", "graph"))
-        col.download_button(f"Download {fmt}", text, file_name=file_name, mime=mime, key=f"download_{fmt}",
+        col.download_button("JSON" if fmt == "json" else "dagitty", text, help=f"Download {file_name}", file_name=file_name, mime=mime, key=f"download_{fmt}",
                             on_click="ignore", icon=":material/download:", width="stretch")
 
 with right:

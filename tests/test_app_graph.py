@@ -212,4 +212,4 @@ def test_upload_replaces_the_graph_and_a_bad_upload_keeps_it():
 def test_download_buttons_offer_both_formats():
     at = start()
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Download json", "Download dagitty"]
+    assert labels == ["JSON", "dagitty"]
