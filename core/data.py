@@ -1015,7 +1015,9 @@ def _shuffled_do_sample(dataset: Dataset, graph: ADMG, world: Any, target: str, 
 def gallery_items(dataset: Dataset, column: str, k: int = 12, features: Features | None = None,
                   seed: int = 0) -> list[tuple[np.ndarray, str]]:
     """Up to ``k`` random rows as (H x W x C image for display, caption): the row number, its scalar
-    values, then after "read:" the attributes measured off this image (``features``)."""
+    values, then after "read:" the attributes measured off this image (``features``).  A read
+    attribute named like a scalar column is shown only where it disagrees with that column (a
+    different category, or over 5% off), as ``name=read (≠true)``."""
     if column not in dataset.images:
         raise DataError(f"no image column {column!r} (image columns: {', '.join(dataset.image_columns) or 'none'})")
     rng = np.random.default_rng(seed)
@@ -1027,15 +1029,29 @@ def gallery_items(dataset: Dataset, column: str, k: int = 12, features: Features
             img = img[:, :, 0]
         parts = [f"#{i}"]
         for c in dataset.scalar_columns:
-            v = dataset.table[c].iloc[i]
-            names = dataset.categories.get(c)
-            parts.append(f"{c}={names[int(v)] if names else _fmt(v)}")
-        if features is not None and features.of(column):
-            parts.append("| read:")
-            for f in features.of(column):
-                parts.append(f"{f.split('.', 1)[1]}={_fmt(features.table[f].iloc[i])}")
+            parts.append(f"{c}={_level_name(dataset, c, dataset.table[c].iloc[i])}")
+        read = []
+        for f in features.of(column) if features is not None else ():
+            attr, value = f.split(".", 1)[1], features.table[f].iloc[i]
+            if attr in dataset.scalar_columns:
+                truth = dataset.table[attr].iloc[i]
+                if dataset.nodes[attr].is_discrete:
+                    if int(value) == int(truth):
+                        continue
+                elif abs(float(value) - float(truth)) <= 0.05 * abs(float(truth)):
+                    continue
+                read.append(f"{attr}={_fmt(value)} (≠{_level_name(dataset, attr, truth)})")
+            else:
+                read.append(f"{attr}={_fmt(value)}")
+        if read:
+            parts.append("| read: " + " ".join(read))
         out.append((img, " ".join(parts)))
     return out
+
+
+def _level_name(dataset: Dataset, column: str, value: Any) -> str:
+    names = dataset.categories.get(column)
+    return names[int(value)] if names else _fmt(value)
 
 
 def _fmt(v: Any) -> str:

@@ -157,7 +157,7 @@ with tab_world:
     st.button("Sample", key="data_sample", on_click=on_sample, type="primary", icon=":material/casino:")
     shown = " ".join(f"--param {p.name}={state.get(param_key(pick, p.name), p.default)}" for p in spec.params)
     st.code(f"python -m core world {pick} --n {state['data_n']} --out data/{pick} "
-            f"--seed {state.get('data_seed', 0)} {shown}".strip(), language="bash")
+            f"--seed {state.get('data_seed', 0)} {shown}".strip(), language="bash", wrap_lines=True)
 
 with tab_upload:
     st.file_uploader(
@@ -180,20 +180,19 @@ st.markdown(
     + f" · fingerprint `{ds.fingerprint[:12]}`"
 )
 graph = state.get("graph")
-c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="center")
-with c1:
-    try:
-        ds.check(graph)
-        st.success(f"Fits the current graph ({state.get('graph_name', 'untitled')}).", icon=":material/check:")
-    except WorkbenchError as e:
-        st.warning(f"Does not fit the current graph: {e}", icon=":material/warning:")
-if ds.graph is not None:
-    c2.button("Use this world's graph", key="data_use_graph", on_click=on_use_graph, icon=":material/account_tree:",
-              disabled=ds.graph == graph)
+try:
+    ds.check(graph)
+    st.success(f"Fits the current graph ({state.get('graph_name', 'untitled')}).", icon=":material/check:")
+except WorkbenchError as e:
+    st.warning(f"Does not fit the current graph: {e}", icon=":material/warning:")
 with st.spinner("Reading attributes off the images and measuring associations…"):
     summary = summaries(ds, world)
-c3.download_button("Download .npz", summary["npz"], file_name="dataset.npz", mime="application/octet-stream",
-                   key="data_download", on_click="ignore", icon=":material/download:")
+c1, c2, _ = st.columns([1, 1, 2])
+if ds.graph is not None:
+    c1.button("Use this world's graph", key="data_use_graph", on_click=on_use_graph, icon=":material/account_tree:",
+              disabled=ds.graph == graph, width="stretch")
+c2.download_button("Download .npz", summary["npz"], file_name="dataset.npz", mime="application/octet-stream",
+                   key="data_download", on_click="ignore", icon=":material/download:", width="stretch")
 
 tab_gallery, tab_vars, tab_conf, tab_table = st.tabs(["Gallery", "Variables", "Hidden confounding", "Table"])
 

@@ -471,3 +471,16 @@ def test_confounding_table_matches_exact_front_door_truth():
     assert row["edge"] == "X <-> Y" and row["causal_path"] and row["do"] == "X"
     assert row["observed"] == pytest.approx(exact_obs, abs=0.025)
     assert row["under_do"] == pytest.approx(exact_do, abs=0.025)
+
+
+def test_gallery_shows_read_attributes_only_where_they_disagree():
+    ds = tiny_dataset(10)
+    feats = D.feature_table(ds)
+    wrong = feats.table.copy()
+    wrong["X.C"] = ds.table["C"].to_numpy()  # a "probe" that reads C right ...
+    wrong.loc[3, "X.C"] = (ds.table["C"].iloc[3] + 1) % 3  # ... except on row 3
+    feats = D.Features(wrong, {**feats.owner, "X.C": "X"}, {**feats.levels, "X.C": 3}, feats.source)
+    captions = [c for _, c in D.gallery_items(ds, "X", k=10, features=feats)]
+    assert f"C={wrong.loc[3, 'X.C']} (≠{ds.table['C'].iloc[3]})" in captions[3]
+    assert "C=" not in captions[4].split("| read:")[1]  # agrees: not repeated
+    assert "brightness=" in captions[4]  # an attribute without a column: always shown
