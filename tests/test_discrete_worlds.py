@@ -140,3 +140,23 @@ def test_random_admg_is_seeded_acyclic_and_shuffled() -> None:
     assert {n.levels for n in categorical.nodes} - {2} and max(n.levels for n in categorical.nodes) <= 4
     world = random_world(5, 0.5, 0.3, seed=2, max_levels=3)
     assert abs(world.observed_joint().probs.sum() - 1) < 1e-12
+
+
+def test_floor_and_set_table() -> None:
+    world = DiscreteSCM(napkin().graph, seed=0, alpha=0.1, floor=0.2)
+    for v, table in world.tables.items():
+        assert table.min() >= 0.2 / world.cards[v] - 1e-12
+    # a deterministic copy mechanism W2 := W1 makes W1 and W2 agree in every sample and in the joint
+    world.set_table("W2", np.eye(2))
+    units = world.sample(500, seed=0)
+    assert (units["W2"] == units["W1"]).all()
+    pair = world.observed_joint().marginal(["W1", "W2"])
+    assert pair[0, 1] == 0 and pair[1, 0] == 0
+    with pytest.raises(WorkbenchError, match="must have shape"):
+        world.set_table("W2", np.eye(3))
+    with pytest.raises(WorkbenchError, match="probability distribution"):
+        world.set_table("W2", np.ones((2, 2)))
+    with pytest.raises(WorkbenchError, match="unknown variable 'Q'"):
+        world.set_table("Q", np.eye(2))
+    with pytest.raises(WorkbenchError, match="floor"):
+        DiscreteSCM(napkin().graph, floor=1.0)

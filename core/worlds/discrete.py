@@ -8,6 +8,8 @@ probability table P(v | parents) whose rows are drawn from a Dirichlet (seeded).
 * ``observed_joint()``   the exact P(V) (latents summed out) as a :class:`JointTable`;
 * ``do_table(x, y, z)``  the exact P(y | do(x), z): x's tables replaced by indicators (the truncated
                          factorisation prod_{v not in x} P(v | pa(v))), latents summed out;
+* ``set_table`` replaces one table (hand-made strong mechanisms); ``floor`` mixes every random row
+  with the uniform distribution so no stratum is empty;
 * it is a :class:`World`: each variable (latents included) draws one uniform noise u and takes
   the level where u falls in the cumulative row of its table (inverse CDF), so a counterfactual
   re-runs the same noise and do(X = own x) returns the factual unit exactly.
@@ -81,6 +83,8 @@ class DiscreteSCM(World):
 
     def set_table(self, v: str, table: np.ndarray) -> None:
         """Replace P(v | parents): axes are ``self.parents[v]`` in order, then v's levels."""
+        if v not in self.tables:
+            raise WorkbenchError(f"unknown variable {v!r} in the {self.name} world")
         table = np.asarray(table, dtype=np.float64)
         want = tuple(self.cards[q] for q in self.parents[v]) + (self.cards[v],)
         if table.shape != want:
