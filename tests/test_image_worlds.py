@@ -37,6 +37,24 @@ def test_thinning_turns_a_thick_bar_into_a_one_pixel_line():
     assert skel.sum() >= 8  # the line keeps most of its length
 
 
+def test_euler_number_counts_components_minus_holes():
+    m = np.zeros((3, 12, 12), dtype=bool)
+    m[0, 2:5, 2:5] = True  # a blob: 1
+    m[1, 2:9, 2:9] = True
+    m[1, 4:7, 4:7] = False  # a ring: 1 - 1
+    m[2, 1:11, 3:8] = True
+    m[2, 2:5, 4:7] = False
+    m[2, 6:10, 4:7] = False  # an "8": 1 - 2
+    np.testing.assert_array_equal(G.euler_number(m), [1, 0, -1])
+
+
+def test_skeletons_keep_the_loops_of_eights():
+    """Most handwritten 8s keep at least one loop (Euler number <= 0) after thinning."""
+    _, labels = G.digit_bank()
+    cov = G.draw_coverage(np.flatnonzero(labels == 8), np.full((labels == 8).sum(), 2.0), 28)
+    assert (G.euler_number(cov > 0.5) <= 0).mean() > 0.9
+
+
 def test_glyphs_are_drawn_with_the_requested_width():
     """Ink area grows linearly in the width: area(w) ~ w * L (L = skeleton length)."""
     g = np.arange(0, 1797, 7)

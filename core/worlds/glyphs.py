@@ -75,34 +75,49 @@ def glyph_for(digit: np.ndarray, rank: np.ndarray) -> np.ndarray:
     return out
 
 
+def _zhang_suen_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Deletion tables of the two sub-iterations, indexed by the 8-bit code of P2..P9 (bit k = P(k+2))."""
+    codes = np.arange(256)
+    p = [(codes >> k) & 1 for k in range(8)]  # p[0] = P2 (north), clockwise to p[7] = P9 (north-west)
+    b = sum(p)
+    a = sum((p[k] == 0) & (p[(k + 1) % 8] == 1) for k in range(8))
+    base = (b >= 2) & (b <= 6) & (a == 1)
+    p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+    first = base & (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+    second = base & (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+    return first, second
+
+
+_ZS_TABLES = _zhang_suen_tables()
+
+
 def zhang_suen_thin(mask: np.ndarray) -> np.ndarray:
     """One-pixel skeletons of a batch of binary masks (..., H, W), Zhang & Suen's two sub-iterations.
 
     A foreground pixel P1 with neighbours P2..P9 (clockwise from north) is deleted when
     2 <= B <= 6 (B = number of foreground neighbours), A == 1 (one 0->1 transition around it), and
     P2*P4*P6 == 0 and P4*P6*P8 == 0 (first sub-iteration) or P2*P4*P8 == 0 and P2*P6*P8 == 0 (second).
+    Both rules are precomputed as tables over the 256 neighbourhoods, so a pass is one gather.
     """
-    img = np.pad(mask.astype(np.uint8), [(0, 0)] * (mask.ndim - 2) + [(1, 1), (1, 1)])
-    while True:
-        changed = False
-        for step in (0, 1):
-            c = img[..., 1:-1, 1:-1]
-            p2, p3, p4 = img[..., :-2, 1:-1], img[..., :-2, 2:], img[..., 1:-1, 2:]
-            p5, p6, p7 = img[..., 2:, 2:], img[..., 2:, 1:-1], img[..., 2:, :-2]
-            p8, p9 = img[..., 1:-1, :-2], img[..., :-2, :-2]
-            ring = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
-            b = sum(x.astype(np.int16) for x in ring[:-1])
-            a = sum(((ring[k] == 0) & (ring[k + 1] == 1)).astype(np.int16) for k in range(8))
-            if step == 0:
-                cond = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
-            else:
-                cond = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
-            delete = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & cond
-            if delete.any():
-                changed = True
-                c[delete] = 0
-        if not changed:
-            return img[..., 1:-1, 1:-1].astype(bool)
+    flat = mask.reshape((-1,) + mask.shape[-2:])
+    img = np.pad(flat.astype(np.uint8), ((0, 0), (1, 1), (1, 1)))
+    shifts = [(0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0), (0, 0)]  # P2..P9 as (row, col) offsets
+    h, w = flat.shape[-2:]
+    active = np.arange(len(img))  # images still changing; converged ones are left alone
+    while len(active):
+        sub = img[active]
+        changed = np.zeros(len(active), dtype=bool)
+        for table in _ZS_TABLES:
+            code = np.zeros((len(active), h, w), dtype=np.uint8)
+            for k, (r, c) in enumerate(shifts):
+                code |= sub[:, r : r + h, c : c + w] << k
+            centre = sub[:, 1:-1, 1:-1]
+            delete = table[code] & (centre == 1)
+            changed |= delete.any(axis=(1, 2))
+            centre[delete] = 0
+        img[active] = sub
+        active = active[changed]
+    return img[:, 1:-1, 1:-1].astype(bool).reshape(mask.shape)
 
 
 def upsample_bicubic(images: np.ndarray, factor: int) -> np.ndarray:
