@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
         if any(target.iterdir()) and not is_dataset_folder(target):
             raise WorkbenchError(f"refusing to overwrite {out!r}: a non-empty folder that is not a dataset")
     t0 = time.perf_counter()
+    print(f"sampling {n:,} units of {args.name}...", flush=True)
     ds, _world = sample_dataset(args.name, n, seed=seed, params=params)
     t1 = time.perf_counter()
+    print(f"writing {out}...", flush=True)
     ds.save(out)
     t2 = time.perf_counter()
     print(

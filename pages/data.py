@@ -189,7 +189,7 @@ with st.spinner("Reading attributes off the images and measuring associations…
     summary = summaries(ds, world)
 c1, c2, _ = st.columns([1, 1, 2])
 if ds.graph is not None:
-    c1.button("Use this world's graph", key="data_use_graph", on_click=on_use_graph, icon=":material/account_tree:",
+    c1.button("Use this world's graph" if ds.world else "Use the data's graph", key="data_use_graph", on_click=on_use_graph, icon=":material/account_tree:",
               disabled=ds.graph == graph, width="stretch")
 c2.download_button("Download .npz", summary["npz"], file_name="dataset.npz", mime="application/octet-stream",
                    key="data_download", on_click="ignore", icon=":material/download:", width="stretch")
