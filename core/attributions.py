@@ -256,7 +256,7 @@ def _taylor_means(f: Callable[[Tensor], Tensor], x: Tensor) -> np.ndarray:
             mu = xs.mean(0)
             cov = torch.cov(xs.T, correction=0)  # the sample's own covariance: exact for quadratic f
             h = torch.autograd.functional.hessian(lambda v: f(v[None])[0], mu)
-            out.append(float(f(mu[None])[0] + 0.5 * (h * cov).sum()))
+            out.append(float((f(mu[None])[0] + 0.5 * (h * cov).sum()).detach()))
     return np.asarray(out)
 
 

@@ -270,3 +270,71 @@ def test_image_outcome_through_a_readout():
     rep = average_effect(w, "X", "Y", n=2000, readout=lambda im: im.reshape(len(im), -1).mean(1) / 255)
     assert rep.ate.value == pytest.approx(100 / 255, abs=0.01)
     assert rep.risk_ratio is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Command line
+
+
+def _cli(argv, capsys):
+    from core.cli import main
+
+    rc = main(argv)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def _backdoor_truth():
+    from core.worlds.discrete import backdoor
+
+    w = backdoor()
+    do = w.do_table(["X"], ["Y"])  # axes (Y, X)
+    pxy = w.observed_joint().marginal(["X", "Y"])  # axes (X, Y)
+    obs = pxy[1, 1] / pxy[1].sum() - pxy[0, 1] / pxy[0].sum()
+    return w, do[1, 1] - do[1, 0], obs
+
+
+def test_cli_world_json_matches_exact_tables(capsys):
+    import json
+
+    w, ate, obs = _backdoor_truth()
+    rc, out, _ = _cli(["effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--n", "20000", "--json"], capsys)
+    assert rc == 0
+    eff = json.loads(out)["effect"]
+
+    def within(est, truth):  # 1.5 half-widths of a 95% interval: about 3 standard errors
+        return abs(est["value"] - truth) <= 1.5 * (est["high"] - est["low"]) / 2
+
+    assert within(eff["ate"], ate)
+    assert within(eff["obs_difference"], obs)  # exact, from the tables
+    assert np.sign(obs) != np.sign(ate)  # back-door: the association has the wrong sign
+    rc, out, _ = _cli(["effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--given", "Z", "--n", "3000"], capsys)
+    assert rc == 0 and "Z=0" in out and "Z=1" in out
+
+
+def test_cli_bad_input_is_one_line(capsys):
+    rc, out, err = _cli(["effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--mediator", "Z"], capsys)
+    assert rc == 2 and err.strip() == "error: mediator Z is not on a directed path from X to Y"
+    rc, _, err = _cli(["effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--readout", "a"], capsys)
+    assert rc == 2 and "not an image" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = _cli(["effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Q"], capsys)
+    assert rc == 2 and "Q" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = _cli(["effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--values", "1"], capsys)
+    assert rc == 2 and "two values" in err
+
+
+def test_cli_run_from_a_trained_scm(tmp_path, capsys):
+    import json
+
+    from core.train import TrainOptions, train
+
+    w, ate, _ = _backdoor_truth()
+    units = w.sample(2000, seed=4)
+    train(w.graph, dict(units.values), tmp_path / "run", options=TrainOptions(preset="quick", steps=60), accelerator=None)
+    rc, out, err = _cli(["effects", "--run", str(tmp_path / "run"), "--treatment", "X", "--outcome", "Y", "--n", "4000", "--json"], capsys)
+    assert rc == 0, err
+    eff = json.loads(out)["effect"]
+    assert abs(eff["ate"]["value"] - ate) < 0.05
+    assert eff["obs_difference"]["high"] < 0 < eff["ate"]["value"]  # the trained model sees the sign flip
+    rc, _, err = _cli(["effects", "--run", str(tmp_path / "nowhere"), "--treatment", "X", "--outcome", "Y"], capsys)
+    assert rc == 2 and "does not exist" in err
