@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_data
 
 from core.data import Dataset, load_dataset
 from core.errors import WorkbenchError
@@ -107,8 +108,6 @@ def test_check_n():
 
 
 def test_sample_dataset_records_the_world():
-    import test_data
-
     test_data.register_tiny()
     ds, world = R.sample_dataset("tiny", 30, seed=4, params={"confounding": "0.5"})
     assert isinstance(ds, Dataset) and ds.n == 30 and world.confounding == 0.5
@@ -146,23 +145,42 @@ def test_cli_tiny_image_world_folder_and_npz(tmp_path):
     proc = cli("tiny", "--n", "20", "--out", str(tmp_path / "t.npz"), "--size", "6", "--param", "confounding=0", tiny=True)
     assert proc.returncode == 0, proc.stderr
     assert load_dataset(tmp_path / "t.npz").fingerprint == ds.fingerprint
-    # Re-running over our own dataset folder replaces it.
-    assert cli("tiny", "--n", "5", "--out", str(tmp_path / "t"), tiny=True).returncode == 0
+    # Re-running over our own dataset folder replaces it (in-process: the same dispatcher).
+    from core.cli import main
+
+    test_data.register_tiny()
+    assert main(["world", "tiny", "--n", "5", "--out", str(tmp_path / "t")]) == 0
     assert load_dataset(tmp_path / "t").n == 5
 
 
 def test_cli_bad_input_exits_2_with_one_line(tmp_path):
     one_line_error(cli("nowhere", "--n", "5", "--out", str(tmp_path / "a")), "unknown world 'nowhere'")
     one_line_error(cli("backdoor", "--n", "0", "--out", str(tmp_path / "a")), "n must be between 1")
-    one_line_error(cli("backdoor", "--n", "lots", "--out", str(tmp_path / "a")), "n must be a whole number")
-    one_line_error(cli("backdoor", "--n", "5", "--size", "16", "--out", str(tmp_path / "a")), "no parameter 'size'")
-    one_line_error(cli("backdoor", "--n", "5", "--param", "seed", "--out", str(tmp_path / "a")), "KEY=VALUE")
-    one_line_error(cli("backdoor", "--n", "5", "--seed", "x", "--out", str(tmp_path / "a")), "--seed must be an integer")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
     one_line_error(cli("backdoor", "--n", "5", "--out", str(mine)), "not a dataset")
     assert os.listdir(mine) == ["notes.txt"]
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--n", "lots"], "n must be a whole number"),
+        (["--n", "5", "--size", "16"], "no parameter 'size'"),
+        (["--n", "5", "--param", "seed"], "KEY=VALUE"),
+        (["--n", "5", "--param", "seed=-2"], "outside 0..2147483647"),
+        (["--n", "5", "--seed", "x"], "--seed must be an integer"),
+    ],
+)
+def test_cli_more_bad_input_in_process(tmp_path, capsys, args, fragment):
+    """The same dispatcher as the subprocess runs, called in-process (faster)."""
+    from core.cli import main
+
+    assert main(["world", "backdoor", "--out", str(tmp_path / "a"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0], err
     assert not (tmp_path / "a").exists()
 
 
