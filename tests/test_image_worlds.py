@@ -315,3 +315,13 @@ def test_faces_eyeglasses_are_independent_and_every_attribute_shows():
         cf = w.counterfactual_samples(u.subset(slice(0, 200)), {a: lambda v, a=a: 1 - v[a]})
         diff = np.abs(cf["Face"].astype(int) - u["Face"][:200].astype(int)).reshape(200, -1)
         assert (diff.max(axis=1) > 40).mean() > 0.97, a
+
+
+@pytest.mark.slow
+def test_the_skeleton_cache_equals_a_fresh_computation():
+    pixels, labels = G.compute_skeletons()
+    cached = G._skeleton_pixels()
+    np.testing.assert_array_equal(cached[1], labels)
+    assert len(cached[0]) == len(pixels)
+    for a, b in zip(cached[0], pixels, strict=True):
+        np.testing.assert_array_equal(a, b)

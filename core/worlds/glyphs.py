@@ -23,6 +23,7 @@ Widths are given in "28-pixel units" (Morpho-MNIST's convention) and scaled by `
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
@@ -34,6 +35,13 @@ from core.errors import WorkbenchError
 SIZES = (16, 28, 32)
 BOX_FRACTION = 20.0 / 28.0  # the glyph's 8x8 box covers 20 of 28 pixels, as MNIST digits do
 _UPSAMPLE = 6
+# Skeletons are a pure function of scikit-learn's digits and the code below; they are cached in the
+# repository (numpy .npz, no pickle) because thinning 1797 glyphs takes seconds on a busy CPU.
+# Delete the file to recompute it (tests check the cache equals a fresh computation).
+SKELETON_CACHE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "assets", "probes", "glyph_skeletons.npz"
+)
+_CACHE_VERSION = 1
 
 
 def check_size(size: int) -> int:
@@ -55,7 +63,7 @@ def digit_bank() -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=1)
 def class_index() -> tuple[np.ndarray, ...]:
     """For each digit 0-9, the bank indices of its glyphs (ascending)."""
-    _, labels = digit_bank()
+    labels = glyph_labels()
     return tuple(np.flatnonzero(labels == k) for k in range(10))
 
 
@@ -157,16 +165,42 @@ def ink_masks(ink: np.ndarray, thresholds: tuple[float, ...] = (0.45, 0.55, 0.65
     return big > best[:, None, None]
 
 
+def compute_skeletons() -> tuple[list[np.ndarray], np.ndarray]:
+    """Skeleton pixels (k, 2) of every bank glyph on the x``_UPSAMPLE`` padded grid, and the labels."""
+    ink, labels = digit_bank()
+    return [np.argwhere(s) for s in zhang_suen_thin(ink_masks(ink))], labels
+
+
 @lru_cache(maxsize=1)
+def _skeleton_pixels() -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    try:
+        with np.load(SKELETON_CACHE, allow_pickle=False) as z:
+            if int(z["version"]) == _CACHE_VERSION:
+                return tuple(np.split(z["points"].astype(np.int64), z["offsets"][1:-1])), z["labels"].astype(np.int64)
+    except (OSError, KeyError, ValueError):
+        pass  # missing or stale cache: recompute below
+    pixels, labels = compute_skeletons()
+    offsets = np.cumsum([0] + [len(p) for p in pixels])
+    try:
+        os.makedirs(os.path.dirname(SKELETON_CACHE), exist_ok=True)
+        tmp = SKELETON_CACHE + ".tmp.npz"
+        np.savez_compressed(tmp, version=_CACHE_VERSION, points=np.concatenate(pixels).astype(np.int16),
+                            offsets=offsets, labels=labels.astype(np.int8))  # fmt: skip
+        os.replace(tmp, SKELETON_CACHE)
+    except OSError:
+        pass  # a read-only checkout still works, just slower
+    return tuple(pixels), labels
+
+
+def glyph_labels() -> np.ndarray:
+    """Digit class of each bank glyph, int64 (N,)."""
+    return _skeleton_pixels()[1]
+
+
 def glyph_skeletons() -> tuple[np.ndarray, ...]:
     """Skeleton points of every bank glyph, in glyph units (0..8 spans the 8x8 box), (k, 2) row/col."""
-    ink, _ = digit_bank()
-    skel = zhang_suen_thin(ink_masks(ink))
-    out = []
-    for s in skel:
-        rc = np.argwhere(s).astype(np.float64)
-        out.append((rc + 0.5) / _UPSAMPLE - 1.0)  # hi-res pixel centre -> glyph units, minus the pad
-    return tuple(out)
+    # hi-res pixel centre -> glyph units, minus the one-pixel pad
+    return tuple((p + 0.5) / _UPSAMPLE - 1.0 for p in _skeleton_pixels()[0])
 
 
 @lru_cache(maxsize=4)

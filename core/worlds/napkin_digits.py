@@ -117,9 +117,9 @@ class NapkinDigits(World):
         Templates: every bank glyph at each of the three widths, as brightness maps; the digit is the
         label of the template with the smallest squared distance to the image's brightness.
         """
-        from core.worlds.glyphs import digit_bank
+        from core.worlds.glyphs import glyph_labels
 
-        _, labels = digit_bank()
+        labels = glyph_labels()
         n_glyph = len(labels)
         glyphs = np.tile(np.arange(n_glyph), 3)
         widths = np.repeat(self.widths, n_glyph)

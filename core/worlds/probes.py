@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import WorkbenchError
-from core.worlds.glyphs import SIZES, digit_bank, draw_coverage
+from core.worlds.glyphs import SIZES, draw_coverage, glyph_labels
 from core.worlds.render import (
     COLOUR_NAMES,
     brightness,
@@ -252,17 +252,17 @@ def fit_thickness_calibration(sizes: tuple[int, ...] = SIZES, n: int = 3000, see
 
 def heldout_glyphs() -> np.ndarray:
     """Bank indices held out of probe training (every fifth glyph): accuracies are reported on them."""
-    return np.arange(0, len(digit_bank()[1]), 5)
+    return np.arange(0, len(glyph_labels()), 5)
 
 
 def training_glyphs() -> np.ndarray:
-    return np.setdiff1d(np.arange(len(digit_bank()[1])), heldout_glyphs())
+    return np.setdiff1d(np.arange(len(glyph_labels())), heldout_glyphs())
 
 
 def digit_examples(glyphs: np.ndarray, n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(inputs (n, 1, S, S), digit labels): random glyphs from ``glyphs``, widths U[0.8, 6.5] (28-px units),
     intensity U[64, 255], shifted by up to one pixel, through the same ``digit_input`` as at read time."""
-    _, labels = digit_bank()
+    labels = glyph_labels()
     g = rng.choice(glyphs, n)
     cov = draw_coverage(g, rng.uniform(0.8, 6.5, n), size)
     cov = np.roll(cov, (int(rng.integers(-1, 2)), int(rng.integers(-1, 2))), axis=(1, 2))
