@@ -419,9 +419,7 @@ class Dataset:
         if target.exists() and not (target.is_file() and _is_our_npz(target)):
             raise DataError(f"refusing to overwrite {str(target)!r}: it exists and is not a dataset .npz")
         target.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"meta": np.array(json.dumps(self.meta()))}
-        for name in self.columns:
-            arrays[f"col.{name}"] = self.column(name)
+        arrays = self._npz_arrays()
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -435,10 +433,14 @@ class Dataset:
     def to_npz_bytes(self) -> bytes:
         """The .npz file as bytes (for a download button)."""
         buf = io.BytesIO()
+        np.savez_compressed(buf, **self._npz_arrays())
+        return buf.getvalue()
+
+    def _npz_arrays(self) -> dict[str, np.ndarray]:
+        """The meta as a 0-d unicode array (loadable without pickle) and one array per column."""
         arrays = {"meta": np.array(json.dumps(self.meta()))}
         arrays.update({f"col.{v}": self.column(v) for v in self.columns})
-        np.savez_compressed(buf, **arrays)
-        return buf.getvalue()
+        return arrays
 
 
 def _type_code(node: Node) -> str:

@@ -484,3 +484,49 @@ def test_gallery_shows_read_attributes_only_where_they_disagree():
     assert f"C={wrong.loc[3, 'X.C']} (≠{ds.table['C'].iloc[3]})" in captions[3]
     assert "C=" not in captions[4].split("| read:")[1]  # agrees: not repeated
     assert "brightness=" in captions[4]  # an attribute without a column: always shown
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: any dataset survives a folder and an .npz round trip bit for bit
+
+
+def _random_dataset_strategy():
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw):
+        n = draw(st.integers(1, 5))
+        levels = draw(st.integers(2, 6))
+        channels = draw(st.sampled_from([1, 3]))
+        h, w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+        floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+        values = {
+            "b": np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.int64),
+            "k": np.array(draw(st.lists(st.integers(0, levels - 1), min_size=n, max_size=n)), dtype=np.int64),
+            "z": np.array(draw(st.lists(floats, min_size=n, max_size=n)), dtype=np.float64),
+            "img": np.frombuffer(draw(st.binary(min_size=n * channels * h * w, max_size=n * channels * h * w)),
+                                 dtype=np.uint8).reshape(n, channels, h, w),
+        }
+        g = ADMG([Node("b", "binary"), Node("k", "categorical", levels=levels), Node("z", "continuous"),
+                  Node("img", "image", shape=(channels, h, w))], [("b", "img"), ("k", "z")], [("b", "z")])
+        return Dataset.from_values(values, g)
+
+    return build()
+
+
+def test_round_trips_are_exact_property(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_random_dataset_strategy())
+    def check(ds):
+        root = tmp_path_factory.mktemp("rt")
+        folder = D.load_dataset(ds.save(root / "ds"))
+        npz = D.load_dataset(ds.save(root / "ds.npz"))
+        for back in (folder, npz):
+            assert back.fingerprint == ds.fingerprint
+            assert back.graph == ds.graph
+            for v in ds.columns:
+                np.testing.assert_array_equal(back.column(v), ds.column(v))
+
+    check()
