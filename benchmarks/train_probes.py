@@ -69,16 +69,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="evaluate the stored probes without retraining")
     ap.add_argument("--steps", type=int, default=3000, help="training steps per CNN (batch 128)")
+    ap.add_argument("--nets", default="calibration,digits_16,digits_28,faces_16,faces_28",
+                    help="what to retrain, comma-separated (default: everything)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(1)
     if not args.check:
         t = time.perf_counter()
-        print("thickness calibration:", P.fit_thickness_calibration())
-        for size in P.DIGIT_SIZES:
-            print(P.train_digit_probe(size, steps=args.steps))
-        for size in P.FACE_SIZES:
-            print(P.train_face_probe(size, steps=args.steps))
-        print(f"trained in {time.perf_counter() - t:.0f} s")
+        nets = [s.strip() for s in args.nets.split(",") if s.strip()]
+        for name in nets:
+            if name == "calibration":
+                print("thickness calibration:", P.fit_thickness_calibration(), flush=True)
+            elif name.startswith("digits_"):
+                print(P.train_digit_probe(int(name.split("_")[1]), steps=args.steps), flush=True)
+            elif name.startswith("faces_"):
+                print(P.train_face_probe(int(name.split("_")[1]), steps=args.steps), flush=True)
+            else:
+                ap.error(f"unknown net {name!r}")
+        print(f"trained in {time.perf_counter() - t:.0f} s", flush=True)
     print("\nsampling throughput (10k units, 1 thread)")
     for world in (NapkinDigits(16), NapkinDigits(28), MorphoDigits(28), Faces(28)):
         print(f"  {world.name:14s} {world.size}px  {throughput(world):9.0f} units/s")

@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -277,7 +277,10 @@ def _augment(x, rng: np.random.Generator, noise: float):
     return torch.clamp(x + noise * float(rng.uniform(0, 1)) * torch.randn_like(x), 0.0, 1.0)
 
 
-def train_digit_probe(size: int, steps: int = 2500, batch: int = 128, seed: int = 0, log=print) -> dict[str, Any]:
+def train_digit_probe(
+    size: int, steps: int = 2500, batch: int = 128, seed: int = 0,
+    log: Callable[[str], Any] = partial(print, flush=True),
+) -> dict[str, Any]:
     """Train the digit CNN at ``size`` on training glyphs; save it; return held-out accuracies."""
     import torch
     import torch.nn.functional as F
@@ -332,7 +335,10 @@ def face_training_world(size: int):
     return Faces(size=size, confounding=0.0, p_beard=(0.5, 0.5), p_lipstick=(0.5, 0.5), p_glasses=0.5)
 
 
-def train_face_probe(size: int, steps: int = 2000, batch: int = 128, seed: int = 0, log=print) -> dict[str, Any]:
+def train_face_probe(
+    size: int, steps: int = 2000, batch: int = 128, seed: int = 0,
+    log: Callable[[str], Any] = partial(print, flush=True),
+) -> dict[str, Any]:
     """Train the five-head face CNN at ``size`` on balanced faces; save it; return held-out accuracies."""
     import torch
     import torch.nn.functional as F
