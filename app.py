@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import ui
 
-st.set_page_config(page_title="Causal Workbench", page_icon=":material/hub:", layout="wide")
+st.set_page_config(page_title="Causal Workbench", page_icon=ui.app_icon(), layout="wide")
 
 PAGES = [
     st.Page("pages/graph.py", title="Graph", icon=":material/account_tree:", default=True),

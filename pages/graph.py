@@ -32,12 +32,15 @@ def apply(edit: Callable[[ADMG], ADMG], **after: object) -> None:
         state["graph_error"] = str(e)
         return
     ui.set_graph(state, new, state.get("graph_name", "untitled"))
+    state["example_pick"] = None  # the graph no longer is the example; picking it again reloads it
     for key, value in after.items():
         state[key] = value
 
 
 def on_example() -> None:
-    name = state["example_pick"]
+    name = state.get("example_pick")
+    if name is None:
+        return
     try:
         ui.set_graph(state, ui.load_example(name), name, query_from_roles=True)
     except WorkbenchError as e:
@@ -54,6 +57,7 @@ def on_upload() -> None:
         state["graph_error"] = str(e)
         return
     ui.set_graph(state, graph, ui.graph_name_from_filename(upload.name), query_from_roles=True)
+    state["example_pick"] = None
 
 
 def on_text() -> None:
@@ -63,6 +67,7 @@ def on_text() -> None:
         state["graph_error"] = str(e)  # the typed text stays, so it can be fixed
         return
     ui.set_graph(state, graph, state.get("graph_name", "typed"), sync_text=False)
+    state["example_pick"] = None
 
 
 def on_add_node() -> None:
@@ -116,12 +121,12 @@ left, right = st.columns([1, 2], gap="large")
 with left:
     st.subheader("Load")
     examples = ui.example_names()
-    if state.get("example_pick") not in examples:
-        state["example_pick"] = state["graph_name"] if state.get("graph_name") in examples else examples[0]
-    st.selectbox("Example graph", examples, key="example_pick", on_change=on_example,
-                 help="Loading replaces the current graph.")
-    if state.get("graph_name") in examples:
-        st.caption(ui.example_description(state["graph_name"]))
+    if "example_pick" not in state:  # first visit: show which example is loaded
+        state["example_pick"] = state["graph_name"] if state.get("graph_name") in examples else None
+    st.selectbox("Example graph", examples, key="example_pick", on_change=on_example, index=None,
+                 placeholder="load an example…", help="Loading replaces the current graph.")
+    if state.get("example_pick"):
+        st.caption(ui.example_description(state["example_pick"]))
     st.file_uploader("…or upload a JSON or dagitty file", type=["json", "dagitty", "txt", "dag"], key="upload",
                      on_change=on_upload)
     st.text_area("Model code (dagitty or JSON): edits re-draw the graph", key="graph_text", height=230,

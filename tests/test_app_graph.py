@@ -213,3 +213,13 @@ def test_download_buttons_offer_both_formats():
     at = start()
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["JSON", "dagitty"]
+
+
+def test_picking_the_same_example_after_an_edit_reloads_it():
+    at = start()
+    assert at.selectbox(key="example_pick").value == "napkin"
+    at.text_area(key="graph_text").input("dag { A -> B }").run()
+    assert at.selectbox(key="example_pick").value is None  # the graph is no longer the example
+    at.selectbox(key="example_pick").set_value("napkin").run()
+    assert at.session_state["graph"] == load_example("napkin")
+    assert at.multiselect(key="q_treatment").value == ["X"]  # roles pre-fill the query again

@@ -100,6 +100,10 @@ def _pick_example(page, name: str) -> None:
 
 
 def test_graph_page_napkin_query_shows_formula(server, page):
+    # The app must work with no internet: record every request that leaves this machine.
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "about:", "blob:"))
+            else None)
     page.goto(server)
     page.get_by_role("heading", name="Causal graph").wait_for()
     _drawn(page)
@@ -108,6 +112,9 @@ def test_graph_page_napkin_query_shows_formula(server, page):
     _pick_example(page, "bow")
     page.get_by_text("is not identifiable").first.wait_for()
     page.get_by_text("the hedge is F = {X, Y}").wait_for()
+    _drawn(page, 0)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "graph_page_bow_hedge.png"), full_page=True)
 
     # Then the napkin: ask P(Y | do(X)) by hand, starting from an empty outcome.
     _pick_example(page, "napkin")
@@ -140,6 +147,7 @@ def test_graph_page_napkin_query_shows_formula(server, page):
     page.get_by_text("dagitty: expected a node name at line 1").wait_for()
     page.get_by_text("is identifiable from observational data").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
+    assert not outside, f"the page fetched from outside 127.0.0.1: {outside[:5]}"
 
 
 def test_other_pages_describe_their_step(server, page):

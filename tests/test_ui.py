@@ -290,3 +290,9 @@ def test_long_formulas_are_typeset_smaller():
     faces = ui.answer_query(ui.load_example("faces"), ["Male"], ["Face"])
     long = ui.formula_latex(["Male"], ["Face"], [], faces.latex)
     assert long.startswith(r"\small P(\mathrm{Face} \mid \mathrm{do}(\mathrm{Male})) = ")
+
+
+def test_app_icon_is_drawn_locally():
+    icon = ui.app_icon()
+    assert icon.size == (64, 64) and icon.mode == "RGBA"
+    assert icon.getpixel((14, 40))[3] == 255 and icon.getpixel((0, 0))[3] == 0
