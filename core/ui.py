@@ -63,6 +63,13 @@ def example_description(name: str, folder: Path = EXAMPLES_DIR) -> str:
         return ""
 
 
+def loaded_example(graph: ADMG, name: str | None, folder: Path = EXAMPLES_DIR) -> str | None:
+    """``name`` when ``graph`` is exactly that example graph, unedited; else None."""
+    if name not in example_names(folder):
+        return None
+    return name if load_example(name, folder) == graph else None
+
+
 def graph_from_text(text: str) -> ADMG:
     """Typed model code: node-link JSON or dagitty (the first non-blank character decides)."""
     if not isinstance(text, str) or not text.strip():

@@ -121,8 +121,8 @@ left, right = st.columns([1, 2], gap="large")
 with left:
     st.subheader("Load")
     examples = ui.example_names()
-    if "example_pick" not in state:  # first visit: show which example is loaded
-        state["example_pick"] = state["graph_name"] if state.get("graph_name") in examples else None
+    if "example_pick" not in state:  # first visit, or back from another page: is an example loaded?
+        state["example_pick"] = ui.loaded_example(graph, state.get("graph_name"))
     st.selectbox("Example graph", examples, key="example_pick", on_change=on_example, index=None,
                  placeholder="load an example…", help="Loading replaces the current graph.")
     if state.get("example_pick"):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import ui
 from core.graph import ADMG
 from core.ui import load_example
 
@@ -223,3 +224,25 @@ def test_picking_the_same_example_after_an_edit_reloads_it():
     at.selectbox(key="example_pick").set_value("napkin").run()
     assert at.session_state["graph"] == load_example("napkin")
     assert at.multiselect(key="q_treatment").value == ["X"]  # roles pre-fill the query again
+
+
+def test_a_graph_set_by_another_page_shows_here_without_stale_choices():
+    at = start()
+    at.switch_page(PAGES[4]).run()
+    ui.set_graph(at.session_state, ADMG.from_dagitty("dag { A -> B ; A <-> B }"), "napkin")  # same name, other graph
+    at.switch_page(PAGES[0]).run()
+    assert not at.exception and not errors(at)
+    assert at.selectbox(key="example_pick").value is None  # not claiming to be the napkin example
+    assert at.multiselect(key="q_treatment").value == [] and at.multiselect(key="q_outcome").value == []
+    assert ADMG.from_dagitty(at.text_area(key="graph_text").value) == at.session_state["graph"]
+
+
+def test_conditional_query_goes_through_idc():
+    at = ask(pick_example(start(), "backdoor"), ["X"], ["Y"], ["Z"])
+    assert not errors(at)
+    (latex,) = [x.value.strip("$\n ") for x in at.latex]
+    # P(y | do(x), z) = P(y | x, z) in the back-door graph (rule 2: Y is d-separated from X given Z
+    # once X's outgoing edges are cut).
+    assert latex.startswith(r"P(Y \mid \mathrm{do}(X), Z) = P\left(Y \mid")
+    assert latex.endswith(r"\right)") and "X" in latex.split("=")[1] and "Z" in latex.split("=")[1]
+    assert r"\sum" not in latex

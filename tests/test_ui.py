@@ -296,3 +296,10 @@ def test_app_icon_is_drawn_locally():
     icon = ui.app_icon()
     assert icon.size == (64, 64) and icon.mode == "RGBA"
     assert icon.getpixel((14, 40))[3] == 255 and icon.getpixel((0, 0))[3] == 0
+
+
+def test_loaded_example_recognises_only_unedited_examples():
+    g = napkin()
+    assert ui.loaded_example(g, "napkin") == "napkin"
+    assert ui.loaded_example(ui.add_edge(g, "W2", "Y"), "napkin") is None
+    assert ui.loaded_example(g, "bow") is None and ui.loaded_example(g, "my upload") is None
