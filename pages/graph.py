@@ -128,7 +128,7 @@ with left:
     if state.get("example_pick"):
         st.caption(ui.example_description(state["example_pick"]))
     st.file_uploader("…or upload a JSON or dagitty file", type=["json", "dagitty", "txt", "dag"], key="upload",
-                     on_change=on_upload)
+                     on_change=on_upload, max_upload_size=5)
     st.text_area("Model code (dagitty or JSON): edits re-draw the graph", key="graph_text", height=230,
                  on_change=on_text, persist_state="session",
                  help="dagitty syntax: `X -> Y`, `X <-> Y`, chains `A -> B -> C`, `U [latent]`, `X [exposure]`. "
