@@ -1,0 +1,110 @@
+"""ID-GEN with image nodes: a fast smoke test of the napkin_digits pipeline, and the benchmark helpers.
+
+The quality check (colour TVD, digit agreement against the world's true interventional samples) is
+the benchmark ``benchmarks/napkin_digits.py``; here a few training steps on tiny data must compile the
+napkin plan, train image mechanisms, build the synthetic data set and sample images of the right
+shape and dtype from do(X = image), and a wrong-shaped image must be refused with one clear line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import common
+from core.errors import WorkbenchError
+from core.idgen import IDGen, fit_plan, mechanism_factory, naive_conditional_plan
+from core.worlds.napkin_digits import NapkinDigits
+
+SIZE = 16
+
+
+@pytest.fixture(scope="module")
+def napkin():
+    world = NapkinDigits(size=SIZE)
+    data = world.sample(48, seed=0).values
+    factory = mechanism_factory(kinds={"W1": "vae", "X": "vae", "Y": "vae"}, preset="quick", steps=3, batch_size=16)
+    gen = IDGen(world.graph, data, model_factory=factory, synthetic_rows=32, seed=0).fit(["Y"], ["X"])
+    return world, data, gen
+
+
+def test_napkin_plan_has_the_synthetic_step(napkin):
+    _, _, gen = napkin
+    described = gen.plan.describe()
+    # p(W1), p(X | W1, W2), p(Y | W1, W2, X) on the data; p(Y | X, W2) on the synthetic data set
+    assert len(described) == 4
+    assert sum("observed data" in d for d in described) == 3
+    last = gen.plan.network.models["Y"]
+    assert last.data.parent is not None and set(last.inputs) == {"W2", "X"}
+    assert last.data.context == ("W2",)
+    assert gen.plan.free_inputs == ("W2",)
+
+
+def test_samples_images_from_an_image_intervention(napkin):
+    world, data, gen = napkin
+    x = data["X"][5]
+    out = gen.sample(do={"X": x}, n=7, seed=1)
+    assert out["Y"].shape == (7, 3, SIZE, SIZE) and out["Y"].dtype == np.uint8
+    assert np.array_equal(out["X"], np.broadcast_to(x, (7, *x.shape)))
+    # the same seed gives the same images; a different one different images
+    again = gen.sample(do={"X": x}, n=7, seed=1)
+    assert np.array_equal(out["Y"], again["Y"])
+    assert not np.array_equal(out["Y"], gen.sample(do={"X": x}, n=7, seed=2)["Y"])
+    # one image per unit is accepted too
+    per_unit = gen.sample(do={"X": data["X"][:7]}, n=7, seed=1)
+    assert per_unit["Y"].shape == (7, 3, SIZE, SIZE)
+
+
+def test_naive_baseline_samples_images(napkin):
+    world, data, gen = napkin
+    naive = fit_plan(IDGen(world.graph, data, model_factory=gen.model_factory, cache=gen.cache), naive_conditional_plan(world.graph, ["Y"], ["X"]))
+    y = naive.sample(do={"X": data["X"][0]}, n=4)["Y"]
+    assert y.shape == (4, 3, SIZE, SIZE) and y.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        (np.zeros((3, 8, 8), dtype=np.uint8), "(3, 16, 16)"),
+        (np.zeros((16, 16), dtype=np.uint8), "(3, 16, 16)"),
+        (np.zeros((5, 3, 16, 16), dtype=np.uint8), "(3, 16, 16)"),  # 5 images for 7 units
+    ],
+)
+def test_refuses_a_wrong_shaped_image(napkin, bad, needle):
+    _, _, gen = napkin
+    with pytest.raises(WorkbenchError) as err:
+        gen.sample(do={"X": bad}, n=7)
+    msg = str(err.value)
+    assert "\n" not in msg and "do(X)" in msg and needle in msg
+
+
+def test_refuses_the_wrong_treatment(napkin):
+    _, data, gen = napkin
+    with pytest.raises(WorkbenchError, match="fitted for do"):
+        gen.sample(do={"W1": data["W1"][0]}, n=3)
+
+
+# ---- benchmark helpers (benchmarks/common.py)
+
+
+def test_tvd_and_distribution():
+    assert common.tvd([0.5, 0.5], [1.0, 0.0]) == pytest.approx(0.5)
+    assert common.tvd([0.2, 0.3, 0.5], [0.2, 0.3, 0.5]) == 0.0
+    np.testing.assert_allclose(common.distribution(np.array([0, 2, 2, 1]), 4), [0.25, 0.25, 0.5, 0.0])
+    assert common.sample_tvd(np.zeros(10, int), np.ones(10, int), 2) == pytest.approx(1.0)
+
+
+def test_expected_tvd_floor_matches_simulation():
+    rng = np.random.default_rng(0)
+    p, n = np.full(6, 1 / 6), 1000
+    sims = [common.tvd(common.distribution(rng.integers(0, 6, n), 6), p) for _ in range(400)]
+    assert common.expected_tvd_floor(p, n) == pytest.approx(np.mean(sims), rel=0.1)
+    two = [common.sample_tvd(rng.integers(0, 6, n), rng.integers(0, 6, n), 6) for _ in range(400)]
+    assert common.expected_tvd_floor(p, n, n) == pytest.approx(np.mean(two), rel=0.1)
+
+
+def test_format_table_aligns_columns():
+    text = common.format_table(["name", "value"], [["a", 0.5], ["longer", 12.25]])
+    lines = text.splitlines()
+    assert len(lines) == 4 and len({len(line) for line in lines}) == 1
+    assert lines[2].endswith("0.500") and lines[3].endswith("12.250")
