@@ -225,7 +225,9 @@ def as_dataset(data: Any, graph: ADMG, names: Iterable[str]):
         missing = [v for v in graph.sort(needed) if v not in data]
         if missing:
             raise DataError(f"missing column for graph node {missing[0]!r} (data has {', '.join(data) or 'no columns'})")
-        ds = Dataset.from_values({v: data[v] for v in data if v in needed}, sub)
+        # every graph column given (not only the needed ones), so the fingerprint names the data, not the job
+        present = [v for v in graph.names if v in data]
+        ds = Dataset.from_values({v: data[v] for v in present}, graph.subgraph(present))
     else:
         raise WorkbenchError(f"training data must be a Dataset or a dict of columns, got {type(data).__name__}")
     ds.check(sub)
