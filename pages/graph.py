@@ -189,8 +189,9 @@ with left:
     c1, c2 = st.columns(2)
     for col, fmt in ((c1, "json"), (c2, "dagitty")):
         text, file_name, mime = ui.download_payload(graph, fmt, state.get("graph_name", "graph"))
-        col.download_button("JSON" if fmt == "json" else "dagitty", text, help=f"Download {file_name}", file_name=file_name, mime=mime, key=f"download_{fmt}",
-                            on_click="ignore", icon=":material/download:", width="stretch")
+        col.download_button("JSON" if fmt == "json" else "dagitty", text, file_name=file_name, mime=mime,
+                            key=f"download_{fmt}", help=f"Download {file_name}", on_click="ignore",
+                            icon=":material/download:", width="stretch")
 
 with right:
     with st.container(border=True):
@@ -210,8 +211,6 @@ with right:
         else:
             try:
                 answer = ui.answer_query(graph, treatment, outcome, given)
-            except ImportError:
-                st.info("The identification engine (core.identify) is not installed yet.")
             except WorkbenchError as e:
                 st.error(str(e), icon=":material/error:")
         if answer is not None and answer.identifiable:
