@@ -153,6 +153,12 @@ class _Current:
     chain: tuple[tuple[str, Estimand], ...] | None = None
     summed: Names = frozenset()
 
+    def as_estimand(self, t: _Tables, vertices: Names) -> Estimand:
+        """Q itself, over ``vertices`` (for inspection and tests; the recursion never needs it whole)."""
+        if self.chain is None:
+            return p(t.sort(vertices))
+        return sum_of(t.sort(self.summed), product_of([f for _, f in self.chain]))
+
     def marginalise(self, drop: Names) -> _Current:
         """Line 2: sum ``drop`` out of Q."""
         if self.chain is None:
