@@ -529,6 +529,33 @@ def fit_input_scm(x: np.ndarray, inputs: Sequence[str], graph: ADMG, steps: int 
     return scm.eval()
 
 
+def explain_predictor(
+    predictor: Any,
+    data: Mapping[str, np.ndarray] | np.ndarray,
+    inputs: Sequence[str],
+    graph: ADMG | None,
+    scm: InputSCM | None = None,
+    method: str = "mc",
+    points: int = 40,
+    scm_steps: int = 1500,
+    seed: int = 0,
+) -> dict[str, Curves]:
+    """Post-hoc attributions of any predictor: fit an input SCM on the data's inputs (unless one is
+    given; ``graph=None`` treats the inputs as causally independent) and return every input's curves.
+    ``data`` is (n, d) in the order of ``inputs``, or columns by name."""
+    if isinstance(data, Mapping):
+        missing = [v for v in inputs if v not in data]
+        if missing:
+            raise WorkbenchError(f"the data have no column for input {missing[0]}")
+        x = np.stack([np.asarray(data[v], dtype=np.float64) for v in inputs], axis=1)
+    else:
+        x = np.asarray(data, dtype=np.float64)
+    if graph is not None and scm is None:
+        scm = fit_input_scm(x, inputs, graph, steps=scm_steps, seed=seed)
+    grids = {v: default_grid(x[:, i], points) for i, v in enumerate(inputs)}
+    return ace_curves(predictor, x, inputs, scm, grids, method=method, seed=seed)
+
+
 # --------------------------------------------------------------------------------------------------
 # Loading a user's predictor: safetensors weights + a small JSON architecture spec
 

@@ -192,3 +192,15 @@ def test_predictor_round_trip_and_bad_files(tmp_path):
     (tmp_path / "p" / "predictor.json").write_text("{nope")
     with pytest.raises(WorkbenchError, match="is not JSON"):
         load_predictor(tmp_path / "p")
+
+
+def test_explain_predictor_by_column_name():
+    from core.attributions import explain_predictor
+
+    task = SyntheticTask(noise=0.5)
+    x, _ = task.sample(2000, 3)
+    cols = {v: x[:, i] for i, v in enumerate(task.inputs)}
+    curves = explain_predictor(lambda t: t[:, 2], cols, list(task.inputs), task.graph, scm_steps=400, points=15)
+    assert np.polyfit(curves["w"].grid, curves["w"].total, 1)[0] == pytest.approx(-1.5, abs=0.15)
+    with pytest.raises(WorkbenchError, match="no column for input q"):
+        explain_predictor(lambda t: t[:, 0], cols, ["w", "q"], None)

@@ -188,6 +188,9 @@ def test_zero_effect_when_treatment_is_not_an_ancestor():
 
 def test_bad_mediator_and_bad_names():
     w = MediationWorld()
+    lin = LinearGaussianWorld({("X", "Y"): 1.0, ("X", "Z"): 1.0})
+    with pytest.raises(WorkbenchError, match="conditioning on continuous Z needs a sampler that conditions natively"):
+        average_effect(lin, "X", "Y", given={"Z": 0.5}, n=100)
     with pytest.raises(WorkbenchError, match="mediator Z is not on a directed path from X to Y"):
         mediation_effects(w, "X", "Z", "Y", n=100)
     with pytest.raises(WorkbenchError, match="mediator C is not on a directed path"):
@@ -338,6 +341,17 @@ def test_cli_run_from_a_trained_scm(tmp_path, capsys):
     assert eff["obs_difference"]["high"] < 0 < eff["ate"]["value"]  # the trained model sees the sign flip
     rc, _, err = _cli(["effects", "--run", str(tmp_path / "nowhere"), "--treatment", "X", "--outcome", "Y"], capsys)
     assert rc == 2 and "does not exist" in err
+    # The trained SCM's counterfactuals in the attribute-shift table: only descendants may change.
+    from core.checkpoint import load_run
+    from core.effects import SCMSampler
+    from core.scm import NeuralSCM
+
+    run = load_run(tmp_path / "run")
+    model = SCMSampler(NeuralSCM(run.graph, run.mechanisms()))
+    table = attribute_shift_table(w, "X", 1, lambda c: {"Z": c["Z"], "Y": c["Y"]}, model=model, n=3000, seed=1)
+    pct = {(r.attribute, r.method): r.changed_pct for r in table.itertuples()}
+    assert pct[("Z", "model")] == 0.0 and pct[("Z", "truth")] == 0.0
+    assert pct[("Z", "naive conditional")] > 5.0  # Z confounds X and Y: conditioning swaps it
 
 
 def test_idgen_sampler_frontdoor_and_native_conditioning():
