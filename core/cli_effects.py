@@ -24,6 +24,7 @@ from core.errors import WorkbenchError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the examples' line breaks
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="a trained run folder (python -m core train ... --out RUN)")
     src.add_argument("--world", help="a built-in ground-truth world (see python -m core world --help)")
