@@ -139,6 +139,8 @@ class P(Estimand):
     vars: tuple[str, ...]
     given: tuple[str, ...] = ()
     free: frozenset[str] = field(init=False, repr=False)
+    var_set: frozenset[str] = field(init=False, repr=False)
+    given_set: frozenset[str] = field(init=False, repr=False)
     _h: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -148,14 +150,14 @@ class P(Estimand):
             raise ValueError("P() needs at least one variable; use One() (p() does this for you)")
         if len(vs) != len(self.vars) or len(gs) != len(self.given) or vs & gs:
             raise ValueError(f"P({self.vars} | {self.given}): repeated variable")
-        _cache(self, free=vs | gs, _h=hash(("P", vs, gs)))
+        _cache(self, free=vs | gs, var_set=vs, given_set=gs, _h=hash(("P", vs, gs)))
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, P)
             and self._h == other._h
-            and set(self.vars) == set(other.vars)
-            and set(self.given) == set(other.given)
+            and self.var_set == other.var_set
+            and self.given_set == other.given_set
         )
 
     def __hash__(self) -> int:
@@ -308,15 +310,15 @@ def _merge_chain_rule(factors: list[Estimand]) -> list[Estimand]:
     for i, f in enumerate(out):
         if isinstance(f, P):
             by_scope.setdefault(f.free, set()).add(i)
-            by_given.setdefault(frozenset(f.given), set()).add(i)
+            by_given.setdefault(f.given_set, set()).add(i)
     work = [i for i in range(len(out) - 1, -1, -1) if isinstance(out[i], P) and out[i].given]
     while work:
         i = work.pop()
         f = out[i]
         if not isinstance(f, P) or not f.given:
             continue
-        given = frozenset(f.given)
-        partner = next((j for j in sorted(by_scope.get(given, ())) if j != i), None)
+        candidates = by_scope.get(f.given_set)
+        partner = min((j for j in candidates if j != i), default=None) if candidates else None
         if partner is None:
             continue
         g = out[partner]
@@ -326,11 +328,11 @@ def _merge_chain_rule(factors: list[Estimand]) -> list[Estimand]:
         keep, drop = min(i, partner), max(i, partner)
         for k, old in ((i, f), (partner, g)):
             by_scope[old.free].discard(k)
-            by_given[frozenset(old.given)].discard(k)
+            by_given[old.given_set].discard(k)
         out[drop] = None
         out[keep] = merged
         by_scope.setdefault(merged.free, set()).add(keep)
-        by_given.setdefault(frozenset(merged.given), set()).add(keep)
+        by_given.setdefault(merged.given_set, set()).add(keep)
         work.append(keep)
         work.extend(by_given.get(merged.free, ()))
     return [f for f in out if f is not None]
@@ -439,7 +441,7 @@ def fraction_of(num: Estimand, den: Estimand) -> Estimand:
             if not isinstance(d, P):
                 continue
             for i, n in enumerate(nums):
-                if isinstance(n, P) and set(n.given) == set(d.given) and set(d.vars) <= set(n.vars):
+                if isinstance(n, P) and n.given_set == d.given_set and d.var_set <= n.var_set:
                     nums[i] = p([v for v in n.vars if v not in d.vars], d.vars + d.given)
                     dens.remove(d)
                     changed = True
