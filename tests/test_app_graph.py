@@ -19,6 +19,13 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/graph.py", "pages/data.py", "pages/train.py", "pages/explore.py", "pages/effects.py"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_workspace_root(tmp_path, monkeypatch):
+    """Each test starts from an empty workspace folder, so no graph saved by an earlier run (or by a
+    person using the app in this checkout) is restored into the session."""
+    monkeypatch.setenv("CAUSAL_WORKBENCH_WORKSPACES", str(tmp_path / "workspaces"))
+
+
 def start() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     """`streamlit run app.py` on 127.0.0.1 and a free port; yields the base URL."""
     if not os.path.exists(CHROMIUM):
         _skip(f"{CHROMIUM} is not installed (run `make browser` or `apt-get install chromium`)")
@@ -54,6 +54,8 @@ def server():
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        # An empty workspace folder: the session must not restore a graph saved by an earlier run.
+        env={**os.environ, "CAUSAL_WORKBENCH_WORKSPACES": str(tmp_path_factory.mktemp("workspaces"))},
     )
     url = f"http://127.0.0.1:{port}"
     try:
