@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import ui
+from core import ui, ui_train, workspace
 
 st.set_page_config(page_title="Causal Workbench", page_icon=ui.app_icon(), layout="wide")
 
@@ -21,6 +21,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+ws = workspace.sync_session(st.session_state)  # a saved graph and data come back; changes are saved
 ui.ensure_graph_state(st.session_state)
 
 with st.sidebar:
@@ -29,5 +30,17 @@ with st.sidebar:
     st.markdown(f"**Graph** &nbsp; `{st.session_state.get('graph_name', 'none')}`")
     st.caption(ui.graph_summary(st.session_state.get("graph")))
     st.markdown(f"**Compute device** &nbsp; `{ui.device_label()}`")
+    # ---- workspace and model status (logic in core.workspace and core.ui_train)
+    names = workspace.list_workspaces()
+    st.selectbox("**Workspace**", names, index=names.index(ws.name), key="ws_pick",
+                 on_change=workspace.on_pick_workspace, args=(st.session_state,))
+    with st.popover("New workspace", icon=":material/add:"):
+        st.text_input("Name", key="ws_new_name", placeholder="my-project")
+        st.button("Create (keeps the current graph and data)", key="ws_create",
+                  on_click=workspace.on_create_workspace, args=(st.session_state,))
+    for problem in st.session_state.get("workspace_problems") or ():
+        st.warning(problem, icon=":material/warning:")
+    job = st.cache_resource(ui_train.new_registry)().get(ws.key)
+    st.markdown(ui_train.model_status_markdown(st.session_state.get("graph"), ws, job))
 
 page.run()

@@ -1,28 +1,219 @@
-"""Train page (planned): fit one conditional generative model per node.
+"""Train page: fit one conditional generative model per node, in a background thread.
 
-Not built yet: the page says plainly what it will do, with no widgets that do nothing.
+Thin by design: settings, jobs and progress live in ``core.ui_train``, training in ``core.train``,
+the run folder in the workspace (``core.workspace``).  The job registry is an ``st.cache_resource``
+object keyed by workspace, so a browser refresh finds a running job again; the progress panel is a
+fragment that reruns every second while the job runs (the rest of the page stays still).
 """
 
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-STEPS = [
-    ('Choose a preset',
-     'quick (minutes on a CPU) or full (a GPU); every size and step count can be changed.'),
-    ('Mechanisms by node type',
-     'binary and categorical: a small network with Gumbel-max abduction; continuous: a conditional normalising flow (exact inversion); image: a conditional diffusion U-Net (DDIM sampling and inversion) or a fast conditional VAE.'),
-    ('Watch progress',
-     'Live loss curves per node, samples as they improve, time left. Training runs on CUDA, MPS or the CPU (the sidebar shows which).'),
-    ('Stop and resume',
-     'Checkpoints are safetensors weights plus a JSON manifest written atomically, so a stopped run resumes where it left off.'),
-]
+from core import ui, ui_train
+from core.checkpoint import CheckpointError, load_run
+from core.errors import WorkbenchError
+from core.workspace import Workspace, node_status, status_line
+
+state = st.session_state
+ui.ensure_graph_state(state)
+registry = st.cache_resource(ui_train.new_registry)()
+ws: Workspace | None = state.get("workspace")
 
 st.title("Train", anchor=False)
-st.markdown("Fit one conditional generative model per node, each conditioned on its parents in the graph.")
-st.info("This step is planned; the Graph page works today.", icon=":material/construction:")
-cols = st.columns(2)
-for i, (head, body) in enumerate(STEPS):
-    with cols[i % 2].container(border=True):
-        st.markdown(f"**{i + 1}. {head}**")
-        st.markdown(body)
+st.caption("Fit one conditional generative model per node, each given its parents in the graph. Training runs "
+           "in the background: you can leave this page, and stop or resume at any time.")
+
+graph = state.get("graph")
+ds = state.get("dataset")
+if ws is None:
+    st.error("No workspace is open.", icon=":material/error:")
+    st.stop()
+if ds is None:
+    st.info("No data yet: sample a world or upload a data set on the Data page.", icon=":material/info:")
+    st.stop()
+try:
+    ds.check(graph)
+except WorkbenchError as e:
+    st.warning(f"The data does not fit the current graph: {e}. Fix the graph or the data first.",
+               icon=":material/warning:")
+    st.stop()
+
+job = registry.get(ws.key)
+busy = job is not None and job.alive
+saved = ws.settings
+settings = ui_train.default_settings(graph, saved.get("nodes"))
+
+# ---- callbacks
+
+
+def save_settings() -> None:
+    nodes = {v: {"kind": state.get(f"train_kind_{v}", settings[v]["kind"]),
+                 "preset": state.get(f"train_preset_{v}", settings[v]["preset"])} for v in graph.names}
+    ws.update_settings(nodes=nodes, steps=int(state.get("train_steps") or 0), device=state.get("train_device", "auto"))
+
+
+def start(nodes: list[str]) -> None:
+    save_settings()
+    chosen = ui_train.default_settings(graph, ws.settings.get("nodes"))
+    steps = int(state.get("train_steps") or 0) or None
+    device = state.get("train_device", "auto")
+    try:
+        work = ui_train.training_work(graph, ds, ws.run_path, nodes, chosen, steps=steps,
+                                      device=None if device == "auto" else device)
+        registry.start(ws.key, nodes, work)
+        state["train_error"] = None
+    except WorkbenchError as e:
+        state["train_error"] = str(e)
+
+
+def on_train_selected() -> None:
+    start([v for v in graph.names if state.get(f"train_pick_{v}")])
+
+
+def on_train_all() -> None:
+    start(list(graph.names))
+
+
+def on_train_one(v: str) -> None:
+    start([v])
+
+
+def on_stop() -> None:
+    j = registry.get(ws.key)
+    if j is not None:
+        j.request_stop()
+
+
+def on_reset(v: str) -> None:
+    try:
+        run = load_run(ws.run_path)
+        run.reset_node(v)
+        state["train_error"] = None
+    except WorkbenchError as e:
+        state["train_error"] = str(e)
+
+
+def on_discard_run() -> None:
+    try:
+        ws.discard_run()
+        state["train_error"] = None
+    except WorkbenchError as e:
+        state["train_error"] = str(e)
+
+
+# ---- the run folder must fit the graph and data
+
+manifest = None
+run_problem = None
+if ws.has_run():
+    try:
+        manifest = ws.manifest()
+        load_run(ws.run_path).check_compatible(graph, ds.fingerprint)
+    except CheckpointError as e:
+        run_problem = str(e)
+if state.get("train_error"):
+    st.error(state["train_error"], icon=":material/error:")
+if run_problem:
+    st.warning(f"The trained models do not fit the current graph or data: {run_problem}", icon=":material/warning:")
+    st.button("Discard the trained models and start a new run", key="train_discard", on_click=on_discard_run,
+              icon=":material/delete:", disabled=busy)
+
+rows = {r["node"]: r for r in node_status(graph, manifest)}
+
+# ---- per-node settings
+
+st.subheader("Models", anchor=False)
+head = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6])
+for col, text in zip(head, ["Node", "Parents", "Mechanism", "Preset", "Status", "", "Pick"], strict=True):
+    col.markdown(f"**{text}**")
+for n in graph.nodes:
+    v = n.name
+    c = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6], vertical_alignment="center")
+    c[0].markdown(f"`{v}`  \n{ui.node_type_text(n)}")
+    parents = graph.sort(graph.parents(v))
+    c[1].markdown(", ".join(f"`{p}`" for p in parents) if parents else "none (root)")
+    kinds = ui_train.kind_options(n)
+    c[2].selectbox("Mechanism", kinds, index=kinds.index(settings[v]["kind"]), key=f"train_kind_{v}",
+                   label_visibility="collapsed", on_change=save_settings, disabled=busy)
+    presets = ui_train.preset_options()
+    c[3].selectbox("Preset", presets, index=presets.index(settings[v]["preset"]), key=f"train_preset_{v}",
+                   label_visibility="collapsed", on_change=save_settings, disabled=busy)
+    c[4].caption(status_line(rows[v]))
+    c[5].button("Train", key=f"train_one_{v}", on_click=on_train_one, args=(v,), disabled=busy, width="stretch")
+    c[6].checkbox("Pick", key=f"train_pick_{v}", label_visibility="collapsed", disabled=busy)
+
+opts = st.columns([1, 1, 2])
+opts[0].number_input("Steps per node (0 = the preset's)", min_value=0, max_value=1_000_000, step=100,
+                     value=int(saved.get("steps") or 0), key="train_steps", on_change=save_settings, disabled=busy)
+devices = ["auto", "cpu"] + (["cuda"] if ui.device_label().startswith("CUDA") else []) + (
+    ["mps"] if ui.device_label().startswith("MPS") else [])
+opts[1].selectbox("Device", devices, index=devices.index(saved.get("device")) if saved.get("device") in devices else 0,
+                  key="train_device", on_change=save_settings, disabled=busy)
+b = st.columns([1, 1, 1, 3])
+picked = [v for v in graph.names if state.get(f"train_pick_{v}")]
+b[0].button("Train picked", key="train_selected", on_click=on_train_selected, disabled=busy or not picked,
+            type="primary", icon=":material/play_arrow:", width="stretch")
+b[1].button("Train all", key="train_all", on_click=on_train_all, disabled=busy, icon=":material/fast_forward:",
+            width="stretch")
+b[2].button("Stop", key="train_stop", on_click=on_stop, disabled=not busy, icon=":material/stop:", width="stretch")
+st.caption("Stopping saves a checkpoint; training the same node again resumes from it. To change a trained node's "
+           "mechanism or preset, forget its model first (below).")
+with st.expander("Forget a node's model"):
+    fc = st.columns([2, 1, 3])
+    forget = fc[0].selectbox("Node", list(graph.names), key="train_forget_pick", label_visibility="collapsed")
+    fc[1].button("Forget", key="train_forget", on_click=on_reset, args=(forget,), disabled=busy or manifest is None)
+
+
+# ---- progress: a fragment that refreshes itself while the job runs
+
+
+def loss_chart(rows_: list[dict]) -> object:
+    fig = px.line(pd.DataFrame(rows_), x="step", y="loss", color="node", log_y=False)
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title="Training loss",
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+@st.fragment(run_every=1.0 if busy else None)
+def progress_panel() -> None:
+    j = registry.get(ws.key)
+    phase = ui_train.job_state(j)
+    if phase in ("running", "stopping"):
+        state["train_was_busy"] = True
+    elif state.pop("train_was_busy", False):
+        st.rerun()  # the job ended: rerun the whole page so statuses, buttons and the sidebar update
+    st.subheader("Progress", anchor=False)
+    snap = j.snapshot() if j is not None else {}
+    if j is not None:
+        for v in j.nodes:
+            p = snap.get(v)
+            if p is not None:
+                st.progress(p.fraction, text=ui_train.progress_text(p))
+        if phase == "stopping":
+            st.info("Stopping after the current step; a checkpoint is being saved.", icon=":material/pause:")
+        elif phase == "failed":
+            st.error(j.error, icon=":material/error:")
+        elif phase == "stopped":
+            st.info("Stopped. Train again to resume from the last checkpoint.", icon=":material/pause:")
+        elif phase == "finished":
+            st.success("Training finished." + (f"  \n{j.summary}" if j.summary else ""), icon=":material/check:")
+    man = None
+    try:
+        man = ws.manifest()
+    except WorkbenchError:
+        man = None
+    rows_ = ui_train.loss_rows(snap, man, graph.names)
+    if rows_:
+        st.plotly_chart(loss_chart(rows_), key="train_loss_chart", width="stretch")
+    elif j is None:
+        st.caption("Nothing trained yet.")
+
+
+progress_panel()
+
 st.markdown("**The same step from the command line** (for headless GPU boxes):")
-st.code('python -m core train --graph assets/graphs/napkin.json --data data/napkin --out runs/napkin --preset quick', language="bash")
+st.code(f"python -m core train --graph {ws.path}/graph.json --data {ws.path}/data.npz --out {ws.run_path}",
+        language="bash", wrap_lines=True)

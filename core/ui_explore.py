@@ -1,0 +1,674 @@
+"""Logic behind the Explore and Effects pages: the three rungs side by side, and effect curves.
+
+For an intervention ``do(X = x)`` and an outcome ``Y`` (same ``n`` and seed everywhere):
+
+* **Observational** ``P(Y | X = x)``: data rows with ``X = x`` (discrete), the rows nearest to ``x``
+  (continuous: ``|X - x|``; images: pixel distance), ``n`` of them drawn with the seed;
+* **Interventional** ``P(Y | do(X = x))``: a :class:`core.scm.NeuralSCM` of the trained run on a
+  Markovian graph, or an :class:`core.idgen.IDGen` network (fitted once, cached) on a graph with
+  bidirected edges; a non-identifiable query returns the hedge and its reason instead;
+* **Counterfactual** ``Y_{X=x}(u)`` for a chosen data unit ``u`` (abduction, action, prediction);
+* **Truth** (built-in worlds): ``world.interventional_samples`` / ``counterfactual_samples``.  A
+  world's data set remembers its sampling seed, so re-sampling it reproduces every unit WITH its
+  exogenous noise: the true counterfactual of data row ``i``.
+
+Models are built on the part of the graph the query needs: under ``do(X)`` only the ancestors of
+``Y`` in ``G_{\\bar X}`` matter (``A = An(Y)`` there), so ``NeuralSCM`` runs on ``G_{\\bar X}[A ∪ X]``
+and only the nodes in ``A \\ X`` need trained models (for a counterfactual, only those that are also
+descendants of ``X``: the rest keep their factual values).  ``X``'s own model is never evaluated.
+
+Nothing here imports Streamlit; :class:`ModelHub` is the object the pages keep in
+``st.cache_resource`` (loaded mechanisms, fitted ID-GEN networks, re-sampled world units).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import WorkbenchError
+from core.graph import ADMG, Node
+
+Columns = dict[str, np.ndarray]
+MAX_RADIO_LEVELS = 6
+PICKER_IMAGES = 8
+
+
+class MissingModels(WorkbenchError):
+    """The query needs models of nodes that are not trained (yet)."""
+
+    def __init__(self, nodes: Sequence[str], why: str = "") -> None:
+        self.nodes = list(nodes)
+        super().__init__(
+            f"no trained model for {', '.join(self.nodes)}{why}: train "
+            + ("it" if len(self.nodes) == 1 else "them")
+            + " on the Train page"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Intervention controls
+
+
+@dataclass(frozen=True)
+class Control:
+    """The widget that sets a node's value: ``slider`` (continuous), ``radio`` / ``select``
+    (binary, categorical) or ``image`` (pick a data image)."""
+
+    node: str
+    kind: str
+    options: tuple[Any, ...] = ()
+    labels: tuple[str, ...] = ()
+    lo: float = 0.0
+    hi: float = 1.0
+    default: Any = None
+    step: float = 0.01
+    rows: tuple[int, ...] = ()  # candidate data rows for an image picker
+
+
+def intervention_control(node: Node, dataset: Any, seed: int = 0, k: int = PICKER_IMAGES) -> Control:
+    """The control that fits ``node``; ranges, levels and candidate images come from the data."""
+    if node.type == "continuous":
+        x = np.asarray(dataset.column(node.name), dtype=np.float64)
+        lo, hi = (float(v) for v in np.quantile(x, [0.01, 0.99]))
+        if not hi > lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        step = float(f"{(hi - lo) / 100:.2g}")
+        return Control(node.name, "slider", lo=round(lo, 6), hi=round(hi, 6),
+                       default=round(float(np.median(x)), 6), step=step)
+    if node.is_discrete:
+        levels = tuple(range(node.levels))
+        names = (getattr(dataset, "categories", {}) or {}).get(node.name)
+        labels = tuple(f"{v}: {names[v]}" if names else str(v) for v in levels)
+        seen = np.bincount(np.asarray(dataset.column(node.name)), minlength=node.levels)
+        default = int(seen.argmax())
+        return Control(node.name, "radio" if node.levels <= MAX_RADIO_LEVELS else "select", levels, labels,
+                       default=default)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(dataset.n, size=min(k, dataset.n), replace=False))
+    return Control(node.name, "image", rows=tuple(int(r) for r in rows), default=int(rows[0]))
+
+
+def display_image(img: np.ndarray) -> np.ndarray:
+    """(C, H, W) uint8 -> (H, W) or (H, W, 3) for ``st.image``."""
+    x = np.asarray(img)
+    return x[0] if x.shape[0] == 1 else x.transpose(1, 2, 0)
+
+
+def value_text(value: Any, node: Node) -> str:
+    if node.type == "image":
+        return "an image"
+    if node.type == "continuous":
+        return f"{float(value):.3g}"
+    return str(int(value))
+
+
+# --------------------------------------------------------------------------------------------------
+# Galleries
+
+
+@dataclass
+class Gallery:
+    """One column of the comparison: outcome samples, or why there are none."""
+
+    title: str
+    formula: str
+    outcome: str = ""
+    values: np.ndarray | None = None  # (n,) scalars or (n, C, H, W) uint8 images
+    captions: list[str] = field(default_factory=list)
+    message: str = ""  # shown instead of samples
+    hedge: tuple[frozenset[str], frozenset[str]] | None = None
+    factual: np.ndarray | None = None  # counterfactual columns: the factual outcomes
+    seconds: float = 0.0
+    level: str = "info"  # how to show ``message``: info, warning or error
+
+    @property
+    def ok(self) -> bool:
+        return self.values is not None and not self.message
+
+
+def failed(title: str, formula: str, e: Exception, level: str = "warning") -> Gallery:
+    hedge = getattr(e, "hedge", None)
+    if hedge is not None:
+        hedge = (frozenset(hedge[0]), frozenset(hedge[1]))
+    return Gallery(title, formula, message=str(e), hedge=hedge, level=level)
+
+
+def matching_rows(dataset: Any, graph: ADMG, treatment: str, value: Any, n: int) -> np.ndarray:
+    """Data rows standing for ``X = x``: equal (discrete), else the ``max(n, N // 50)`` nearest
+    (continuous by ``|X - x|``; images by mean squared pixel difference)."""
+    node = graph.node(treatment)
+    x = dataset.column(treatment)
+    if node.is_discrete:
+        return np.flatnonzero(np.asarray(x) == int(value))
+    k = min(len(x), max(n, len(x) // 50))
+    if node.type == "image":
+        target = np.asarray(value, dtype=np.float32)
+        dist = ((x.astype(np.float32) - target[None]) ** 2).reshape(len(x), -1).mean(axis=1)
+    else:
+        dist = np.abs(np.asarray(x, dtype=np.float64) - float(value))
+    return np.argsort(dist, kind="stable")[:k]
+
+
+def observational_gallery(dataset: Any, graph: ADMG, treatment: str, value: Any, outcome: str,
+                          n: int, seed: int = 0) -> Gallery:
+    """``P(Y | X = x)`` read off the data (no model): n rows where X = x (or nearest), seeded."""
+    node = graph.node(treatment)
+    formula = f"P({outcome} | {treatment} = {value_text(value, node)})"
+    title = "Observational"
+    rows = matching_rows(dataset, graph, treatment, value, n)
+    if len(rows) == 0:
+        return Gallery(title, formula, message=f"{treatment} = {value_text(value, node)} never occurs in the data")
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(rows, size=n, replace=len(rows) < n)
+    caption_note = "" if node.is_discrete else f" ({len(rows)} nearest rows)"
+    return Gallery(title, formula + caption_note, outcome, np.asarray(dataset.column(outcome))[pick],
+                   [f"row {int(i)}" for i in pick])
+
+
+def interventional_formula(treatment: str, value: Any, node: Node, outcome: str) -> str:
+    return f"P({outcome} | do({treatment} = {value_text(value, node)}))"
+
+
+# --------------------------------------------------------------------------------------------------
+# Models: trained run (Markovian) and ID-GEN (confounded), cached
+
+
+def query_nodes(graph: ADMG, treatment: str, outcome: str, counterfactual: bool = False) -> tuple[list[str], list[str]]:
+    """(nodes of the sub-model, nodes that need trained models) for ``Y`` under ``do(X)``.
+
+    Sub-model: ``A ∪ {X}`` with ``A = An(Y)`` in ``G_{\\bar X}``.  Needed: ``A \\ {X}`` for sampling;
+    for a counterfactual only ``(A ∩ De(X)) \\ {X}`` (every other node keeps its factual value)."""
+    cut = graph.do([treatment])
+    keep = set(cut.ancestors([outcome])) | {treatment}
+    need = keep - {treatment}
+    if counterfactual:
+        need &= set(graph.descendants([treatment]))
+    return cut.sort(keep), cut.sort(need)
+
+
+class ModelHub:
+    """What the pages keep between reruns (``st.cache_resource``): loaded node mechanisms keyed by
+    their weight files (a new checkpoint is a new file name, so retrained models reload), untrained
+    placeholders, fitted ID-GEN networks and re-sampled world units."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.mechanisms: dict[tuple, Any] = {}
+        self.idgens: dict[tuple, Any] = {}
+        self.idgen_models: dict[tuple, dict] = {}
+        self.world_units: dict[tuple, Any] = {}
+
+    def mechanism(self, run: Any, name: str) -> Any:
+        entry = run.entry(name)
+        key = (str(run.path), name, entry.get("weights"))
+        with self._lock:
+            if key not in self.mechanisms:
+                self.mechanisms[key] = run.load_mechanism(name, "cpu")
+            return self.mechanisms[key]
+
+    def placeholder(self, graph: ADMG, name: str) -> Any:
+        """A fresh model for a node whose model the query never evaluates (see ``query_nodes``)."""
+        from core.mechanisms import make_mechanism
+
+        node = graph.node(name)
+        parents = tuple(graph.sort(graph.parents(name)))
+        key = ("placeholder", node.to_json().__repr__(), parents)
+        with self._lock:
+            if key not in self.mechanisms:
+                kind = "vae" if node.type == "image" else None  # the cheapest to build
+                self.mechanisms[key] = make_mechanism(node, [graph.node(p) for p in parents], kind=kind,
+                                                      preset="quick", device="cpu").eval()
+            return self.mechanisms[key]
+
+
+def trained_usable(run: Any, graph: ADMG, name: str) -> bool:
+    """``name`` has a trained model in ``run`` made for this graph's version of the node."""
+    from core.checkpoint import node_signature
+
+    if run is None or name not in run.manifest.get("nodes", {}) or run.status(name) != "trained":
+        return False
+    return name in run.graph and node_signature(run.graph, name) == node_signature(graph, name)
+
+
+def neural_scm(hub: ModelHub, run: Any, graph: ADMG, treatment: str, outcome: str, counterfactual: bool = False):
+    """A NeuralSCM on the sub-graph the query needs, with the run's trained models where needed."""
+    from core.scm import NeuralSCM
+
+    keep, need = query_nodes(graph, treatment, outcome, counterfactual)
+    missing = [v for v in need if not trained_usable(run, graph, v)]
+    if missing:
+        raise MissingModels(missing, f" (needed for {outcome} under do({treatment}))")
+    sub = graph.do([treatment]).subgraph(keep)
+    mechs = {v: (hub.mechanism(run, v) if v in need else hub.placeholder(sub, v)) for v in keep}
+    return NeuralSCM(sub, mechs)
+
+
+def idgen_factory(settings: Mapping[str, Any] | None = None):
+    """ID-GEN's conditional models: exact tables where every variable is discrete, else mechanisms
+    (kinds and preset from the Train page's settings; ``idgen_steps`` training steps each)."""
+    from core.idgen import mechanism_factory
+
+    settings = dict(settings or {})
+    kinds = {v: s.get("kind") for v, s in (settings.get("nodes") or {}).items() if s.get("kind")}
+    options = {"preset": settings.get("preset") or "quick", "device": "cpu"}
+    if settings.get("idgen_steps"):
+        options["steps"] = int(settings["idgen_steps"])
+    return mechanism_factory(kinds=kinds, **options)
+
+
+def idgen_for(hub: ModelHub, dataset: Any, graph: ADMG, treatment: str, outcome: str,
+              settings: Mapping[str, Any] | None = None, fit: bool = True,
+              progress: Callable[[int, int, Any], None] | None = None):
+    """The ID-GEN network for ``P(Y | do(X))``, fitted once per (data, graph, query, settings) and
+    cached; conditional models are shared between queries on the same data and graph.  With
+    ``fit=False`` returns None when it is not fitted yet (the page asks before training)."""
+    from core.idgen import IDGen
+
+    base = (dataset.fingerprint, graph.dumps(), repr(sorted((settings or {}).items())))
+    key = (*base, treatment, outcome)
+    with hub._lock:
+        gen = hub.idgens.get(key)
+        if gen is not None or not fit:
+            return gen
+        cache = hub.idgen_models.setdefault(base, {})
+        gen = IDGen(graph, dataset.values, model_factory=idgen_factory(settings), cache=cache,
+                    data_key=dataset.fingerprint[:16])
+        gen.fit(outcome=[outcome], treatment=[treatment], progress=progress)
+        hub.idgens[key] = gen
+        return gen
+
+
+def idgen_plan(dataset: Any, graph: ADMG, treatment: str, outcome: str) -> Any:
+    """The ID-GEN plan (raises NotIdentifiable with the hedge before anything is trained)."""
+    from core.idgen import compile_query
+
+    return compile_query(graph, [outcome], [treatment], (), data_key=dataset.fingerprint[:16])
+
+
+def plan_is_tabular(plan: Any, graph: ADMG) -> bool:
+    """Every model of the plan is an exact-count table (all discrete): fitting is instant."""
+    return all(graph.node(s.target).is_discrete and all(graph.node(u).is_discrete for u in s.inputs)
+               for s in plan.models)
+
+
+def check_identifiable(graph: ADMG, treatment: str, outcome: str) -> None:
+    """Raises ``core.identify.NotIdentifiable`` (with ``.hedge``) for a confounded, non-identifiable query."""
+    if graph.is_markovian:
+        return
+    from core.identify import identify
+
+    identify(graph, [treatment], [outcome])
+
+
+def model_interventional(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
+                         outcome: str, n: int, seed: int = 0, settings: Mapping[str, Any] | None = None,
+                         fit_idgen: bool = True) -> Gallery:
+    """``P(Y | do(X = x))`` from the trained models (NeuralSCM) or ID-GEN; reasons instead of samples
+    for a non-identifiable query, untrained nodes, or an ID-GEN network not fitted yet."""
+    node = graph.node(treatment)
+    title, formula = "Interventional (model)", interventional_formula(treatment, value, node, outcome)
+    t0 = time.perf_counter()
+    try:
+        check_identifiable(graph, treatment, outcome)
+        if graph.is_markovian:
+            scm = neural_scm(hub, run, graph, treatment, outcome)
+            values = scm.interventional_samples({treatment: value}, n, seed)[outcome]
+        else:
+            gen = idgen_for(hub, dataset, graph, treatment, outcome, settings, fit=fit_idgen)
+            if gen is None:
+                return Gallery(title + " · ID-GEN", formula, message="the ID-GEN network for this query is not fitted yet")
+            values = gen.sample(do={treatment: value}, n=n, seed=seed)[outcome]
+            title += " · ID-GEN"
+    except MissingModels as e:
+        return failed(title, formula, e, "info")
+    except WorkbenchError as e:
+        return failed(title, formula, e)
+    return Gallery(title, formula, outcome, np.asarray(values), [f"sample {i}" for i in range(n)],
+                   seconds=time.perf_counter() - t0)
+
+
+def truth_interventional(world: Any, graph: ADMG, treatment: str, value: Any, outcome: str, n: int,
+                         seed: int = 0) -> Gallery:
+    formula = interventional_formula(treatment, value, graph.node(treatment), outcome)
+    try:
+        units = world.interventional_samples({treatment: value}, n, seed)
+    except WorkbenchError as e:
+        return failed("Truth (world)", formula, e)
+    return Gallery("Truth (world)", formula, outcome, np.asarray(units.values[outcome]),
+                   [f"sample {i}" for i in range(n)])
+
+
+# ---- counterfactuals
+
+
+def counterfactual_units(n: int, unit: int, n_rows: int, seed: int = 0) -> np.ndarray:
+    """The chosen unit first, then ``n - 1`` other data rows drawn with the seed."""
+    if not 0 <= unit < n_rows:
+        raise WorkbenchError(f"unit {unit} is not a data row (0..{n_rows - 1})")
+    rng = np.random.default_rng(seed)
+    others = rng.permutation(np.setdiff1d(np.arange(n_rows), [unit]))[: max(0, n - 1)]
+    return np.concatenate([[unit], others]).astype(np.int64)
+
+
+def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
+                         outcome: str, rows: np.ndarray, seed: int = 0) -> Gallery:
+    """What units ``rows`` of the data would have been under ``do(X = x)`` (abduction-action-prediction
+    with the trained models); graphs with hidden confounders get the reason instead."""
+    node = graph.node(treatment)
+    title = "Counterfactual (model)"
+    formula = f"{outcome}_{{{treatment} = {value_text(value, node)}}}(unit)"
+    if not graph.is_markovian:
+        a, b = graph.bidirected[0]
+        return Gallery(title, formula, level="info", message=(
+            f"counterfactuals need every unit's noise, which a graph with hidden confounders ({a} <-> {b}) "
+            "does not let the models recover: ID-GEN answers interventional queries only"))
+    t0 = time.perf_counter()
+    try:
+        scm = neural_scm(hub, run, graph, treatment, outcome, counterfactual=True)
+        factual = {v: np.asarray(dataset.column(v))[rows] for v in scm.graph.names}
+        cf = scm.counterfactual_samples(factual, {treatment: value}, seed)
+    except MissingModels as e:
+        return failed(title, formula, e, "info")
+    except WorkbenchError as e:
+        return failed(title, formula, e)
+    return Gallery(title, formula, outcome, np.asarray(cf[outcome]), [f"row {int(r)}" for r in rows],
+                   factual=np.asarray(dataset.column(outcome))[rows], seconds=time.perf_counter() - t0)
+
+
+def world_units_for(hub: ModelHub, world: Any, dataset: Any) -> Any:
+    """The world's units behind the data set, WITH their noise: re-sampled from the record's seed and
+    checked against the data (so the truth counterfactual of row i is about the same unit)."""
+    record = dataset.world or {}
+    if world is None or "seed" not in record:
+        raise WorkbenchError("the data does not come from a built-in world: there is no ground truth")
+    key = (dataset.fingerprint,)
+    with hub._lock:
+        if key not in hub.world_units:
+            units = world.sample(dataset.n, seed=int(record["seed"]))
+            for v in dataset.columns:
+                if v in units.values and not np.array_equal(np.asarray(units.values[v]), np.asarray(dataset.column(v))):
+                    raise WorkbenchError("re-sampling the world does not reproduce the data: no ground-truth counterfactuals")
+            hub.world_units[key] = units
+        return hub.world_units[key]
+
+
+def truth_counterfactual(hub: ModelHub, world: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
+                         outcome: str, rows: np.ndarray) -> Gallery:
+    formula = f"{outcome}_{{{treatment} = {value_text(value, graph.node(treatment))}}}(unit)"
+    try:
+        units = world_units_for(hub, world, dataset).subset(rows)
+        cf = world.counterfactual_samples(units, {treatment: value})
+    except WorkbenchError as e:
+        return failed("Truth (world)", formula, e)
+    return Gallery("Truth (world)", formula, outcome, np.asarray(cf.values[outcome]), [f"row {int(r)}" for r in rows],
+                   factual=np.asarray(dataset.column(outcome))[rows])
+
+
+# --------------------------------------------------------------------------------------------------
+# Read-outs under each gallery
+
+
+def world_probe(world: Any, graph: ADMG, node: str) -> Any:
+    """The world's probe for image node ``node``, or None (no world, no probe, not an image)."""
+    if world is None or node not in graph or graph.node(node).type != "image" or not hasattr(world, "probe"):
+        return None
+    try:
+        return world.probe(node)
+    except WorkbenchError:
+        return None
+
+
+def attribute_shares(probe: Any, images: np.ndarray) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Probe read-outs of a gallery: (long table attribute/value/share for categorical attributes,
+    {attribute: mean} for continuous ones)."""
+    read = probe.read(np.asarray(images, dtype=np.uint8))
+    rows, means = [], {}
+    for name, attr in probe.attributes.items():
+        vals = np.asarray(read[name])
+        if attr.kind == "categorical":
+            labels = attr.labels or tuple(str(i) for i in range(int(vals.max(initial=0)) + 1))
+            counts = np.bincount(vals.astype(np.int64), minlength=len(labels))[: len(labels)]
+            for label, c in zip(labels, counts, strict=True):
+                rows.append({"attribute": name, "value": str(label), "share": float(c) / max(1, len(vals))})
+        else:
+            means[name] = float(np.mean(vals)) if len(vals) else float("nan")
+    return pd.DataFrame(rows, columns=["attribute", "value", "share"]), means
+
+
+def value_shares(node: Node, values: np.ndarray) -> pd.DataFrame:
+    """A scalar outcome's distribution in a gallery: share per level (discrete) or a 10-bin histogram."""
+    v = np.asarray(values)
+    if node.is_discrete:
+        counts = np.bincount(v.astype(np.int64), minlength=node.levels)
+        return pd.DataFrame({"value": [str(i) for i in range(node.levels)], "share": counts / max(1, len(v))})
+    counts, edges = np.histogram(v.astype(np.float64), bins=10)
+    mids = (edges[:-1] + edges[1:]) / 2
+    return pd.DataFrame({"value": [f"{m:.3g}" for m in mids], "share": counts / max(1, len(v))})
+
+
+# --------------------------------------------------------------------------------------------------
+# Effects page
+
+
+def treatment_values(node: Node, dataset: Any, k: int = 7) -> list[Any]:
+    """The treatment values the effect curves visit: every level (discrete) or ``k`` quantiles
+    from 5% to 95% of the data (continuous)."""
+    if node.type == "image":
+        raise WorkbenchError(f"{node.name} is an image: choose a scalar treatment for effect curves")
+    if node.is_discrete:
+        return list(range(node.levels))
+    x = np.asarray(dataset.column(node.name), dtype=np.float64)
+    return [float(f"{q:.4g}") for q in np.quantile(x, np.linspace(0.05, 0.95, k))]
+
+
+def outcome_choices(graph: ADMG, world: Any) -> list[tuple[str, str | None]]:
+    """(node, attribute) pairs an effect can be measured on: scalar nodes, and each probe attribute
+    of an image node (``None`` attribute for a scalar)."""
+    out: list[tuple[str, str | None]] = []
+    for n in graph.nodes:
+        if n.type != "image":
+            out.append((n.name, None))
+        else:
+            probe = world_probe(world, graph, n.name)
+            for a in (probe.attributes if probe is not None else {}):
+                out.append((n.name, a))
+    return out
+
+
+def outcome_label(choice: tuple[str, str | None]) -> str:
+    return choice[0] if choice[1] is None else f"{choice[0]} · {choice[1]} (probe)"
+
+
+def make_readout(world: Any, graph: ADMG, outcome: str, attribute: str | None):
+    if attribute is None:
+        return None
+    from core.effects import probe_readout
+
+    probe = world_probe(world, graph, outcome)
+    if probe is None:
+        raise WorkbenchError(f"no probe reads {outcome}: choose a scalar outcome")
+    return probe_readout(probe, attribute)
+
+
+def _mean_row(values: np.ndarray, source: str, x: Any, n_boot: int, seed: int) -> dict[str, Any]:
+    from core.effects import bootstrap_means, percentile_interval
+
+    est = percentile_interval(float(np.mean(values)), bootstrap_means(values, n_boot, seed))
+    return {"value": x, "source": source, "mean": est.value, "low": est.low, "high": est.high, "n": len(values)}
+
+
+SOURCES = ("conditioning (data)", "intervention (model)", "intervention (truth)")
+
+
+def effect_curves(dataset: Any, graph: ADMG, treatment: str, outcome: str, values: Sequence[Any],
+                  model: Any = None, truth: Any = None, readout: Any = None, n: int = 2000, seed: int = 0,
+                  n_boot: int = 300) -> pd.DataFrame:
+    """Mean outcome at each treatment value with 95% bootstrap intervals, by source:
+
+    * ``conditioning (data)``: ``E[Y | X = x]`` over data rows (nearest ``max(50, N // 20)`` rows for
+      a continuous X);
+    * ``intervention (model)`` / ``(truth)``: ``E[Y | do(X = x)]`` from ``n`` samples of the model's
+      (or the world's) sampler (``core.effects`` Sampler).
+    """
+    from core.effects import interventional_draws, outcome_values
+
+    rows = []
+    data = dataset.values
+    node = graph.node(treatment)
+    for i, x in enumerate(values):
+        if node.is_discrete:
+            idx = np.flatnonzero(np.asarray(data[treatment]) == x)
+        else:
+            dist = np.abs(np.asarray(data[treatment], dtype=np.float64) - float(x))
+            idx = np.argsort(dist, kind="stable")[: max(50, dataset.n // 20)]
+        if len(idx):
+            y = outcome_values({outcome: np.asarray(data[outcome])[idx]}, graph, outcome, readout)
+            rows.append(_mean_row(y, SOURCES[0], x, n_boot, seed + 3 * i))
+        for source, sampler, off in ((SOURCES[1], model, 1), (SOURCES[2], truth, 2)):
+            if sampler is None:
+                continue
+            draws = interventional_draws(sampler, {treatment: x}, n, seed + 101 * i)
+            y = outcome_values(draws, graph, outcome, readout)
+            rows.append(_mean_row(y, source, x, n_boot, seed + 3 * i + off))
+    return pd.DataFrame(rows, columns=["value", "source", "mean", "low", "high", "n"])
+
+
+def spurious_gap(curves: pd.DataFrame, causal: str = SOURCES[1]) -> pd.DataFrame:
+    """Per treatment value: conditioning mean minus interventional mean (the spurious part)."""
+    obs = curves[curves.source == SOURCES[0]].set_index("value")["mean"]
+    do = curves[curves.source == causal].set_index("value")["mean"]
+    both = obs.index.intersection(do.index)
+    return pd.DataFrame({"value": list(both), "conditioning": obs[both].to_numpy(), "intervention": do[both].to_numpy(),
+                         "spurious": (obs[both] - do[both]).to_numpy()})
+
+
+def effect_sizes(dataset: Any, graph: ADMG, treatment: str, outcome: str, a: Any, b: Any, model: Any = None,
+                 truth: Any = None, readout: Any = None, n: int = 2000, seed: int = 0, n_boot: int = 500) -> pd.DataFrame:
+    """Contrasts of ``a`` vs ``b`` with 95% bootstrap intervals: the observational difference from the
+    data, the ATE ``E[Y | do(a)] - E[Y | do(b)]`` of the model and of the truth, and the spurious part
+    (observational difference minus the ATE) for each."""
+    from core.effects import bootstrap_means, interventional_draws, outcome_values, percentile_interval
+
+    data = dataset.values
+    node = graph.node(treatment)
+
+    def obs(x: Any) -> np.ndarray:
+        if node.is_discrete:
+            idx = np.flatnonzero(np.asarray(data[treatment]) == x)
+        else:
+            idx = np.argsort(np.abs(np.asarray(data[treatment], dtype=np.float64) - float(x)), kind="stable")[
+                : max(50, dataset.n // 20)]
+        if len(idx) == 0:
+            raise WorkbenchError(f"{treatment} = {x} never occurs in the data")
+        return outcome_values({outcome: np.asarray(data[outcome])[idx]}, graph, outcome, readout)
+
+    rows = []
+    oa, ob = obs(a), obs(b)
+    boa, bob = bootstrap_means(oa, n_boot, seed), bootstrap_means(ob, n_boot, seed + 1)
+    obs_diff = percentile_interval(oa.mean() - ob.mean(), boa - bob)
+    label = f"{treatment}: {b} -> {a}"
+    rows.append({"quantity": "observational difference", "source": "data", "contrast": label,
+                 "estimate": obs_diff.value, "low": obs_diff.low, "high": obs_diff.high})
+    for source, sampler, off in (("model", model, 10), ("truth", truth, 20)):
+        if sampler is None:
+            continue
+        ya = outcome_values(interventional_draws(sampler, {treatment: a}, n, seed + off), graph, outcome, readout)
+        yb = outcome_values(interventional_draws(sampler, {treatment: b}, n, seed + off + 1), graph, outcome, readout)
+        ma, mb = bootstrap_means(ya, n_boot, seed + off + 2), bootstrap_means(yb, n_boot, seed + off + 3)
+        ate = percentile_interval(ya.mean() - yb.mean(), ma - mb)
+        spur = percentile_interval(obs_diff.value - ate.value, (boa - bob) - (ma - mb))
+        rows.append({"quantity": "ATE", "source": source, "contrast": label, "estimate": ate.value, "low": ate.low,
+                     "high": ate.high})
+        rows.append({"quantity": "spurious part", "source": f"data - {source}", "contrast": label,
+                     "estimate": spur.value, "low": spur.low, "high": spur.high})
+    return pd.DataFrame(rows, columns=["quantity", "source", "contrast", "estimate", "low", "high"])
+
+
+def model_sampler(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, outcome: str,
+                  settings: Mapping[str, Any] | None = None, fit_idgen: bool = True) -> Any:
+    """A ``core.effects`` sampler for ``Y`` under ``do(X)``: the trained NeuralSCM (Markovian) or the
+    cached ID-GEN network (confounded; None when not fitted and ``fit_idgen`` is False)."""
+    from core.effects import IDGenSampler, SCMSampler
+
+    check_identifiable(graph, treatment, outcome)
+    if graph.is_markovian:
+        return SCMSampler(neural_scm(hub, run, graph, treatment, outcome))
+    gen = idgen_for(hub, dataset, graph, treatment, outcome, settings, fit=fit_idgen)
+    return None if gen is None else IDGenSampler(gen, outcome)
+
+
+def shift_reader(world: Any, graph: ADMG) -> Callable[[Columns], dict[str, np.ndarray]]:
+    """``columns -> {attribute: values}`` for the attribute-shift table: every probe attribute of
+    every image node (``node.attribute``) and every scalar node."""
+    probes = {n.name: world_probe(world, graph, n.name) for n in graph.nodes if n.type == "image"}
+
+    def read(columns: Columns) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for n in graph.nodes:
+            if n.type == "image":
+                if probes.get(n.name) is not None:
+                    for k, v in probes[n.name].read(np.asarray(columns[n.name])).items():
+                        out[f"{n.name}.{k}"] = v
+            else:
+                out[n.name] = np.asarray(columns[n.name])
+        return out
+
+    return read
+
+
+def full_scm(hub: ModelHub, run: Any, graph: ADMG) -> Any:
+    """The whole graph's NeuralSCM (every node trained), for counterfactuals of world units."""
+    from core.scm import NeuralSCM
+
+    missing = [v for v in graph.names if not trained_usable(run, graph, v)]
+    if missing:
+        raise MissingModels(missing)
+    return NeuralSCM(graph, {v: hub.mechanism(run, v) for v in graph.names})
+
+
+def curves_csv(curves: pd.DataFrame, sizes: pd.DataFrame, shifts: pd.DataFrame | None = None) -> str:
+    """One CSV with every number the Effects page shows (a ``table`` column says which)."""
+    parts = [curves.assign(table="curve"), sizes.assign(table="effect size")]
+    if shifts is not None and len(shifts):
+        parts.append(shifts.assign(table="attribute shift"))
+    return pd.concat(parts, ignore_index=True, sort=False).to_csv(index=False)
+
+
+def new_hub() -> ModelHub:
+    """A fresh hub; the pages wrap this in ``st.cache_resource`` so one lives per server."""
+    return ModelHub()
+
+
+def default_query(graph: ADMG) -> tuple[str, str]:
+    """(treatment, outcome) to start from: the graph's exposure/outcome roles when set, else X and Y
+    when X causes Y, else the last node with parents as outcome (an image node when there is one) and its first scalar
+    ancestor as treatment."""
+    from core.ui import roles_from_graph
+
+    roles = roles_from_graph(graph)
+    if roles["treatment"] and roles["outcome"] and roles["treatment"][0] != roles["outcome"][0]:
+        return roles["treatment"][0], roles["outcome"][0]
+    if "X" in graph and "Y" in graph and "X" in graph.ancestors(["Y"]):
+        return "X", "Y"
+    order = list(graph.topological_order())
+    with_parents = [v for v in order if graph.parents(v)] or order[1:] or order
+    images = [v for v in with_parents if graph.node(v).type == "image"]
+    y = (images or with_parents)[-1]
+    ancestors = [v for v in order if v in graph.ancestors([y]) and v != y]
+    scalars = [v for v in ancestors if graph.node(v).type != "image"]
+    x = (scalars or ancestors or [v for v in order if v != y])[0]
+    return x, y
+
+
+def hedge_markdown(hedge: tuple[frozenset[str], frozenset[str]], treatment: str, outcome: str) -> str:
+    """The Graph page's explanation of a hedge, for a gallery that cannot be drawn."""
+    from core.ui import QueryAnswer, hedge_words, query_text
+
+    return hedge_words(QueryAnswer(query_text([treatment], [outcome]), False, hedge=hedge))

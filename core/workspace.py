@@ -1,0 +1,448 @@
+"""Workspaces: one project per folder, so closing the browser (or the server) loses nothing.
+
+A workspace folder holds everything the pages build up::
+
+    workspaces/<name>/workspace.json   name, graph name, where the data is, per-node training settings
+    workspaces/<name>/graph.json       the causal graph (node-link JSON, the canonical format)
+    workspaces/<name>/data.npz         a copy of the data set (or ``workspace.json`` references a
+                                       dataset folder / .npz elsewhere, checked by fingerprint)
+    workspaces/<name>/run/             the training run folder (``core.checkpoint``)
+    workspaces/<name>/results/         tables the pages export (effects, attribute shifts)
+
+Several workspaces live side by side under ``./workspaces/`` (gitignored; the environment variable
+``CAUSAL_WORKBENCH_WORKSPACES`` moves the root, which tests use).  ``.last`` in the root names the
+workspace opened last, so reopening the app restores it.  Session glue (:func:`sync_session`) keeps
+``st.session_state`` and the folder in step with plain dict operations, so it is tested without
+Streamlit: on a session's first run the saved graph and data are loaded into the state; on every
+later run a graph or data set that changed is written back (compared by object identity, so an
+unchanged session costs nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.checkpoint import MANIFEST, atomic_write_json, node_signature, read_manifest
+from core.errors import WorkbenchError
+from core.graph import ADMG, GraphError
+
+FORMAT = "causal-workbench-workspace"
+FORMAT_VERSION = 1
+ROOT = Path(__file__).resolve().parent.parent
+ENV_ROOT = "CAUSAL_WORKBENCH_WORKSPACES"
+DEFAULT_NAME = "default"
+META = "workspace.json"
+GRAPH_FILE = "graph.json"
+DATA_FILE = "data.npz"
+RUN_DIR = "run"
+RESULTS_DIR = "results"
+LAST_FILE = ".last"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+# session_state keys this module owns
+STATE_WS = "workspace"
+_SAVED_GRAPH = "_ws_saved_graph"
+_SAVED_DATA = "_ws_saved_dataset"
+
+
+class WorkspaceError(WorkbenchError):
+    """A workspace name, folder or file that cannot be used."""
+
+
+def workspace_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """Where workspaces live: ``root``, else ``$CAUSAL_WORKBENCH_WORKSPACES``, else ``./workspaces``."""
+    return Path(root or os.environ.get(ENV_ROOT) or ROOT / "workspaces")
+
+
+def check_name(name: str) -> str:
+    """A workspace name is a folder name: letters, digits, ``_ . -``, at most 64 characters."""
+    name = str(name).strip()
+    if not _NAME_RE.match(name):
+        raise WorkspaceError(
+            f"bad workspace name {name!r}: use letters, digits, '_', '.' or '-' (at most 64, not starting with '.')"
+        )
+    return name
+
+
+def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the workspace folders under ``root``, sorted."""
+    base = workspace_root(root)
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and (p / META).is_file())
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass
+class Workspace:
+    """One workspace folder; ``meta`` is the parsed ``workspace.json``."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def key(self) -> str:
+        """A stable key for caches and background jobs (the resolved folder)."""
+        return str(self.path.resolve())
+
+    @property
+    def run_path(self) -> Path:
+        return self.path / RUN_DIR
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / RESULTS_DIR
+
+    # ---- metadata
+
+    def _write_meta(self) -> None:
+        self.meta["updated"] = _now()
+        atomic_write_json(self.path / META, self.meta)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.meta.get("settings") or {})
+
+    def update_settings(self, **items: Any) -> None:
+        """Merge ``items`` into the saved settings (JSON values only)."""
+        settings = self.settings
+        settings.update(items)
+        self.meta["settings"] = json.loads(json.dumps(settings))  # a JSON round trip refuses non-JSON early
+        self._write_meta()
+
+    # ---- graph
+
+    def save_graph(self, graph: ADMG, name: str | None = None) -> None:
+        atomic_write_json(self.path / GRAPH_FILE, graph.to_json())
+        if name is not None:
+            self.meta["graph_name"] = str(name)
+        self._write_meta()
+
+    def load_graph(self) -> ADMG | None:
+        """The saved graph, or None when the workspace has none yet."""
+        f = self.path / GRAPH_FILE
+        if not f.is_file():
+            return None
+        try:
+            return ADMG.from_json(f.read_text(encoding="utf-8"))
+        except (GraphError, ValueError) as e:
+            raise WorkspaceError(f"{f} is not a readable graph ({e})") from None
+
+    @property
+    def graph_name(self) -> str:
+        return str(self.meta.get("graph_name") or "graph")
+
+    # ---- data
+
+    def save_dataset(self, dataset: Any, source: str = "", world: Any = None) -> None:
+        """Keep a copy of ``dataset`` (a ``core.data.Dataset``) in the workspace as ``data.npz``."""
+        dataset.save_npz(self.path / DATA_FILE)
+        self.meta["data"] = {"mode": "copy", "path": DATA_FILE, "fingerprint": dataset.fingerprint,
+                             "rows": dataset.n, "source": source}
+        self._write_meta()
+
+    def reference_dataset(self, path: str | os.PathLike[str], source: str = "") -> Any:
+        """Point the workspace at a dataset folder or .npz elsewhere (not copied); returns it loaded."""
+        from core.data import load_dataset
+
+        p = Path(path).resolve()
+        ds = load_dataset(p)
+        self.meta["data"] = {"mode": "reference", "path": str(p), "fingerprint": ds.fingerprint,
+                             "rows": ds.n, "source": source or f"folder {p}"}
+        self._write_meta()
+        return ds
+
+    @property
+    def data_source(self) -> str:
+        return str((self.meta.get("data") or {}).get("source") or "")
+
+    def load_dataset(self) -> Any:
+        """The workspace's data set (``core.data.Dataset``), or None when it has none.  A referenced
+        data set whose content changed since it was chosen is refused: the trained models were made
+        for the old one."""
+        ref = self.meta.get("data")
+        if not ref:
+            return None
+        from core.data import load_dataset
+
+        p = Path(ref["path"])
+        p = p if p.is_absolute() else self.path / p
+        if not p.exists():
+            raise WorkspaceError(f"workspace {self.name}: its data {p} is missing")
+        ds = load_dataset(p)
+        if ref.get("fingerprint") and ds.fingerprint != ref["fingerprint"]:
+            raise WorkspaceError(
+                f"workspace {self.name}: the data at {p} changed since it was chosen "
+                f"(fingerprint {ds.fingerprint[:12]}, expected {str(ref['fingerprint'])[:12]})"
+            )
+        return ds
+
+    # ---- the training run
+
+    def has_run(self) -> bool:
+        return (self.run_path / MANIFEST).is_file()
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The run manifest (a plain read, no locks: it is always replaced atomically), or None."""
+        if not self.has_run():
+            return None
+        return read_manifest(self.run_path)
+
+    def load_run(self):
+        """The run folder as a :class:`core.checkpoint.Run`, or None before any training."""
+        if not self.has_run():
+            return None
+        from core.checkpoint import load_run
+
+        return load_run(self.run_path)
+
+    def discard_run(self) -> None:
+        """Forget every trained model (the run folder is deleted)."""
+        if self.run_path.exists():
+            if self.run_path.is_dir() and ((self.run_path / MANIFEST).is_file() or not any(self.run_path.iterdir())):
+                shutil.rmtree(self.run_path)
+            else:
+                raise WorkspaceError(f"{self.run_path} is not a run folder: not deleting it")
+
+    # ---- results
+
+    def save_result(self, name: str, text: str) -> Path:
+        """Write one exported table (CSV text) to ``results/<name>``."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
+            raise WorkspaceError(f"bad result file name {name!r}")
+        self.results_path.mkdir(exist_ok=True)
+        f = self.results_path / name
+        f.write_text(text, encoding="utf-8")
+        return f
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    f = path / META
+    try:
+        obj = json.loads(f.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkspaceError(f"{path} is not a workspace (no {META})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WorkspaceError(f"{f} is corrupt ({type(e).__name__})") from None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise WorkspaceError(f"{f} is not a Causal Workbench workspace file")
+    if not isinstance(obj.get("version"), int) or obj["version"] > FORMAT_VERSION:
+        raise WorkspaceError(f"{f} has version {obj.get('version')!r}; this workbench reads up to {FORMAT_VERSION}")
+    return obj
+
+
+def create_workspace(name: str, root: str | os.PathLike[str] | None = None) -> Workspace:
+    """A new, empty workspace; an existing one with that name is refused (never overwritten)."""
+    name = check_name(name)
+    path = workspace_root(root) / name
+    if path.exists():
+        raise WorkspaceError(f"a workspace named {name!r} already exists")
+    path.mkdir(parents=True)
+    ws = Workspace(path, {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "created": _now(),
+                          "graph_name": None, "data": None, "settings": {}})
+    ws._write_meta()
+    return ws
+
+
+def open_workspace(name: str, root: str | os.PathLike[str] | None = None) -> Workspace:
+    name = check_name(name)
+    path = workspace_root(root) / name
+    if not path.is_dir():
+        raise WorkspaceError(f"no workspace named {name!r} (have {', '.join(list_workspaces(root)) or 'none'})")
+    return Workspace(path, _read_meta(path))
+
+
+def remember_last(name: str, root: str | os.PathLike[str] | None = None) -> None:
+    base = workspace_root(root)
+    base.mkdir(parents=True, exist_ok=True)
+    (base / LAST_FILE).write_text(check_name(name) + "\n", encoding="utf-8")
+
+
+def last_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
+    """The workspace opened last (``.last``), else the first one, else a new ``default``."""
+    base = workspace_root(root)
+    names = list_workspaces(root)
+    try:
+        last = (base / LAST_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        last = ""
+    if last in names:
+        return open_workspace(last, root)
+    if names:
+        return open_workspace(names[0], root)
+    return create_workspace(DEFAULT_NAME, root)
+
+
+# --------------------------------------------------------------------------------------------------
+# Node status for the sidebar (read from the run manifest)
+
+
+def node_status(graph: ADMG, manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per node of ``graph``: status (untrained / training / trained), steps, last loss, kind.
+
+    A model trained for another version of the node (type or parents changed since) does not count:
+    the row says ``untrained`` with a note, because that model cannot be used with this graph.
+    """
+    nodes = (manifest or {}).get("nodes", {})
+    run_graph = None
+    if manifest:
+        try:
+            run_graph = ADMG.from_json(manifest["graph"])
+        except (GraphError, KeyError, TypeError):
+            run_graph = None
+    rows = []
+    for v in graph.names:
+        entry = nodes.get(v)
+        row = {"node": v, "status": "untrained", "steps_done": 0, "total_steps": 0, "loss": None, "kind": None,
+               "note": ""}
+        if entry and entry.get("status") != "untrained":
+            if run_graph is None or v not in run_graph or node_signature(run_graph, v) != node_signature(graph, v):
+                row["note"] = "its model was trained for another graph"
+            else:
+                hist = entry.get("loss_history") or []
+                loss = (entry.get("metrics") or {}).get("final_loss")
+                row.update(status=entry["status"], steps_done=int(entry.get("steps_done", 0)),
+                           total_steps=int(entry.get("total_steps", 0)), kind=entry.get("kind"),
+                           loss=float(loss) if isinstance(loss, (int, float)) else (float(hist[-1][1]) if hist else None))
+        rows.append(row)
+    return rows
+
+
+def status_line(row: Mapping[str, Any]) -> str:
+    """``"trained · 400/400 steps · loss 0.213 · vae"`` (or ``untrained``, with its note)."""
+    if row["status"] == "untrained":
+        return "untrained" + (f" ({row['note']})" if row.get("note") else "")
+    parts = [row["status"], f"{row['steps_done']}/{row['total_steps']} steps"]
+    if row.get("loss") is not None:
+        parts.append(f"loss {row['loss']:.4g}")
+    if row.get("kind"):
+        parts.append(str(row["kind"]))
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Session glue (a plain mapping: st.session_state in the app, a dict in tests)
+
+
+def attach(state: MutableMapping[str, Any], ws: Workspace) -> list[str]:
+    """Make ``ws`` the session's workspace and load its graph and data into the state.  Returns
+    problems met while loading (one line each; what could not be loaded is left out)."""
+    from core import ui
+
+    problems: list[str] = []
+    state[STATE_WS] = ws
+    try:
+        graph = ws.load_graph()
+    except WorkbenchError as e:
+        graph, problems = None, [str(e)]
+    if graph is not None:
+        ui.set_graph(state, graph, ws.graph_name)
+        state[_SAVED_GRAPH] = graph
+    else:
+        state[_SAVED_GRAPH] = None
+    try:
+        ds = ws.load_dataset()
+    except WorkbenchError as e:
+        ds = None
+        problems.append(str(e))
+    for k in ("dataset", "data_world", "data_source", "data_summary"):
+        state.pop(k, None)
+    if ds is not None:
+        world = None
+        try:
+            from core.worlds.registry import world_from_record
+
+            world = world_from_record(ds.world)
+        except WorkbenchError:
+            world = None
+        state["dataset"], state["data_world"] = ds, world
+        state["data_source"] = ws.data_source or "workspace"
+    state[_SAVED_DATA] = ds
+    remember_last(ws.name, ws.path.parent)
+    return problems
+
+
+def persist(state: MutableMapping[str, Any]) -> list[str]:
+    """Write the session's graph and data set to its workspace where they changed (by identity)."""
+    ws: Workspace | None = state.get(STATE_WS)
+    if ws is None:
+        return []
+    written = []
+    graph = state.get("graph")
+    if isinstance(graph, ADMG) and graph is not state.get(_SAVED_GRAPH):
+        if graph != state.get(_SAVED_GRAPH) or state.get("graph_name") != ws.meta.get("graph_name"):
+            ws.save_graph(graph, state.get("graph_name"))
+            written.append("graph")
+        state[_SAVED_GRAPH] = graph
+    ds = state.get("dataset")
+    if ds is not None and ds is not state.get(_SAVED_DATA):
+        saved = state.get(_SAVED_DATA)
+        if saved is None or saved.fingerprint != ds.fingerprint:
+            ws.save_dataset(ds, str(state.get("data_source") or ""))
+            written.append("data")
+        state[_SAVED_DATA] = ds
+    return written
+
+
+def sync_session(state: MutableMapping[str, Any], root: str | os.PathLike[str] | None = None) -> Workspace:
+    """Call at the top of every app run: the first run of a session opens the last workspace and
+    restores it into the state; later runs save what changed.  Returns the current workspace."""
+    ws = state.get(STATE_WS)
+    if not isinstance(ws, Workspace):
+        ws = last_workspace(root)
+        state["workspace_problems"] = attach(state, ws)
+    else:
+        persist(state)
+    return ws
+
+
+def switch_workspace(state: MutableMapping[str, Any], name: str, create: bool = False,
+                     root: str | os.PathLike[str] | None = None) -> Workspace:
+    """Save the current workspace, then open (or create) ``name`` and load it into the state.  A new
+    workspace starts from the session's current graph and data, so nothing typed is lost."""
+    persist(state)
+    if create:
+        ws = create_workspace(name, root)
+        graph, ds = state.get("graph"), state.get("dataset")
+        if isinstance(graph, ADMG):
+            ws.save_graph(graph, state.get("graph_name"))
+        if ds is not None:
+            ws.save_dataset(ds, str(state.get("data_source") or ""))
+    else:
+        ws = open_workspace(name, root)
+    state["workspace_problems"] = attach(state, ws)
+    return ws
+
+
+def on_pick_workspace(state: MutableMapping[str, Any]) -> None:
+    """Sidebar callback: open the workspace chosen in ``state["ws_pick"]`` (problems are recorded)."""
+    try:
+        switch_workspace(state, state["ws_pick"])
+    except WorkbenchError as e:
+        state["workspace_problems"] = [str(e)]
+
+
+def on_create_workspace(state: MutableMapping[str, Any]) -> None:
+    """Sidebar callback: create ``state["ws_new_name"]`` from the session's graph and data, open it."""
+    try:
+        ws = switch_workspace(state, str(state.get("ws_new_name") or ""), create=True)
+    except WorkbenchError as e:
+        state["workspace_problems"] = [str(e)]
+        return
+    state["ws_pick"] = ws.name
+    state["ws_new_name"] = ""
