@@ -118,6 +118,39 @@ def log_to(stream=None) -> Callable[[str], None]:
     return log
 
 
+def read_with_retry(probe, images, log: Callable[[str], None] = print, wait_s: float = 60.0, tries: int = 30):
+    """``probe.read(images)``, retried while the probe's weights are missing or its module is being
+    rewritten (probes are retrained by a separate script): hours of training must not be lost to a
+    read that would succeed a minute later."""
+    from core.errors import WorkbenchError
+
+    for attempt in range(tries):
+        try:
+            return probe.read(images)
+        except (WorkbenchError, ImportError) as e:
+            if attempt == tries - 1:
+                raise
+            log(f"  probe not readable yet ({e}); retrying in {wait_s:.0f} s")
+            time.sleep(wait_s)
+
+
+def training_progress(log: Callable[[str], None], threads: int = 1, idle_threads: int | None = None,
+                      every: int = 500) -> Callable[[int, float], None]:
+    """A mechanism ``fit`` callback: logs the loss every ``every`` steps and, with ``idle_threads``,
+    uses that many torch threads while the 1-minute load average is below 2.5 (the CPU is shared:
+    take the whole machine only when the other jobs are gone), checked every 100 steps."""
+
+    def progress(step: int, loss: float) -> None:
+        if step % every == 0:
+            log(f"    step {step}: loss {loss:.4f}")
+        if idle_threads and step % 100 == 0:
+            import torch
+
+            torch.set_num_threads(idle_threads if os.getloadavg()[0] < 2.5 else threads)
+
+    return progress
+
+
 def set_threads(n: int = 1) -> None:
     """Keep torch to ``n`` threads: the CPU is shared."""
     import torch

@@ -62,6 +62,10 @@ def exact_rates(world, male: int) -> dict[str, float]:
     }
 
 
+def read(probe, images: np.ndarray) -> dict[str, np.ndarray]:
+    return common.read_with_retry(probe, images, common.log_to())
+
+
 def rates(read: dict[str, np.ndarray]) -> dict[str, float]:
     return {a: float(np.mean(read[a])) for a in ATTRS}
 
@@ -86,6 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="torch device (default: CUDA if present, else CPU)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: the CPU is shared)")
+    p.add_argument("--idle-threads", type=int, default=None,
+                   help="switch to this many threads while the 1-minute load average is below 2.5 (checked every 100 steps)")
     p.add_argument("--full", action="store_true", help="GPU run: 28x28, full preset, diffusion, n=20000")
     a = p.parse_args(argv)
     a.n = a.n or (20000 if a.full else 5000)
@@ -110,17 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     graph = world.graph
+    probe = world.probe("Face")  # imports the probe module now, not after training
     log(f"faces {args.size}x{args.size}: n={args.n} observational rows, {args.kind} image mechanism, preset {args.preset}, "
         f"steps {args.steps or 'preset default'}, {args.samples} samples per do(Male = m), seed {args.seed}")
     started = time.perf_counter()
     units = world.sample(args.n, seed=args.seed)
     data = units.values
 
-    def progress(step: int, loss: float) -> None:
-        if step % 500 == 0:
-            log(f"    step {step}: loss {loss:.4f}")
-
-    options: dict[str, Any] = {"preset": args.preset, "progress": progress}
+    options: dict[str, Any] = {"preset": args.preset,
+                               "progress": common.training_progress(log, args.threads, args.idle_threads)}
     if args.steps is not None:
         options["steps"] = args.steps
     if args.device is not None:
@@ -140,22 +144,21 @@ def main(argv: list[str] | None = None) -> int:
     gens["ignore confounders"] = fit_plan(make_gen(), ignore_confounders_plan(graph, ["Face"], ["Male"]))
     trained = time.perf_counter()
 
-    probe = world.probe("Face")
     n = args.samples
     # Truth: do(Male = 0) and do(Male = 1) on the SAME exogenous noise are counterfactual pairs.
     truth = {m: world.interventional_samples({"Male": m}, n, seed=args.seed + 1000) for m in (0, 1)}
     truth_true = {m: {a: truth[m][a] for a in ATTRS} for m in (0, 1)}
-    truth_read = {m: probe.read(truth[m]["Face"]) for m in (0, 1)}
+    truth_read = {m: read(probe, truth[m]["Face"]) for m in (0, 1)}
     # The paper's protocol: observed males, translated to do(Male = 0).
     males = world.sample(4 * n, seed=args.seed + 2000)
     males = males.subset(np.flatnonzero(males["Male"] == 1)[:n])
     cf = world.counterfactual_samples(males, {"Male": 0})
     males_true, cf_true = {a: males[a] for a in ATTRS}, {a: cf[a] for a in ATTRS}
-    males_read, cf_read = probe.read(males["Face"]), probe.read(cf["Face"])
+    males_read, cf_read = read(probe, males["Face"]), read(probe, cf["Face"])
     reads: dict[str, dict[int, dict[str, np.ndarray]]] = {}
     for name in METHODS:
         # the same seed for both values: shared uniforms and latents make the two draws a pair
-        reads[name] = {m: probe.read(gens[name].sample(do={"Male": m}, n=n, seed=args.seed + 3000)["Face"]) for m in (0, 1)}
+        reads[name] = {m: read(probe, gens[name].sample(do={"Male": m}, n=n, seed=args.seed + 3000)["Face"]) for m in (0, 1)}
     done = time.perf_counter()
 
     exact = {m: exact_rates(world, m) for m in (0, 1)}

@@ -108,3 +108,51 @@ def test_format_table_aligns_columns():
     lines = text.splitlines()
     assert len(lines) == 4 and len({len(line) for line in lines}) == 1
     assert lines[2].endswith("0.500") and lines[3].endswith("12.250")
+
+
+# ---- the benchmark scripts' own pieces
+
+
+def test_attribute_scores_against_a_known_answer():
+    from benchmarks.napkin_digits import attribute_scores
+
+    truth = {"digit": np.full(6, 3), "colour": np.arange(6), "thickness": np.zeros(6, int)}
+    same = attribute_scores(truth, truth, x_digit=3)
+    assert same["tvd_digit"] == 0 and same["tvd_colour"] == 0 and same["tvd_thickness"] == 0
+    assert same["tvd_colour_uniform"] == pytest.approx(0.0) and same["digit_agree"] == 100.0
+    biased = {"digit": np.array([3, 3, 3, 5, 5, 5]), "colour": np.zeros(6, int), "thickness": np.zeros(6, int)}
+    s = attribute_scores(biased, truth, x_digit=3)
+    assert s["tvd_digit"] == pytest.approx(0.5) and s["digit_agree"] == pytest.approx(50.0)
+    assert s["tvd_colour"] == pytest.approx(5 / 6) and s["tvd_colour_uniform"] == pytest.approx(5 / 6)
+
+
+def test_faces_exact_rates_match_the_world():
+    """The 'truth (exact)' column of faces_spurious against the world's own interventional draws."""
+    from benchmarks.faces_spurious import exact_rates
+    from core.worlds.faces import Faces
+
+    world = Faces(size=8)
+    for male in (0, 1):
+        units = world.interventional_samples({"Male": male}, 4000, seed=male)
+        for attr, p in exact_rates(world, male).items():
+            se = max(np.sqrt(p * (1 - p) / 4000), 1e-9)
+            assert abs(units[attr].mean() - p) < 4 * se + 1e-12, (male, attr)
+
+
+@pytest.mark.slow
+def test_napkin_benchmark_runs_end_to_end(capsys):
+    from benchmarks import napkin_digits
+
+    rc = napkin_digits.main(["--n", "64", "--steps", "2", "--y-steps", "2", "--samples", "16", "--interventions", "2",
+                             "--synthetic-rows", "32"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "colour TVD vs uniform" in out and "naive colour TVD / ID-GEN colour TVD" in out
+
+
+@pytest.mark.slow
+def test_faces_benchmark_runs_end_to_end(capsys):
+    from benchmarks import faces_spurious
+
+    rc = faces_spurious.main(["--n", "64", "--steps", "2", "--samples", "16"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "% of images where the attribute changes" in out and "Young change (pp)" in out
