@@ -596,7 +596,8 @@ class ADMG:
         return cls(nodes, edges["directed"], edges["bidirected"])
 
     def to_dagitty(self, positions: bool = True, types: bool = True) -> str:
-        """dagitty model code.  Node types travel as a ``type`` attribute (dagitty.net ignores it)."""
+        """dagitty model code.  Node types other than binary (the default when reading) travel as a
+        ``type`` attribute, which dagitty.net ignores."""
         lines = ["dag {"]
         for n in self.nodes:
             attrs = []
@@ -606,7 +607,7 @@ class ADMG:
             if positions and n.get("pos") is not None:
                 x, y = n.get("pos")
                 attrs.append(f'pos="{_num(x)},{_num(y)}"')
-            if types:
+            if types and n.type != "binary":  # binary is what a reader assumes
                 attrs.append(f'type="{_type_code(n)}"')
             lines.append(f"{n.name}" + (f" [{','.join(attrs)}]" if attrs else ""))
         for a, b in self._directed:

@@ -174,7 +174,7 @@ def test_to_dagitty_output_reads_back_and_looks_like_dagitty():
              [("X", "Y"), ("C", "I")], [("X", "C")])
     text = g.to_dagitty()
     assert text.startswith("dag {\n") and text.rstrip().endswith("}")
-    assert 'X [exposure,pos="0,1",type="binary"]' in text
+    assert 'X [exposure,pos="0,1"]' in text  # binary is the default type: not written
     assert 'I [type="image:1x16x16"]' in text and 'C [type="categorical:3"]' in text
     assert "X -> Y" in text and "X <-> C" in text
     assert parse_dagitty(text) == g
