@@ -531,6 +531,15 @@ def load_run(path: str | os.PathLike[str], graph: ADMG | None = None, fingerprin
     return run
 
 
+def remove_temporary_files(path: Path) -> None:
+    """Delete temporary files that a killed writer left behind (one writer per run folder)."""
+    for folder in (path, path / NODES_DIR):
+        if folder.is_dir():
+            for f in folder.iterdir():
+                if f.name.startswith(".") and f.name.endswith(".tmp") and f.is_file():
+                    f.unlink(missing_ok=True)
+
+
 def check_writable_run_folder(path: str | os.PathLike[str]) -> Path:
     """Refuse early (before loading data) a target that is a file or a non-empty folder that is not a run."""
     p = Path(path)
@@ -552,6 +561,7 @@ def open_run(
     if (p / MANIFEST).exists():
         run = Run(p, read_manifest(p))
         run.adopt(graph, fingerprint, rows)
+        remove_temporary_files(p)
         return run
     p.mkdir(parents=True, exist_ok=True)
     (p / NODES_DIR).mkdir(exist_ok=True)

@@ -16,6 +16,7 @@ Several GPUs: `accelerate launch -m core train ...` (see docs/multi-gpu.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -110,7 +111,11 @@ class ProgressBars:
         self.bar: Any = None
 
     def __call__(self, p) -> bool:
+        if p.phase == "start" and p.message:
+            print(f"{p.node}: {p.message}", file=sys.stderr)
         if self.quiet:
+            if p.phase == "done":
+                print(f"{p.node}: {p.message}", file=sys.stderr)
             return True
         from tqdm import tqdm
 
@@ -135,18 +140,25 @@ class ProgressBars:
             self.bar = None
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    """First Ctrl-C (or SIGTERM) asks training to stop after a checkpoint; a second one aborts."""
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event):
+    """While active, the first Ctrl-C (or SIGTERM) asks training to stop after a checkpoint; a second aborts."""
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
         print("\nstopping after a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,10 +180,10 @@ def run(args: argparse.Namespace) -> int:
     needed = set(wanted).union(*(graph.parents(v) for v in wanted))
     data = load_dataset(args.data, graph.subgraph(needed))
     stop = threading.Event()
-    stop_on_signals(stop)
     bars = ProgressBars(args.quiet)
     try:
-        result = train(graph, data, args.out, nodes=nodes, options=options, callback=bars, stop=stop)
+        with stop_on_signals(stop):
+            result = train(graph, data, args.out, nodes=nodes, options=options, callback=bars, stop=stop)
     finally:
         bars.close()
     print(result.summary())

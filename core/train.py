@@ -121,7 +121,7 @@ class NodeResult:
     resumed_from: int = 0
     loss_history: list[float] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
-
+    mechanism: Any = None  # the trained module (eval mode); None when skipped
 
 @dataclass
 class TrainResult:
@@ -479,6 +479,7 @@ def train_node(
     result = NodeResult(
         name, kind, "trained" if finished else "stopped", done, total_steps, start, history,
         metrics(done, seconds, False) if run is None else dict(run.entry(name).get("metrics", {})),
+        mech,
     )
     report(done, history[-1] if history else None, 0.0 if finished else None, "done",
            "trained" if finished else f"stopped at step {done}")
@@ -489,14 +490,32 @@ def train_node(
 # A whole run
 
 
-def default_accelerator() -> Any:
+def default_accelerator(device: str | None = None) -> Any:
     """An ``accelerate.Accelerator`` when launched under accelerate/torchrun, else None."""
     if not launched_distributed():
         return None
     from accelerate import Accelerator, DistributedDataParallelKwargs
 
-    # some parameters see no gradient in a step (an unused conditioning branch): DDP must not wait for them
-    return Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    # some parameters see no gradient in a step (an unused conditioning branch): DDP must not wait for them;
+    # without a GPU, accelerate only goes multi-process (gloo) when told cpu=True
+    return Accelerator(
+        cpu=resolve_device(device).type == "cpu",
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
+
+
+def check_kinds(graph: ADMG, kinds: Mapping[str, str]) -> None:
+    """Each requested kind names a node of the graph and can model that node's type."""
+    from core.mechanisms import KINDS, KINDS_FOR_TYPE
+
+    for v, kind in kinds.items():
+        if v not in graph:
+            raise WorkbenchError(f"--kind names unknown node {v!r} (graph has {', '.join(graph.names)})")
+        if kind not in KINDS:
+            raise WorkbenchError(f"unknown mechanism kind {kind!r} for node {v} (one of {', '.join(KINDS)})")
+        allowed = KINDS_FOR_TYPE[graph.node(v).type]
+        if kind not in allowed:
+            raise WorkbenchError(f"node {v} is {graph.node(v).type}: use mechanism kind {' or '.join(allowed)}, not {kind}")
 
 
 def requested_mechanism(graph: ADMG, name: str, options: TrainOptions, seed: int):
@@ -528,12 +547,10 @@ def train(
     """
     options = options or TrainOptions()
     names = graph.sort(graph.check_nodes(nodes, "train")) if nodes else list(graph.topological_order())
-    for v in options.kinds:
-        if v not in graph:
-            raise WorkbenchError(f"--kind names unknown node {v!r} (graph has {', '.join(graph.names)})")
+    check_kinds(graph, options.kinds)
     ds = as_dataset(data, graph, names)
     if accelerator == "auto":
-        accelerator = default_accelerator()
+        accelerator = default_accelerator(options.device)
     is_main = accelerator is None or accelerator.is_main_process
     run = open_run(out, graph, ds.fingerprint, ds.n) if is_main else None
     if accelerator is not None:

@@ -294,7 +294,8 @@ from tests.test_train import GRAPH, make_data
 from core.train import train, TrainOptions
 r = train(GRAPH, make_data(200), sys.argv[1], nodes=["X", "I"],
           options=TrainOptions(preset="quick", steps=6, kinds={{"I": "vae"}}, device="cpu", checkpoint_every=3))
-print("RESULT", r.nodes["I"].metrics.get("processes"), r.nodes["I"].steps_done)
+checksum = sum(float(p.double().sum()) for p in r.nodes["I"].mechanism.parameters())
+print("RESULT", r.nodes["I"].metrics.get("processes"), r.nodes["I"].steps_done, repr(checksum))
 """
 
 
@@ -309,7 +310,10 @@ def test_two_processes_with_torchrun_on_cpu(tmp_path):
         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "RESULT 2 6" in out.stdout
+    lines = [ln.split() for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
+    assert len(lines) == 2 and ["2", "6"] in [ln[1:3] for ln in lines]
+    # each process drew its own batches; identical weights mean DDP averaged the gradients
+    assert lines[0][3] == lines[1][3]
     run = load_run(tmp_path / "run")
     assert run.status("I") == "trained" and run.entry("I")["metrics"]["processes"] == 2
     mech = run.load_mechanism("I")
