@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -186,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
             result = train(graph, data, args.out, nodes=nodes, options=options, callback=bars, stop=stop)
     finally:
         bars.close()
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under accelerate/torchrun, the main process reports
     print(result.summary())
     print(f"run folder: {result.run_path}  (peak memory {peak_rss_bytes() / 2**20:.0f} MiB)")
     if result.stopped:
