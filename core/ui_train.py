@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,12 +192,20 @@ class TrainJob:
         return not self.alive
 
 
+_REGISTRIES: weakref.WeakSet[JobRegistry] = weakref.WeakSet()
+
+
 class JobRegistry:
     """Background jobs by workspace key: at most one live job per workspace."""
 
     def __init__(self) -> None:
         self._jobs: dict[str, TrainJob] = {}
         self._lock = threading.Lock()
+        _REGISTRIES.add(self)
+
+    def jobs(self) -> list[TrainJob]:
+        with self._lock:
+            return list(self._jobs.values())
 
     def get(self, key: str) -> TrainJob | None:
         with self._lock:
@@ -348,3 +357,15 @@ def model_status_markdown(graph: ADMG | None, ws: Any, job: TrainJob | None) -> 
         return f"**Models** &nbsp; run folder unreadable: {e}"
     lines = [f"`{v}` {text}" for v, text in model_status_lines(graph, manifest, job)]
     return "**Models**  \n" + "  \n".join(lines)
+
+
+def stop_all(timeout: float = 30.0) -> int:
+    """Ask every live job of every registry to stop and wait for them (a checkpoint is saved);
+    returns how many are still running after ``timeout`` seconds."""
+    jobs = [j for reg in list(_REGISTRIES) for j in reg.jobs() if j.alive]
+    for j in jobs:
+        j.request_stop()
+    deadline = time.time() + timeout
+    for j in jobs:
+        j.wait(max(0.0, deadline - time.time()))
+    return sum(j.alive for j in jobs)

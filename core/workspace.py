@@ -414,7 +414,11 @@ def sync_session(state: MutableMapping[str, Any], root: str | os.PathLike[str] |
 def switch_workspace(state: MutableMapping[str, Any], name: str, create: bool = False,
                      root: str | os.PathLike[str] | None = None) -> Workspace:
     """Save the current workspace, then open (or create) ``name`` and load it into the state.  A new
-    workspace starts from the session's current graph and data, so nothing typed is lost."""
+    workspace starts from the session's current graph and data, so nothing typed is lost.  The
+    root defaults to the current workspace's."""
+    current = state.get(STATE_WS)
+    if root is None and isinstance(current, Workspace):
+        root = current.path.parent
     persist(state)
     if create:
         ws = create_workspace(name, root)
