@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -237,10 +238,25 @@ def as_dataset(data: Any, graph: ADMG, names: Iterable[str]):
 
 
 def node_tensors(ds: Any, graph: ADMG, name: str) -> tuple[dict[str, Tensor], Tensor]:
-    """CPU tensors (mechanism conventions) of a node's parents and of the node itself."""
-    cols = ds.to_tensors([*graph.sort(graph.parents(name)), name])
+    """CPU tensors of a node's parents and of the node itself.
+
+    Scalars are in mechanism conventions already; images stay uint8 (a quarter of the memory of
+    float32) and become floats in [-1, 1] one batch at a time, on the device (:func:`to_model`).
+    """
+    cols = {}
+    for v in [*graph.sort(graph.parents(name)), name]:
+        if graph.node(v).type == "image":
+            cols[v] = torch.from_numpy(np.ascontiguousarray(ds.column(v), dtype=np.uint8))
+        else:
+            cols.update(ds.to_tensors([v]))
     values = cols.pop(name)
     return cols, values
+
+
+def to_model(t: Tensor, device: torch.device) -> Tensor:
+    """A batch on the device in mechanism conventions: uint8 images map by ``x / 127.5 - 1``."""
+    t = t.to(device, non_blocking=True)
+    return t.to(torch.float32).div_(127.5).sub_(1.0) if t.dtype == torch.uint8 else t
 
 
 # --------------------------------------------------------------------------------------------------
@@ -292,7 +308,7 @@ def evaluation_loss(mech: nn.Module, parents: Mapping[str, Tensor], values: Tens
         mech.eval()
         total, count = 0.0, 0
         for chunk in idx.split(batch_size):
-            loss = mech.loss({k: v[chunk].to(device) for k, v in parents.items()}, values[chunk].to(device))
+            loss = mech.loss({k: to_model(v[chunk], device) for k, v in parents.items()}, to_model(values[chunk], device))
             total += float(loss) * len(chunk)
             count += len(chunk)
         mech.train()
@@ -335,8 +351,8 @@ def train_node(
     seconds_before = 0.0
     if resume is None:
         rows = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:PREPARE_ROWS] if n > PREPARE_ROWS else None
-        pa = {k: (v if rows is None else v[rows]).to(dev) for k, v in parents.items()}
-        mech.prepare(pa, (values if rows is None else values[rows]).to(dev))
+        pa = {k: to_model(v if rows is None else v[rows], dev) for k, v in parents.items()}
+        mech.prepare(pa, to_model(values if rows is None else values[rows], dev))
         torch.manual_seed(seed + rank)  # timesteps / noise / dropout inside loss() use the global RNG
     else:
         try:
@@ -429,8 +445,8 @@ def train_node(
             stopped = True
             break
         idx = torch.randint(0, n, (b,), generator=gen)
-        pa = {k: v[idx].to(dev, non_blocking=True) for k, v in parents.items()}
-        y = values[idx].to(dev, non_blocking=True)
+        pa = {k: to_model(v[idx], dev) for k, v in parents.items()}
+        y = to_model(values[idx], dev)
         with autocast():
             loss = model(pa, y)
         opt.zero_grad(set_to_none=True)
@@ -473,6 +489,8 @@ def train_node(
     finished = done >= total_steps
     if done > start or finished:
         save(done, seconds, "trained" if finished else "training")
+    elif done == 0 and run is not None and is_main:
+        run.update_node(name, status="untrained")  # stopped before the first step: nothing to resume
     mech.eval()
     if accelerator is not None:
         accelerator.wait_for_everyone()
@@ -580,23 +598,24 @@ def train_one(
     accelerator: Any,
 ) -> NodeResult:
     seed = node_seed(options.seed, name)
-    mech = requested_mechanism(graph, name, options, seed)
-    train_cfg = dict(mech.config.get("train", {}))
     entry = run.entry(name)
-    stored = entry.get("config")
+    stored = entry.get("config") if entry["steps_done"] > 0 else None
     resume = None
-    if entry["steps_done"] > 0 and stored:
-        for key in ("kind", "preset"):
-            if stored.get(key) != mech.config.get(key):
+    if stored:
+        # a started node keeps its kind and preset; asking explicitly for others is refused
+        for key, wanted in (("kind", options.kinds.get(name)), ("preset", options.preset)):
+            if wanted is not None and stored.get(key) != wanted:
                 raise CheckpointError(
                     f"node {name} in {run.path} was trained with {key} {stored.get(key)}, not "
-                    f"{mech.config.get(key)}: use a new run folder (nothing is overwritten)"
+                    f"{wanted}: use a new run folder (nothing is overwritten)"
                 )
-        # rebuild from the stored config so the architecture matches the checkpoint exactly
         from core.mechanisms import mechanism_from_config
 
-        mech = mechanism_from_config(stored)
+        mech = mechanism_from_config(stored)  # the exact architecture of the checkpoint
         train_cfg = dict(stored.get("train", {}))
+    else:
+        mech = requested_mechanism(graph, name, options, seed)
+        train_cfg = dict(mech.config.get("train", {}))
     total = int(options.steps or train_cfg.get("steps", 1000))
     batch_size = int(options.batch_size or train_cfg.get("batch_size", 128))
     lr = float(options.lr or train_cfg.get("lr", 1e-3))
