@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from core import workspace as W
 from core.graph import ADMG, Node
@@ -32,8 +33,13 @@ def make_trained_workspace(root: Path, world: str = "backdoor", n: int = 3000, s
     ws.save_dataset(ds, f"world {world}")
     W.remember_last(ws.name, root)
     if steps and ds.graph.is_markovian:
-        train(ds.graph, ds, ws.run_path, nodes=train_nodes,
-              options=TrainOptions(preset="quick", steps=steps, kinds=kinds or {}, device="cpu"), accelerator=None)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny models: a second thread only adds contention (measured 25x slower under load)
+        try:
+            train(ds.graph, ds, ws.run_path, nodes=train_nodes,
+                  options=TrainOptions(preset="quick", steps=steps, kinds=kinds or {}, device="cpu"), accelerator=None)
+        finally:
+            torch.set_num_threads(threads)
     return ws, ds, w
 
 
