@@ -20,6 +20,17 @@ Devices: CUDA > MPS > CPU.  Mixed precision (``torch.autocast`` bf16 where suppo
 a ``GradScaler``) on CUDA only, and by default only for image nodes: the scalar nodes' models are
 tiny and their spline flows want float32.
 
+Public API::
+
+    train(graph, data, out, nodes=None, options=TrainOptions(...), callback=None, stop=None) -> TrainResult
+        data: a core.data.Dataset or {column: numpy array}; out: a run folder (core.checkpoint)
+    TrainOptions(preset, steps, batch_size, lr, kinds={node: kind}, seed, optimizer="adam"|"adamw",
+                 weight_decay, grad_clip, checkpoint_every, checkpoint_seconds, device, mixed_precision)
+    Progress(node, step, total_steps, loss, eta_seconds, phase, message)   -- the callback's argument
+    TrainResult.nodes[name] -> NodeResult(status "trained"|"stopped"|"skipped", steps_done,
+        resumed_from, loss_history, metrics, mechanism)
+    train_node(...)  the loop for one mechanism (no run folder needed)
+
 Several GPUs: launched under ``accelerate launch`` (or ``torchrun``) the loop goes through an
 ``accelerate.Accelerator``: model and optimiser are ``prepare``d (DDP), ``accelerator.backward``
 all-reduces gradients, each process draws its own batches from a generator seeded by

@@ -143,6 +143,7 @@ def write_csv(path: Path, frame: pd.DataFrame) -> Path:
         ("nan", "column 'X'"),
         ("empty", "empty"),
         ("not_ours", "not empty and is not a run folder"),
+        ("corrupt_run", "manifest.json is corrupt (not JSON"),
         ("bad_kind", "--kind takes NODE=KIND"),
         ("wrong_kind", "node X is continuous: use mechanism kind continuous, not vae"),
         ("steps", "--steps must be a positive integer, got '0'"),
@@ -172,6 +173,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(files, tmp_path, cap
     elif case == "not_ours":
         out.mkdir()
         (out / "notes.txt").write_text("mine")
+    elif case == "corrupt_run":
+        out.mkdir()
+        (out / "manifest.json").write_text('{"format": "causal-workbench-run", "vers')
     elif case == "bad_kind":
         extra = ["--kind", "I"]
     elif case == "wrong_kind":
@@ -188,6 +192,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(files, tmp_path, cap
     assert err.startswith("error: ") and "\n" not in err and message in err, err
     if case == "not_ours":
         assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    elif case == "corrupt_run":
+        assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+        assert (out / "manifest.json").read_text().endswith('"vers')
     else:
         assert not out.exists()
 
