@@ -167,7 +167,8 @@ class Mechanism(nn.Module):
         callback: FitCallback | None = None,
         seed: int = 0,
     ) -> list[float]:
-        """Adam on mini-batches drawn with replacement; returns the loss of every step.
+        """Adam on mini-batches drawn with replacement, learning rate annealed by a cosine from ``lr``
+        to ``lr / 20`` (the end of training averages out mini-batch noise); returns every step's loss.
 
         Defaults come from ``config["train"]`` (set by the preset).
         """
@@ -182,6 +183,7 @@ class Mechanism(nn.Module):
         values = values.to(dev)
         self.prepare(parents, values)
         opt = torch.optim.Adam(self.parameters(), lr=lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps), eta_min=lr / 20)
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)  # dropout / timesteps inside loss() draw from the global generator
         history: list[float] = []
@@ -192,6 +194,7 @@ class Mechanism(nn.Module):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            schedule.step()
             history.append(float(loss.detach()))
             if not math.isfinite(history[-1]):
                 raise WorkbenchError(f"training {self.node.name} diverged (loss {history[-1]}): lower the learning rate")

@@ -30,12 +30,12 @@ from core.mechanisms.encoders import ParentEncoder
 
 PRESET_CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
-        "latent": 16, "width": 32, "image_features": 16, "scale": "learned", "beta": 1.0,
+        "latent": 16, "width": 32, "image_features": 16, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
         "train": {"steps": 3000, "batch_size": 64, "lr": 1e-3},
     },
     "full": {
-        "latent": 32, "width": 64, "image_features": 32, "scale": "learned", "beta": 1.0,
+        "latent": 32, "width": 64, "image_features": 32, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
         "train": {"steps": 20000, "batch_size": 128, "lr": 5e-4},
     },
@@ -126,8 +126,8 @@ class VAEImageMechanism(Mechanism):
 
     # ---- the interface
 
-    def elbo(self, parents: Parents, values: Tensor) -> Tensor:
-        """Single-sample ELBO per image (nats, on the [-1, 1] pixel scale), with beta on the KL."""
+    def elbo(self, parents: Parents, values: Tensor, beta: float = 1.0) -> Tensor:
+        """Single-sample ELBO per image (nats, on the [-1, 1] pixel scale); ``beta`` weighs the KL."""
         x = values.to(self.device).float()
         vec, maps = self._conditions(parents, len(x))
         mu, logvar = self.encode(x, vec, maps)
@@ -136,10 +136,11 @@ class VAEImageMechanism(Mechanism):
         log_sigma = self.log_sigma.clamp(math.log(1e-3), 2.0)
         nll = 0.5 * ((x - mean) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
         kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
-        return -nll.flatten(1).sum(1) - float(self.config.get("beta", 1.0)) * kl.sum(1)
+        return -nll.flatten(1).sum(1) - beta * kl.sum(1)
 
     def loss(self, parents: Parents, values: Tensor) -> Tensor:
-        return -self.elbo(parents, values).mean() / values[0].numel()
+        beta = float(self.config.get("beta", 1.0))
+        return -self.elbo(parents, values, beta).mean() / values[0].numel()
 
     def log_prob(self, parents: Parents, values: Tensor) -> Tensor:
         return self.elbo(parents, values)
