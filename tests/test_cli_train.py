@@ -83,8 +83,6 @@ def test_sigkill_mid_training_then_the_same_command_resumes_from_the_last_checkp
     run = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "core", "train", *common, "--out", str(run)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=ROOT)
-    # meanwhile (the child spends seconds importing), the uninterrupted reference, in this process
-    assert main(["train", *common, "--out", str(tmp_path / "ref")]) == 0
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         state = manifest_steps(run, "I")
@@ -99,6 +97,7 @@ def test_sigkill_mid_training_then_the_same_command_resumes_from_the_last_checkp
     # the folder a SIGKILL left is loadable: the manifest names complete files only
     assert load_run(run).load_node_checkpoint("I").step == killed_at
 
+    assert main(["train", *common, "--out", str(tmp_path / "ref")]) == 0  # uninterrupted, for comparison
     capsys.readouterr()
     assert main(["train", *common, "--out", str(run)]) == 0  # the same command again
     assert f"I: resuming at step {killed_at}" in capsys.readouterr().err
