@@ -14,7 +14,7 @@ from core.worlds.faces import ATTRIBUTES, Faces
 from core.worlds.morpho_digits import MorphoDigits
 from core.worlds.napkin_digits import NapkinDigits, split_w2
 
-N = 1500
+N = 1000
 
 
 def napkin_truth(u) -> dict[str, dict[str, np.ndarray]]:
@@ -64,7 +64,7 @@ def test_morpho_probes(size):
     assert i_mae < (5.0 if size == 16 else 1.0), i_mae  # intensity 64..255
     # the probe follows an intervention (effectiveness): do(thickness = 1.5) and do(5) read apart
     for t in (1.5, 5.0):
-        read_t = w.probe().read(w.interventional_samples({"thickness": t}, 300, seed=int(t * 10))["image"])
+        read_t = w.probe().read(w.interventional_samples({"thickness": t}, 200, seed=int(t * 10))["image"])
         assert abs(np.median(read_t["thickness"]) - t) < 0.25 * t
 
 
@@ -73,16 +73,16 @@ def test_digit_probe_on_glyphs_it_never_saw(size):
     x, y = P.digit_examples(P.heldout_glyphs(), 2000, size, np.random.default_rng(7))
     net, spec = P.load_net(f"digits_{size}")
     acc = (P.run_net(net, x)["digit"].argmax(1) == y).mean()
-    assert acc >= 0.96, acc
+    assert acc >= 0.955, acc  # measured 0.965 (16 px), 0.973 (28 px): a few sklearn glyphs are ambiguous
     assert abs(acc - spec["heldout_glyph_accuracy"]) < 0.02
 
 
-@pytest.mark.parametrize("size", [28, 16])
+@pytest.mark.parametrize("size", [28, 16, 32])
 def test_face_probe_reads_every_attribute(size):
     balanced = P.face_training_world(size).sample(N, seed=103)  # attributes independent of each other
     observed = Faces(size).sample(N, seed=104)  # the default, confounded world
     probe = Faces(size).probe()
-    target = 0.97 if size == 28 else 0.95
+    target = 0.95 if size == 16 else 0.97
     for u in (balanced, observed):
         read = probe.read(u["Face"])
         for a in ATTRIBUTES:
