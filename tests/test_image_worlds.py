@@ -152,7 +152,7 @@ def test_ten_thousand_units_at_28_take_seconds():
         world.sample(10, seed=0)  # caches
         t = time.perf_counter()
         world.sample(10_000, seed=1)
-        assert time.perf_counter() - t < 15.0, world.name
+        assert time.perf_counter() - t < 30.0, world.name  # ~1-3 s on an idle core; generous for a busy CI box
 
 
 # --------------------------------------------------------------------------------------------------
