@@ -127,6 +127,20 @@ def test_binary_counterfactuals_are_monotone_in_the_logit(fitted_scm):
     assert cf["B"].mean() > obs["B"].mean() + 0.1
 
 
+def test_binary_counterfactual_rates_match_the_gumbel_closed_form(fitted_scm):
+    # With true logits a = 1.5 x - 3 z (binary Gumbel-max = logistic noise), a unit with B = 0 has
+    # B = 1 under do(X = x + 1) with probability max(0, 1 - (1 - s') / (1 - s)), s = sigmoid(a).
+    obs = true_samples(20000, 14)
+    s_f = sigmoid(1.5 * obs["X"] - 3 * obs["Z"])
+    s_cf = sigmoid(1.5 * (obs["X"] + 1.0) - 3 * obs["Z"])
+    zero = obs["B"] == 0
+    exact = np.maximum(0.0, 1 - (1 - s_cf) / (1 - s_f))[zero].mean()
+    cf = fitted_scm.counterfactual_samples(obs, {"X": obs["X"] + 1.0}, seed=2)
+    assert abs(cf["B"][zero].mean() - exact) < 0.03
+    # the counterfactual rate is not the interventional one for those units
+    assert abs(exact - s_cf[zero].mean()) > 0.05
+
+
 def test_confounded_graph_is_refused_with_a_pointer_to_idgen():
     g = ADMG.from_edges(["X", "Y"], directed=[("X", "Y")], bidirected=[("X", "Y")])
     mechs = {"X": make_mechanism(g.node("X"), [], preset="quick"), "Y": make_mechanism(g.node("Y"), [g.node("X")], preset="quick")}
