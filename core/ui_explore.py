@@ -169,7 +169,7 @@ def observational_gallery(dataset: Any, graph: ADMG, treatment: str, value: Any,
     pick = rng.choice(rows, size=n, replace=len(rows) < n)
     caption_note = "" if node.is_discrete else f" ({len(rows)} nearest rows)"
     return Gallery(title, formula + caption_note, outcome, np.asarray(dataset.column(outcome))[pick],
-                   [f"row {int(i)}" for i in pick])
+                   [f"#{int(i)}" for i in pick])
 
 
 def interventional_formula(treatment: str, value: Any, node: Node, outcome: str) -> str:
@@ -330,8 +330,7 @@ def model_interventional(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, tre
         return failed(title, formula, e, "info")
     except WorkbenchError as e:
         return failed(title, formula, e)
-    return Gallery(title, formula, outcome, np.asarray(values), [f"sample {i}" for i in range(n)],
-                   seconds=time.perf_counter() - t0)
+    return Gallery(title, formula, outcome, np.asarray(values), [], seconds=time.perf_counter() - t0)
 
 
 def truth_interventional(world: Any, graph: ADMG, treatment: str, value: Any, outcome: str, n: int,
@@ -341,8 +340,7 @@ def truth_interventional(world: Any, graph: ADMG, treatment: str, value: Any, ou
         units = world.interventional_samples({treatment: value}, n, seed)
     except WorkbenchError as e:
         return failed("Truth (world)", formula, e)
-    return Gallery("Truth (world)", formula, outcome, np.asarray(units.values[outcome]),
-                   [f"sample {i}" for i in range(n)])
+    return Gallery("Truth (world)", formula, outcome, np.asarray(units.values[outcome]), [])
 
 
 # ---- counterfactuals
@@ -378,7 +376,7 @@ def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, tre
         return failed(title, formula, e, "info")
     except WorkbenchError as e:
         return failed(title, formula, e)
-    return Gallery(title, formula, outcome, np.asarray(cf[outcome]), [f"row {int(r)}" for r in rows],
+    return Gallery(title, formula, outcome, np.asarray(cf[outcome]), [f"#{int(r)}" for r in rows],
                    factual=np.asarray(dataset.column(outcome))[rows], seconds=time.perf_counter() - t0)
 
 
@@ -407,7 +405,7 @@ def truth_counterfactual(hub: ModelHub, world: Any, dataset: Any, graph: ADMG, t
         cf = world.counterfactual_samples(units, {treatment: value})
     except WorkbenchError as e:
         return failed("Truth (world)", formula, e)
-    return Gallery("Truth (world)", formula, outcome, np.asarray(cf.values[outcome]), [f"row {int(r)}" for r in rows],
+    return Gallery("Truth (world)", formula, outcome, np.asarray(cf.values[outcome]), [f"#{int(r)}" for r in rows],
                    factual=np.asarray(dataset.column(outcome))[rows])
 
 
@@ -469,24 +467,37 @@ def treatment_values(node: Node, dataset: Any, k: int = 7) -> list[Any]:
 
 
 def outcome_choices(graph: ADMG, world: Any) -> list[tuple[str, str | None]]:
-    """(node, attribute) pairs an effect can be measured on: scalar nodes, and each probe attribute
-    of an image node (``None`` attribute for a scalar)."""
-    out: list[tuple[str, str | None]] = []
+    """(node, attribute) pairs an effect can be measured on: scalar nodes (attribute ``None``), and
+    what a probe reads off an image node, as numbers whose mean means something: a continuous
+    attribute (``"thickness"``), a two-level one (``"Beard"``: the share of its second level), or one
+    level of a many-level one (``"digit=3"``: the share of images read as 3).  Continuous read-outs
+    come first."""
+    scalars: list[tuple[str, str | None]] = [(n.name, None) for n in graph.nodes if n.type != "image"]
+    first: list[tuple[str, str | None]] = []
+    rest: list[tuple[str, str | None]] = []
     for n in graph.nodes:
-        if n.type != "image":
-            out.append((n.name, None))
-        else:
-            probe = world_probe(world, graph, n.name)
-            for a in (probe.attributes if probe is not None else {}):
-                out.append((n.name, a))
-    return out
+        probe = world_probe(world, graph, n.name) if n.type == "image" else None
+        for name, attr in (probe.attributes.items() if probe is not None else ()):
+            if attr.kind != "categorical":
+                first.append((n.name, name))
+            elif attr.labels is not None and len(attr.labels) > 2:
+                rest += [(n.name, f"{name}={label}") for label in attr.labels]
+            else:
+                rest.append((n.name, name))
+    return scalars + first + rest
 
 
 def outcome_label(choice: tuple[str, str | None]) -> str:
-    return choice[0] if choice[1] is None else f"{choice[0]} · {choice[1]} (probe)"
+    if choice[1] is None:
+        return choice[0]
+    if "=" in choice[1]:
+        return f"{choice[0]} · P({choice[1].replace('=', ' = ')}) (probe)"
+    return f"{choice[0]} · {choice[1]} (probe)"
 
 
 def make_readout(world: Any, graph: ADMG, outcome: str, attribute: str | None):
+    """None for a scalar outcome; else images -> one number per image (``attr=label``: 1 where the
+    probe reads that label, else 0)."""
     if attribute is None:
         return None
     from core.effects import probe_readout
@@ -494,7 +505,15 @@ def make_readout(world: Any, graph: ADMG, outcome: str, attribute: str | None):
     probe = world_probe(world, graph, outcome)
     if probe is None:
         raise WorkbenchError(f"no probe reads {outcome}: choose a scalar outcome")
-    return probe_readout(probe, attribute)
+    name, eq, label = attribute.partition("=")
+    read = probe_readout(probe, name)
+    if not eq:
+        return read
+    labels = list(probe.attributes[name].labels or ())
+    if label not in labels:
+        raise WorkbenchError(f"the {name} read-out has no level {label!r} (levels {', '.join(labels)})")
+    code = labels.index(label)
+    return lambda images: (read(images) == code).astype(np.float64)
 
 
 def _mean_row(values: np.ndarray, source: str, x: Any, n_boot: int, seed: int) -> dict[str, Any]:

@@ -369,3 +369,16 @@ def stop_all(timeout: float = 30.0) -> int:
     for j in jobs:
         j.wait(max(0.0, deadline - time.time()))
     return sum(j.alive for j in jobs)
+
+
+def cli_commands(graph: ADMG, settings: Mapping[str, Mapping[str, str]], graph_file: str, data_file: str,
+                 run_dir: str, steps: int | None = None) -> list[str]:
+    """``python -m core train ...`` lines doing what the page does (one per preset group)."""
+    out = []
+    for preset, group in preset_groups(graph.names, settings, graph):
+        kinds = [f" --kind {v}={settings[v]['kind']}" for v in group
+                 if settings[v]["kind"] != kind_options(graph.node(v))[0]]
+        nodes = "" if len(group) == len(graph) else f" --nodes {','.join(group)}"
+        out.append(f"python -m core train --graph {graph_file} --data {data_file} --out {run_dir} --preset {preset}"
+                   + nodes + "".join(kinds) + (f" --steps {steps}" if steps else ""))
+    return out

@@ -62,11 +62,13 @@ if not treatments:
 if state.get("ef_treatment") not in treatments:
     state["ef_treatment"] = default_t if default_t in treatments else treatments[0]
 treatment = q[1].selectbox("Treatment", treatments, key="ef_treatment")
-n = q[2].number_input("Samples per value", min_value=100, max_value=100_000, value=1000, step=500, key="ef_n")
+# images are sampled, rendered and read by a probe: fewer samples by default keep this quick on a CPU
+n = q[2].number_input("Samples per value", min_value=50, max_value=100_000, value=200 if attribute else 2000,
+                      step=100 if attribute else 500, key=f"ef_n_{'image' if attribute else 'scalar'}")
 n_boot = q[3].number_input("Bootstrap resamples", min_value=50, max_value=5000, value=300, step=50, key="ef_boot")
 seed = q[4].number_input("Seed", min_value=0, value=0, step=1, key="ef_seed")
 tnode = graph.node(treatment)
-values = ui_explore.treatment_values(tnode, ds)
+values = ui_explore.treatment_values(tnode, ds, k=5 if attribute else 7)
 c = st.columns([1, 1, 3])
 a = c[0].selectbox("Compare do(T = a)", values, index=len(values) - 1, key=f"ef_a_{treatment}")
 b = c[1].selectbox("with do(T = b)", values, index=0, key=f"ef_b_{treatment}")
@@ -107,7 +109,9 @@ def compute() -> None:
     state["ef_result"] = result
 
 
-st.button("Compute", key="ef_compute", on_click=compute, type="primary", icon=":material/calculate:")
+if st.button("Compute", key="ef_compute", type="primary", icon=":material/calculate:"):
+    with st.spinner(f"Sampling {len(values)} treatment values × {n} units (model, and truth for a world)…"):
+        compute()
 res = state.get("ef_result")
 if res is None or res["query"] != query:
     st.caption("Press Compute to sample the curves (the model, and the truth for a built-in world).")
@@ -149,8 +153,7 @@ if len(gap):
 
 st.subheader("Effect sizes", anchor=False)
 sizes: pd.DataFrame = res["sizes"]
-st.dataframe(sizes.style.format({"estimate": "{:+.4f}", "low": "{:+.4f}", "high": "{:+.4f}"}), hide_index=True,
-             key="ef_sizes")
+st.table(sizes.assign(**{k: sizes[k].map("{:+.4f}".format) for k in ("estimate", "low", "high")}).set_index("quantity"))
 st.caption("95% percentile-bootstrap intervals. ATE = E[Y | do(T = a)] − E[Y | do(T = b)]; the spurious part is the "
            "observational difference minus the ATE.")
 

@@ -81,7 +81,7 @@ def attribute_bars(g: Gallery, key: str) -> None:
 
 def show_values(values: np.ndarray, captions: list[str], key: str, width: int = 56) -> None:
     if ynode.type == "image":
-        st.image([ui_explore.display_image(x) for x in values], caption=captions, width=width, clamp=True)
+        st.image([ui_explore.display_image(x) for x in values], caption=captions or None, width=width, clamp=True)
     else:
         fig = px.bar(ui_explore.value_shares(ynode, values), x="value", y="share")
         fig.update_xaxes(type="category", title=outcome)
@@ -100,10 +100,10 @@ def show_gallery(g: Gallery, key: str) -> None:
             st.markdown(ui_explore.hedge_markdown(g.hedge, treatment, outcome))
         return
     if g.factual is not None and ynode.type != "image":
-        st.markdown(f"{g.captions[0]}: {outcome} = {g.factual[0]:.4g} → **{g.values[0]:.4g}**  \n"
+        st.markdown(f"unit {g.captions[0]}: {outcome} = {g.factual[0]:.4g} → **{g.values[0]:.4g}**  \n"
                     f"changed in {int((g.values != g.factual).sum())} of {len(g.values)} units")
     elif g.factual is not None:
-        st.caption(f"{g.captions[0]}: factual → counterfactual")
+        st.caption(f"unit {g.captions[0]}: factual → counterfactual")
         a, b = st.columns(2)
         with a:
             show_values(g.factual[:1], ["factual"], f"{key}_f", width=96)

@@ -128,7 +128,8 @@ rows = {r["node"]: r for r in node_status(graph, manifest)}
 st.subheader("Models", anchor=False)
 head = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6])
 for col, text in zip(head, ["Node", "Parents", "Mechanism", "Preset", "Status", "", "Pick"], strict=True):
-    col.markdown(f"**{text}**")
+    if text:
+        col.markdown(f"**{text}**")
 for n in graph.nodes:
     v = n.name
     c = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6], vertical_alignment="center")
@@ -171,9 +172,17 @@ with st.expander("Forget a node's model"):
 
 
 def loss_chart(rows_: list[dict]) -> object:
-    fig = px.line(pd.DataFrame(rows_), x="step", y="loss", color="node", log_y=False)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), title="Training loss",
-                      legend=dict(orientation="h", y=-0.25))
+    # one panel per node with its own y axis: losses of different mechanisms are on different scales
+    frame = pd.DataFrame(rows_)
+    wrap = min(4, frame.node.nunique())
+    fig = px.line(frame, x="step", y="loss", color="node", facet_col="node", facet_col_wrap=wrap,
+                  facet_col_spacing=0.06, facet_row_spacing=0.12)
+    fig.update_yaxes(matches=None, showticklabels=True, title=None)
+    fig.update_xaxes(matches=None, title=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    rows_needed = -(-frame.node.nunique() // wrap)
+    fig.update_layout(height=60 + 200 * rows_needed, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+                      title="Training loss (mini-batch) by step")
     return fig
 
 
@@ -215,5 +224,7 @@ def progress_panel() -> None:
 progress_panel()
 
 st.markdown("**The same step from the command line** (for headless GPU boxes):")
-st.code(f"python -m core train --graph {ws.path}/graph.json --data {ws.path}/data.npz --out {ws.run_path}",
+chosen_now = ui_train.default_settings(graph, ws.settings.get("nodes"))
+st.code("\n".join(ui_train.cli_commands(graph, chosen_now, f"{ws.path}/graph.json", f"{ws.path}/data.npz",
+                                        str(ws.run_path), int(saved.get("steps") or 0) or None)),
         language="bash", wrap_lines=True)

@@ -61,9 +61,17 @@ def test_treatment_values_and_outcome_choices():
     with pytest.raises(Exception, match="is an image"):
         X.treatment_values(g.node("image"), ds)
     choices = X.outcome_choices(g, world)
-    assert ("image", "thickness") in choices and ("thickness", None) in choices and ("image", None) not in choices
-    assert X.outcome_label(("image", "digit")) == "image · digit (probe)"
-    assert ("image", "digit") not in X.outcome_choices(g, None)
+    assert choices[:5] == [("thickness", None), ("intensity", None), ("digit", None), ("image", "thickness"),
+                           ("image", "intensity")]
+    assert ("image", "digit=3") in choices and ("image", "digit") not in choices  # a mean of digit codes means nothing
+    assert X.outcome_label(("image", "digit=3")) == "image · P(digit = 3) (probe)"
+    assert X.outcome_label(("image", "thickness")) == "image · thickness (probe)"
+    assert X.outcome_choices(g, None) == choices[:3]
+    imgs = world.interventional_samples({"digit": 3}, 20, 0).values["image"]
+    is3 = X.make_readout(world, g, "image", "digit=3")(imgs)
+    assert set(np.unique(is3)) <= {0.0, 1.0} and is3.mean() > 0.8
+    with pytest.raises(Exception, match="has no level '12'"):
+        X.make_readout(world, g, "image", "digit=12")
 
 
 def test_value_shares():

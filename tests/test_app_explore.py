@@ -83,7 +83,7 @@ def test_observational_rows_have_the_value(morpho, backdoor_partial):
     assert rows[0] == 7 or np.array_equal(ds.column("image")[rows[0]], ds.column("image")[7])
     bd = backdoor_partial[2]
     g = X.observational_gallery(bd, bd.graph, "X", 1, "Y", 16, seed=3)
-    picked = [int(c.split()[1]) for c in g.captions]
+    picked = [int(c[1:]) for c in g.captions]
     assert g.ok and np.all(bd.column("X")[picked] == 1) and np.array_equal(g.values, bd.column("Y")[picked])
     near = X.matching_rows(ds, ds.graph, "thickness", 2.0, 16)
     d = np.abs(ds.column("thickness") - 2.0)

@@ -55,6 +55,18 @@ def test_settings_defaults_saved_choices_and_preset_groups():
     assert ui_train.preset_groups(["C", "I", "A"], s, g) == [("quick", ["A", "C"]), ("full", ["I"])]
 
 
+def test_cli_commands_do_what_the_page_does():
+    g = ADMG([Node("A", "binary"), Node("I", "image", shape=(1, 8, 8))], directed=[("A", "I")])
+    s = {"A": {"kind": "categorical", "preset": "quick"}, "I": {"kind": "vae", "preset": "full"}}
+    assert ui_train.cli_commands(g, s, "g.json", "d.npz", "run", steps=50) == [
+        "python -m core train --graph g.json --data d.npz --out run --preset quick --nodes A --steps 50",
+        "python -m core train --graph g.json --data d.npz --out run --preset full --nodes I --kind I=vae --steps 50",
+    ]
+    s["I"] = {"kind": "diffusion", "preset": "quick"}
+    assert ui_train.cli_commands(g, s, "g.json", "d.npz", "run") == [
+        "python -m core train --graph g.json --data d.npz --out run --preset quick"]
+
+
 def test_registry_runs_jobs_reports_errors_and_refuses_a_second_job():
     reg = ui_train.JobRegistry()
     gate = __import__("threading").Event()
