@@ -44,7 +44,7 @@ from core.worlds.render import (
 
 PROBE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "assets", "probes")
 DIGIT_SIZES = (16, 28)
-FACE_SIZES = (16, 28)
+FACE_SIZES = (16, 28, 32)
 CALIBRATION_FILE = "thickness_calibration.json"
 
 
