@@ -34,7 +34,7 @@ def test_stored_probes_are_small_safetensors_with_a_json_spec():
         assert os.path.getsize(w) < 2_000_000
         with open(j) as f:
             spec = json.load(f)
-        assert spec["heads"] and spec["size"] in (16, 28)
+        assert spec["heads"] and spec["size"] in (16, 28, 32)
     assert not [f for f in os.listdir(P.PROBE_DIR) if f.endswith((".pt", ".pth", ".pkl", ".pickle"))]
     with open(os.path.join(P.PROBE_DIR, P.CALIBRATION_FILE)) as f:
         assert set(json.load(f)) == {"16", "28", "32"}
