@@ -205,13 +205,25 @@ class ModelHub:
         self.idgen_models: dict[tuple, dict] = {}
         self.world_units: dict[tuple, Any] = {}
 
-    def mechanism(self, run: Any, name: str) -> Any:
+    def mechanism(self, run: Any, name: str, sample_steps: int | None = None) -> Any:
+        """The trained model of ``name``; a diffusion model with ``sample_steps`` gets a view that
+        samples (and inverts) with that many DDIM steps, sharing the weights (a faster preview)."""
         entry = run.entry(name)
         key = (str(run.path), name, entry.get("weights"))
         with self._lock:
             if key not in self.mechanisms:
                 self.mechanisms[key] = run.load_mechanism(name, "cpu")
-            return self.mechanisms[key]
+            mech = self.mechanisms[key]
+            if not sample_steps or mech.kind != "diffusion":
+                return mech
+            fast_key = (*key, int(sample_steps))
+            if fast_key not in self.mechanisms:
+                import copy
+
+                view = copy.copy(mech)  # shares parameters and buffers; only the config differs
+                view.config = {**mech.config, "sample_steps": int(sample_steps), "inversion_steps": int(sample_steps)}
+                self.mechanisms[fast_key] = view
+            return self.mechanisms[fast_key]
 
     def placeholder(self, graph: ADMG, name: str) -> Any:
         """A fresh model for a node whose model the query never evaluates (see ``query_nodes``)."""
@@ -237,8 +249,10 @@ def trained_usable(run: Any, graph: ADMG, name: str) -> bool:
     return name in run.graph and node_signature(run.graph, name) == node_signature(graph, name)
 
 
-def neural_scm(hub: ModelHub, run: Any, graph: ADMG, treatment: str, outcome: str, counterfactual: bool = False):
-    """A NeuralSCM on the sub-graph the query needs, with the run's trained models where needed."""
+def neural_scm(hub: ModelHub, run: Any, graph: ADMG, treatment: str, outcome: str, counterfactual: bool = False,
+               sample_steps: int | None = None):
+    """A NeuralSCM on the sub-graph the query needs, with the run's trained models where needed
+    (diffusion models sampling with ``sample_steps`` DDIM steps when given)."""
     from core.scm import NeuralSCM
 
     keep, need = query_nodes(graph, treatment, outcome, counterfactual)
@@ -246,7 +260,7 @@ def neural_scm(hub: ModelHub, run: Any, graph: ADMG, treatment: str, outcome: st
     if missing:
         raise MissingModels(missing, f" (needed for {outcome} under do({treatment}))")
     sub = graph.do([treatment]).subgraph(keep)
-    mechs = {v: (hub.mechanism(run, v) if v in need else hub.placeholder(sub, v)) for v in keep}
+    mechs = {v: (hub.mechanism(run, v, sample_steps) if v in need else hub.placeholder(sub, v)) for v in keep}
     return NeuralSCM(sub, mechs)
 
 
@@ -309,7 +323,7 @@ def check_identifiable(graph: ADMG, treatment: str, outcome: str) -> None:
 
 def model_interventional(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
                          outcome: str, n: int, seed: int = 0, settings: Mapping[str, Any] | None = None,
-                         fit_idgen: bool = True) -> Gallery:
+                         fit_idgen: bool = True, sample_steps: int | None = None) -> Gallery:
     """``P(Y | do(X = x))`` from the trained models (NeuralSCM) or ID-GEN; reasons instead of samples
     for a non-identifiable query, untrained nodes, or an ID-GEN network not fitted yet."""
     node = graph.node(treatment)
@@ -318,7 +332,7 @@ def model_interventional(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, tre
     try:
         check_identifiable(graph, treatment, outcome)
         if graph.is_markovian:
-            scm = neural_scm(hub, run, graph, treatment, outcome)
+            scm = neural_scm(hub, run, graph, treatment, outcome, sample_steps=sample_steps)
             values = scm.interventional_samples({treatment: value}, n, seed)[outcome]
         else:
             gen = idgen_for(hub, dataset, graph, treatment, outcome, settings, fit=fit_idgen)
@@ -356,7 +370,7 @@ def counterfactual_units(n: int, unit: int, n_rows: int, seed: int = 0) -> np.nd
 
 
 def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
-                         outcome: str, rows: np.ndarray, seed: int = 0) -> Gallery:
+                         outcome: str, rows: np.ndarray, seed: int = 0, sample_steps: int | None = None) -> Gallery:
     """What units ``rows`` of the data would have been under ``do(X = x)`` (abduction-action-prediction
     with the trained models); graphs with hidden confounders get the reason instead."""
     node = graph.node(treatment)
@@ -369,7 +383,7 @@ def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, tre
             "does not let the models recover: ID-GEN answers interventional queries only"))
     t0 = time.perf_counter()
     try:
-        scm = neural_scm(hub, run, graph, treatment, outcome, counterfactual=True)
+        scm = neural_scm(hub, run, graph, treatment, outcome, counterfactual=True, sample_steps=sample_steps)
         factual = {v: np.asarray(dataset.column(v))[rows] for v in scm.graph.names}
         cf = scm.counterfactual_samples(factual, {treatment: value}, seed)
     except MissingModels as e:
@@ -691,3 +705,8 @@ def hedge_markdown(hedge: tuple[frozenset[str], frozenset[str]], treatment: str,
     from core.ui import QueryAnswer, hedge_words, query_text
 
     return hedge_words(QueryAnswer(query_text([treatment], [outcome]), False, hedge=hedge))
+
+
+def uses_diffusion(run: Any, graph: ADMG) -> bool:
+    """Some trained model of this graph is a diffusion model (its sampling steps can be lowered)."""
+    return any(trained_usable(run, graph, v) and run.entry(v).get("kind") == "diffusion" for v in graph.names)

@@ -128,12 +128,14 @@ curves: pd.DataFrame = res["curves"]
 y_label = ui_explore.outcome_label((outcome, attribute))
 colours = {"conditioning (data)": "#dc2626", "intervention (model)": "#2563eb", "intervention (truth)": "#16a34a"}
 fig = go.Figure()
-gap = ui_explore.spurious_gap(curves)
+# the spurious part is measured against the truth where there is one (else the model's causal curve)
+causal = "intervention (truth)" if (curves.source == "intervention (truth)").any() else "intervention (model)"
+gap = ui_explore.spurious_gap(curves, causal=causal)
 if len(gap):
     x = list(gap["value"])
     fig.add_trace(go.Scatter(x=x + x[::-1], y=list(gap["conditioning"]) + list(gap["intervention"])[::-1],
                              fill="toself", fillcolor="rgba(220,38,38,0.12)", line=dict(width=0), hoverinfo="skip",
-                             name="spurious part (gap)"))
+                             name=f"spurious part (conditioning − {causal.split('(')[1].rstrip(')')})"))
 for source, part in curves.groupby("source", sort=False):
     fig.add_trace(go.Scatter(
         x=part["value"], y=part["mean"], mode="lines+markers", name=source,
@@ -148,7 +150,7 @@ if tnode.is_discrete:
     fig.update_xaxes(type="category")
 st.plotly_chart(fig, key="ef_curves", width="stretch")
 if len(gap):
-    st.caption("Spurious part at each value (conditioning − intervention): "
+    st.caption(f"Spurious part at each value (conditioning − {causal}): "
                + ", ".join(f"{v}: {s:+.3g}" for v, s in zip(gap["value"], gap["spurious"], strict=True)))
 
 st.subheader("Effect sizes", anchor=False)

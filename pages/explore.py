@@ -57,6 +57,10 @@ if state.get("ex_outcome") not in outcomes:
 outcome = q[1].selectbox("Look at", outcomes, key="ex_outcome")
 n = q[2].slider("Samples per gallery", 4, 32, 16, step=4, key="ex_n")
 seed = q[3].number_input("Seed", min_value=0, step=1, value=0, key="ex_seed")
+steps = None
+if ui_explore.uses_diffusion(run, graph):
+    # DDIM with fewer steps: a faster, slightly rougher preview (0 = the model's own step count)
+    steps = st.slider("Diffusion sampling steps (0 = the model's own)", 0, 50, 10, key="ex_ddim_steps") or None
 tnode, ynode = graph.node(treatment), graph.node(outcome)
 probe = ui_explore.world_probe(world, graph, outcome)
 
@@ -166,8 +170,9 @@ def galleries() -> None:
     with st.spinner("Sampling…"):
         obs = ui_explore.observational_gallery(ds, graph, treatment, value, outcome, n, int(seed))
         do = ui_explore.model_interventional(hub, run, ds, graph, treatment, value, outcome, n, int(seed), settings,
-                                             fit_idgen=fit_now)
-        cf = ui_explore.model_counterfactual(hub, run, ds, graph, treatment, value, outcome, rows, int(seed))
+                                             fit_idgen=fit_now, sample_steps=steps)
+        cf = ui_explore.model_counterfactual(hub, run, ds, graph, treatment, value, outcome, rows, int(seed),
+                                             sample_steps=steps)
         truth = truth_cf = None
         if world is not None:
             truth = ui_explore.truth_interventional(world, graph, treatment, value, outcome, n, int(seed))

@@ -216,3 +216,35 @@ def test_untrained_outcome_is_a_clear_message(monkeypatch, tmp_path):
     at = open_page(tmp_path, monkeypatch)
     msgs = [i.value for i in at.info]
     assert "no trained model for Y (needed for Y under do(X)): train it on the Train page" in msgs
+
+
+def test_diffusion_preview_shares_weights_and_samples_with_fewer_steps(tmp_path):
+    import torch
+
+    from core.checkpoint import load_run
+    from core.data import Dataset
+    from core.train import TrainOptions, train
+
+    g = ADMG([Node("A", "binary"), Node("I", "image", shape=(1, 8, 8))], directed=[("A", "I")])
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 2, 64)
+    imgs = np.zeros((64, 1, 8, 8), np.uint8)
+    imgs[a == 1, :, 2:6, 2:6] = 200
+    ds = Dataset.from_values({"A": a, "I": imgs}, g)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(g, ds, tmp_path / "run", options=TrainOptions(preset="quick", steps=1, device="cpu"), accelerator=None)
+        run = load_run(tmp_path / "run")
+        hub = X.ModelHub()
+        base, fast = hub.mechanism(run, "I"), hub.mechanism(run, "I", sample_steps=3)
+        assert fast is not base and fast is hub.mechanism(run, "I", sample_steps=3)
+        assert fast.config["sample_steps"] == 3 and base.config["sample_steps"] != 3
+        assert all(p is q for p, q in zip(fast.parameters(), base.parameters(), strict=True))
+        parents = {"A": torch.tensor([0, 1])}
+        noise = base.draw_noise(2, torch.Generator().manual_seed(0))
+        assert torch.equal(fast.predict(parents, noise), base.predict(parents, noise, steps=3))
+        assert hub.mechanism(run, "A", sample_steps=3) is hub.mechanism(run, "A")  # other kinds: unchanged
+        assert X.uses_diffusion(run, g)
+    finally:
+        torch.set_num_threads(threads)
