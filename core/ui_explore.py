@@ -710,3 +710,14 @@ def hedge_markdown(hedge: tuple[frozenset[str], frozenset[str]], treatment: str,
 def uses_diffusion(run: Any, graph: ADMG) -> bool:
     """Some trained model of this graph is a diffusion model (its sampling steps can be lowered)."""
     return any(trained_usable(run, graph, v) and run.entry(v).get("kind") == "diffusion" for v in graph.names)
+
+
+IDGEN_STEPS = 200  # default training steps of each neural ID-GEN model (tables need none)
+
+
+def idgen_settings(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """What ID-GEN's neural models depend on, from the workspace settings: the Train page's
+    mechanism kinds and ID-GEN's own step count.  Only these enter the cache key, so changing
+    other training settings does not refit the network."""
+    return {"nodes": {v: {"kind": s.get("kind")} for v, s in (saved.get("nodes") or {}).items()},
+            "idgen_steps": int(saved.get("idgen_steps") or IDGEN_STEPS)}

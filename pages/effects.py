@@ -42,7 +42,7 @@ try:
     run = ws.load_run() if ws is not None else None
 except WorkbenchError as e:
     st.warning(f"The trained models cannot be read: {e}", icon=":material/warning:")
-settings = {**(ws.settings if ws is not None else {})}
+settings = ui_explore.idgen_settings(ws.settings if ws is not None else {})
 
 choices = ui_explore.outcome_choices(graph, world)
 if not choices:

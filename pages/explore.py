@@ -43,7 +43,12 @@ try:
     run = ws.load_run() if ws is not None else None
 except WorkbenchError as e:
     st.warning(f"The trained models cannot be read: {e}", icon=":material/warning:")
-settings = {**(ws.settings if ws is not None else {})}
+settings = ui_explore.idgen_settings(ws.settings if ws is not None else {})
+
+
+def on_idgen_steps() -> None:
+    if ws is not None:
+        ws.update_settings(idgen_steps=int(state["ex_idgen_steps"]))
 
 names = list(graph.names)
 default_t, default_y = ui_explore.default_query(graph)
@@ -157,17 +162,19 @@ def galleries() -> None:
             plan = ui_explore.idgen_plan(ds, graph, treatment, outcome)
             fitted = ui_explore.idgen_for(hub, ds, graph, treatment, outcome, settings, fit=False) is not None
             if not fitted and not ui_explore.plan_is_tabular(plan, graph):
-                fit_now = bool(state.get("ex_fit_idgen"))
                 st.info(f"The graph has hidden confounders: ID-GEN needs {len(plan.models)} conditional models for "
                         f"P({outcome} | do({treatment})), trained now (not the Train page's models):  \n"
                         + "  \n".join(f"- {s.describe()}" for s in plan.models), icon=":material/info:")
-                st.button("Fit the ID-GEN network", key="ex_fit_idgen", type="primary")
+                c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+                c1.number_input("Training steps per model", min_value=1, max_value=100_000,
+                                value=settings["idgen_steps"], step=100, key="ex_idgen_steps", on_change=on_idgen_steps)
+                c2.button("Fit the ID-GEN network", key="ex_fit_idgen", type="primary")
                 fit_now = bool(state.get("ex_fit_idgen"))
         except WorkbenchError:
             pass  # the galleries below show the reason
     rows = ui_explore.counterfactual_units(n, int(unit), ds.n, int(seed))
     t0 = time.perf_counter()
-    with st.spinner("Sampling…"):
+    with st.spinner("Training the ID-GEN network, then sampling…" if fit_now and not graph.is_markovian else "Sampling…"):
         obs = ui_explore.observational_gallery(ds, graph, treatment, value, outcome, n, int(seed))
         do = ui_explore.model_interventional(hub, run, ds, graph, treatment, value, outcome, n, int(seed), settings,
                                              fit_idgen=fit_now, sample_steps=steps)

@@ -248,3 +248,25 @@ def test_diffusion_preview_shares_weights_and_samples_with_fewer_steps(tmp_path)
         assert X.uses_diffusion(run, g)
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.slow  # trains ID-GEN's neural models in the page (about 25 s alone, minutes on a loaded 2-core box)
+def test_confounded_image_graph_fits_idgen_on_request_then_reuses_it(monkeypatch, tmp_path):
+    ws, ds, world = test_workspace.make_trained_workspace(tmp_path, "napkin_digits", n=300, steps=0,
+                                                          params={"size": 16})
+    ws.update_settings(nodes={"X": {"kind": "vae"}, "Y": {"kind": "vae"}}, idgen_steps=3)
+    assert X.idgen_settings(ws.settings) == {"nodes": {"X": {"kind": "vae"}, "Y": {"kind": "vae"}}, "idgen_steps": 3}
+    at = open_page(tmp_path, monkeypatch)
+    assert (at.session_state["ex_treatment"], at.session_state["ex_outcome"]) == ("X", "Y")
+    plan_info = next(i.value for i in at.info if "ID-GEN needs" in i.value)
+    assert "p(Y | W2, X) on synthetic P(W1, X, Y | do(W2))" in plan_info  # the napkin's line-7 step
+    assert any("not fitted yet" in i.value for i in at.info)
+    assert at.number_input(key="ex_idgen_steps").value == 3
+    at.button(key="ex_fit_idgen").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.value == "**Interventional (model) · ID-GEN**" for m in at.markdown)
+    assert not any("not fitted yet" in i.value for i in at.info)
+    # a new seed samples again from the cached network: no plan, no fit button
+    at.number_input(key="ex_seed").set_value(3).run()
+    assert not any("ID-GEN needs" in i.value for i in at.info)
+    assert any(m.value == "**Interventional (model) · ID-GEN**" for m in at.markdown)
