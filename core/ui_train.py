@@ -12,6 +12,7 @@ Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import traceback
@@ -382,3 +383,7 @@ def cli_commands(graph: ADMG, settings: Mapping[str, Mapping[str, str]], graph_f
         out.append(f"python -m core train --graph {graph_file} --data {data_file} --out {run_dir} --preset {preset}"
                    + nodes + "".join(kinds) + (f" --steps {steps}" if steps else ""))
     return out
+
+
+# A server shutting down stops its jobs first: each saves a checkpoint, so a restart resumes.
+atexit.register(stop_all, 20.0)

@@ -403,7 +403,7 @@ def sync_session(state: MutableMapping[str, Any], root: str | os.PathLike[str] |
     """Call at the top of every app run: the first run of a session opens the last workspace and
     restores it into the state; later runs save what changed.  Returns the current workspace."""
     ws = state.get(STATE_WS)
-    if not isinstance(ws, Workspace):
+    if not isinstance(ws, Workspace) or not (ws.path / META).is_file():  # first run, or its folder was removed
         ws = last_workspace(root)
         state["workspace_problems"] = attach(state, ws)
     else:

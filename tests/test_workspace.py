@@ -164,6 +164,17 @@ def test_session_restores_and_saves_only_changes(tmp_path):
     assert second["dataset"].fingerprint == ds.fingerprint
     assert second["data_world"].graph == world.graph
     assert second["workspace_problems"] == []
+    # a session whose workspace folder disappeared opens another one instead of failing
+    import shutil
+
+    gone: dict = {}
+    W.sync_session(gone, tmp_path)
+    W.create_workspace("spare", tmp_path)
+    shutil.rmtree(gone["workspace"].path)
+    assert W.sync_session(gone, tmp_path).name == "spare"
+    W.create_workspace("default", tmp_path)
+    W.open_workspace("default", tmp_path).save_graph(ds.graph, "fd")
+    W.open_workspace("default", tmp_path).save_dataset(ds, "world frontdoor")
     # an edited graph is saved on the next run
     ui.set_graph(second, ds.graph.with_node(Node("Z", "binary")), "fd2")
     assert W.persist(second) == ["graph"]
