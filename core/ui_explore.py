@@ -721,3 +721,14 @@ def idgen_settings(saved: Mapping[str, Any]) -> dict[str, Any]:
     other training settings does not refit the network."""
     return {"nodes": {v: {"kind": s.get("kind")} for v, s in (saved.get("nodes") or {}).items()},
             "idgen_steps": int(saved.get("idgen_steps") or IDGEN_STEPS)}
+
+
+def run_data_note(run: Any, dataset: Any) -> str:
+    """A warning when the trained models were fitted to other data than the current data set ('' if not)."""
+    if run is None or not run.trained_nodes():
+        return ""
+    fp = run.fingerprint
+    if fp and fp != dataset.fingerprint:
+        return (f"The trained models were fitted to other data (fingerprint {fp[:12]}, the current data "
+                f"{dataset.fingerprint[:12]}): retrain them on the Train page to compare like with like.")
+    return ""

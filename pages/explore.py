@@ -43,6 +43,8 @@ try:
     run = ws.load_run() if ws is not None else None
 except WorkbenchError as e:
     st.warning(f"The trained models cannot be read: {e}", icon=":material/warning:")
+if note := ui_explore.run_data_note(run, ds):
+    st.warning(note, icon=":material/warning:")
 settings = ui_explore.idgen_settings(ws.settings if ws is not None else {})
 
 

@@ -211,6 +211,14 @@ def test_hedge_instead_of_a_gallery(monkeypatch, tmp_path):
     assert any("hidden confounders" in i.value for i in at.info)  # no counterfactual on confounded graphs
 
 
+def test_models_trained_on_other_data_are_flagged(backdoor_partial, monkeypatch):
+    root, ws, ds, world = backdoor_partial
+    run = ws.load_run()
+    assert X.run_data_note(run, ds) == "" and X.run_data_note(None, ds) == ""
+    other, _ = sample_dataset("backdoor", 100, seed=9)
+    assert "fitted to other data" in X.run_data_note(run, other)
+
+
 def test_untrained_outcome_is_a_clear_message(monkeypatch, tmp_path):
     ws, ds, world = test_workspace.make_trained_workspace(tmp_path, "backdoor", n=500, steps=0)
     at = open_page(tmp_path, monkeypatch)
