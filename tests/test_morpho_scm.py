@@ -17,6 +17,15 @@ from core.worlds.morpho_digits import MorphoDigits
 SIZE = 16
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: two threads on a shared 2-core CPU spin against the other jobs (measured 30x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def world():
     return MorphoDigits(SIZE)
