@@ -514,7 +514,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scalar-steps", type=int, default=None, help="training steps of t, i, d (default: the preset's)")
     p.add_argument("--samples", type=int, default=500, help="samples per distribution compared (default 500)")
     p.add_argument("--units", type=int, default=200, help="world units for the counterfactual rows (default 200)")
-    p.add_argument("--composition-units", type=int, default=100, help="units for composition m=1..10 (default 100)")
+    p.add_argument("--composition-units", type=int, default=50, help="units for composition m=1..10 (default 50)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: the CPU is shared)")
     p.add_argument("--runs", default=os.path.join(common.REPO, "runs", "morpho_counterfactuals"),
