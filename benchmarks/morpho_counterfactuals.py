@@ -383,6 +383,8 @@ def ground_truth(world, probe, args: argparse.Namespace) -> dict[str, Any]:
 def evaluate_truth(world, probe, args: argparse.Namespace, truth: Mapping[str, Any]) -> dict[str, float]:
     """The truth column: a second, independent world draw where distributions are compared; the world's
     own counterfactuals (computed from the units' noise) for the counterfactual rows."""
+    from core.worlds.base import Units
+
     out: dict[str, float] = {}
     out.update(observational_scores(world.sample(args.samples, seed=args.seed + 11).values, probe))
     for k, (attr, value) in enumerate(INTERVENTIONS):
@@ -390,8 +392,6 @@ def evaluate_truth(world, probe, args: argparse.Namespace, truth: Mapping[str, A
         out.update(interventional_scores(again["image"], truth["int_read"][k], attr, value, probe))
     units = truth["units"]
     for k, (attr, value) in enumerate(INTERVENTIONS):
-        from core.worlds.base import Units
-
         cf = truth["cf"][k]
         back = world.counterfactual_samples(Units(cf, units.noise), back_to_factual(attr, units.values))
         out.update(counterfactual_scores(units.values, cf, back["image"], cf["image"], attr, value, probe))
