@@ -12,39 +12,19 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import ui, ui_explore
+from core import ui_explore
 from core.effects import WorldSampler, attribute_shift_table
 from core.errors import WorkbenchError
+from pages._model_context import model_page_context
 
-state = st.session_state
-ui.ensure_graph_state(state)
-hub: ui_explore.ModelHub = st.cache_resource(ui_explore.new_hub)()
-ws = state.get("workspace")
-
-st.title("Effects", anchor=False)
-st.caption("How much of the association between a treatment and an outcome is causal? Compare the outcome's mean "
+ctx = model_page_context(
+    "Effects",
+    "How much of the association between a treatment and an outcome is causal? Compare the outcome's mean "
            "among units that HAVE each treatment value (conditioning) with its mean when the value is SET "
-           "(intervention). The gap is the spurious part, due to common causes.")
-
-graph = state.get("graph")
-ds = state.get("dataset")
-world = state.get("data_world")
-if ds is None:
-    st.info("No data yet: sample a world or upload a data set on the Data page.", icon=":material/info:")
-    st.stop()
-try:
-    ds.check(graph)
-except WorkbenchError as e:
-    st.warning(f"The data does not fit the current graph: {e}.", icon=":material/warning:")
-    st.stop()
-run = None
-try:
-    run = ws.load_run() if ws is not None else None
-except WorkbenchError as e:
-    st.warning(f"The trained models cannot be read: {e}", icon=":material/warning:")
-if note := ui_explore.run_data_note(run, ds):
-    st.warning(note, icon=":material/warning:")
-settings = ui_explore.idgen_settings(ws.settings if ws is not None else {})
+           "(intervention). The gap is the spurious part, due to common causes.",
+)
+state, hub, ws = ctx.state, ctx.hub, ctx.workspace
+graph, ds, world, run, settings = ctx.graph, ctx.dataset, ctx.world, ctx.run, ctx.settings
 
 choices = ui_explore.outcome_choices(graph, world)
 if not choices:

@@ -13,39 +13,19 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from core import ui, ui_explore
+from core import ui_explore
 from core.errors import WorkbenchError
 from core.ui_explore import Gallery
+from pages._model_context import model_page_context
 
-state = st.session_state
-ui.ensure_graph_state(state)
-hub: ui_explore.ModelHub = st.cache_resource(ui_explore.new_hub)()
-ws = state.get("workspace")
-
-st.title("Explore", anchor=False)
-st.caption("Set a variable and compare what we SEE (rows of the data where it has that value), what HAPPENS if we "
-           "set it (the models, or ID-GEN where hidden confounders need it), and what WOULD HAVE happened to one "
-           "unit. On a built-in world the last column is the truth.")
-
-graph = state.get("graph")
-ds = state.get("dataset")
-world = state.get("data_world")
-if ds is None:
-    st.info("No data yet: sample a world or upload a data set on the Data page.", icon=":material/info:")
-    st.stop()
-try:
-    ds.check(graph)
-except WorkbenchError as e:
-    st.warning(f"The data does not fit the current graph: {e}.", icon=":material/warning:")
-    st.stop()
-run = None
-try:
-    run = ws.load_run() if ws is not None else None
-except WorkbenchError as e:
-    st.warning(f"The trained models cannot be read: {e}", icon=":material/warning:")
-if note := ui_explore.run_data_note(run, ds):
-    st.warning(note, icon=":material/warning:")
-settings = ui_explore.idgen_settings(ws.settings if ws is not None else {})
+ctx = model_page_context(
+    "Explore",
+    "Set a variable and compare what we SEE (rows of the data where it has that value), what HAPPENS if we "
+    "set it (the models, or ID-GEN where hidden confounders need it), and what WOULD HAVE happened to one "
+    "unit. On a built-in world the last column is the truth.",
+)
+state, hub, ws = ctx.state, ctx.hub, ctx.workspace
+graph, ds, world, run, settings = ctx.graph, ctx.dataset, ctx.world, ctx.run, ctx.settings
 
 
 def on_idgen_steps() -> None:
