@@ -15,7 +15,7 @@ import streamlit as st
 from core import ui_explore
 from core.effects import WorldSampler, attribute_shift_table
 from core.errors import WorkbenchError
-from pages._model_context import model_page_context
+from core.ui_page import model_page_context
 
 ctx = model_page_context(
     "Effects",

@@ -16,7 +16,7 @@ import streamlit as st
 from core import ui_explore
 from core.errors import WorkbenchError
 from core.ui_explore import Gallery
-from pages._model_context import model_page_context
+from core.ui_page import model_page_context
 
 ctx = model_page_context(
     "Explore",
