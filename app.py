@@ -12,12 +12,15 @@ from core import ui, ui_train, workspace
 
 st.set_page_config(page_title="Causal Workbench", page_icon=ui.app_icon(), layout="wide")
 
+# The page files live in views/, not pages/: Streamlit treats a pages/ folder beside the entry point as
+# legacy auto-navigation, and a first request for a deep link (/explore) then ran that page without this
+# script (no sidebar, no workspace).
 PAGES = [
-    st.Page("pages/graph.py", title="Graph", icon=":material/account_tree:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/explore.py", title="Explore", icon=":material/image_search:"),
-    st.Page("pages/effects.py", title="Effects", icon=":material/compare_arrows:"),
+    st.Page("views/graph.py", title="Graph", icon=":material/account_tree:", default=True),
+    st.Page("views/data.py", title="Data", icon=":material/table_view:"),
+    st.Page("views/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("views/explore.py", title="Explore", icon=":material/image_search:"),
+    st.Page("views/effects.py", title="Effects", icon=":material/compare_arrows:"),
 ]
 
 page = st.navigation(PAGES)

@@ -1,6 +1,6 @@
 """What the Explore and Effects pages both need before drawing anything: the graph, the data
 checked against it, the workspace's trained models (with a warning when they were fitted to other
-data) and the ID-GEN settings.  Streamlit code shared by pages; it lives outside pages/ so that
+data) and the ID-GEN settings.  Streamlit code shared by pages; it lives outside views/ so that
 Streamlit never lists it as a page."""
 
 from __future__ import annotations

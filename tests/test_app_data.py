@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.data import Dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/data.py"
+PAGE = "views/data.py"
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -23,7 +23,7 @@ from core.graph import Node
 from core.worlds.registry import sample_dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/effects.py"
+PAGE = "views/effects.py"
 
 
 @pytest.fixture(scope="module")

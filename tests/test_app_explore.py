@@ -20,7 +20,7 @@ from core.graph import ADMG, Node
 from core.worlds.registry import sample_dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/explore.py"
+PAGE = "views/explore.py"
 
 
 @pytest.fixture(scope="module")

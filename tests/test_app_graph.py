@@ -16,7 +16,7 @@ from core.graph import ADMG
 from core.ui import load_example
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/graph.py", "pages/data.py", "pages/train.py", "pages/explore.py", "pages/effects.py"]
+PAGES = ["views/graph.py", "views/data.py", "views/train.py", "views/explore.py", "views/effects.py"]
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from core.train import Progress
 from core.worlds.registry import sample_dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/train.py"
+PAGE = "views/train.py"
 
 
 # ---- pure pieces
