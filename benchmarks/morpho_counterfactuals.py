@@ -259,6 +259,17 @@ def with_idle_timing(cost: dict[str, Any], run: Path) -> dict[str, Any]:
     return {**cost, "idle_seconds": timing["seconds_per_step"] * cost["steps"], "idle_timing": timing}
 
 
+def idle_how(cost: Mapping[str, Any]) -> str:
+    """How the training time in the target line was obtained."""
+    timing = cost.get("idle_timing")
+    if not timing:
+        return "as logged"
+    threads = f"{timing.get('threads', 1)} thread(s), load {timing.get('load_average_before', float('nan')):.1f}"
+    if int(timing["steps"]) >= int(cost["steps"]):
+        return f"measured: a full {timing['steps']}-step idle-CPU run, {threads}"
+    return f"extrapolated from a {timing['steps']}-step idle-CPU timing run, {threads}"
+
+
 def column_cache(run: Path, args: argparse.Namespace) -> Path:
     """Where one model column's scores are kept (keyed by the evaluation settings and the steps trained)."""
     steps = node_costs(run, "image")["steps"]
@@ -445,7 +456,7 @@ def target_checks(columns: Mapping[str, Mapping[str, float]], costs: Mapping[str
         name = f"ours ({kind})"
         cost = costs.get(kind, {})
         minutes = (cost.get("idle_seconds") or cost.get("seconds") or float("nan")) / 60
-        how = "extrapolated from an idle-CPU timing run" if cost.get("idle_seconds") else "as logged"
+        how = idle_how(cost)
         digit = min(v for k, v in col.items() if k.endswith("digit preserved %"))
         comp = col["composition L1 (m=1)"]
         t_maes = [col[f"cf {do_label(a, v)}: effectiveness ({a} MAE)"] for a, v in INTERVENTIONS if a == "thickness"]
