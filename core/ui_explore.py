@@ -12,6 +12,12 @@ For an intervention ``do(X = x)`` and an outcome ``Y`` (same ``n`` and seed ever
   world's data set remembers its sampling seed, so re-sampling it reproduces every unit WITH its
   exogenous noise: the true counterfactual of data row ``i``.
 
+Conditional queries ``P(Y | do(X = x), Z = z)`` (``given``: scalar nodes other than X and Y): the
+observational column keeps rows with ``X = x`` AND ``Z = z``; the model column uses ID-GEN's IDC
+path on confounded graphs and rejection from the Neural SCM on Markovian ones (see
+:func:`scm_conditional`); the truth column keeps the world's ``do(x)`` units with ``Z = z``
+(:func:`keep_given`); counterfactuals are unchanged (a unit's own Z is factual).
+
 Models are built on the part of the graph the query needs: under ``do(X)`` only the ancestors of
 ``Y`` in ``G_{\\bar X}`` matter (``A = An(Y)`` there), so ``NeuralSCM`` runs on ``G_{\\bar X}[A ∪ X]``
 and only the nodes in ``A \\ X`` need trained models (for a counterfactual, only those that are also
@@ -69,11 +75,16 @@ class Control:
     hi: float = 1.0
     default: Any = None
     step: float = 0.01
-    rows: tuple[int, ...] = ()  # candidate data rows for an image picker
+    rows: tuple[int, ...] = ()  # candidate data rows for an image picker (empty for generated images)
+    images: np.ndarray | None = field(default=None, compare=False)  # the picker's candidates (k, C, H, W)
+    note: str = ""  # where the candidates come from
 
 
-def intervention_control(node: Node, dataset: Any, seed: int = 0, k: int = PICKER_IMAGES) -> Control:
-    """The control that fits ``node``; ranges, levels and candidate images come from the data."""
+def intervention_control(node: Node, dataset: Any, seed: int = 0, k: int = PICKER_IMAGES,
+                         generated: tuple[np.ndarray, str] | None = None) -> Control:
+    """The control that fits ``node``; ranges, levels and candidate images come from the data, or,
+    for an image node with ``generated = (images, note)`` (see :func:`generated_images`), the
+    candidates are new images from the trained model of the node."""
     if node.type == "continuous":
         x = np.asarray(dataset.column(node.name), dtype=np.float64)
         lo, hi = (float(v) for v in np.quantile(x, [0.01, 0.99]))
@@ -90,9 +101,72 @@ def intervention_control(node: Node, dataset: Any, seed: int = 0, k: int = PICKE
         default = int(seen.argmax())
         return Control(node.name, "radio" if node.levels <= MAX_RADIO_LEVELS else "select", levels, labels,
                        default=default)
+    if generated is not None:
+        images, note = generated
+        return Control(node.name, "image", labels=tuple(f"generated {i + 1}" for i in range(len(images))),
+                       default=0, images=np.asarray(images), note=note)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(dataset.n, size=min(k, dataset.n), replace=False))
-    return Control(node.name, "image", rows=tuple(int(r) for r in rows), default=int(rows[0]))
+    return Control(node.name, "image", labels=tuple(f"row {int(r)}" for r in rows), rows=tuple(int(r) for r in rows),
+                   default=int(rows[0]), images=np.asarray(dataset.column(node.name))[rows], note="data images")
+
+
+GENERATED_CACHE: dict[tuple, tuple[np.ndarray, str]] = {}  # (run, weights, node, k, seed, steps) -> images, note
+GENERATED_CACHE_SIZE = 16
+
+
+def generated_images(hub: ModelHub, run: Any, graph: ADMG, dataset: Any, node: str, k: int = PICKER_IMAGES,
+                     seed: int = 0, sample_steps: int | None = None) -> tuple[np.ndarray, str]:
+    """``k`` NEW images of ``node`` (for ``do(node = image)``) from the workspace's trained model, and
+    a note saying how they were drawn.
+
+    ``x ~ p_model(x | pa(x))`` with the parents drawn first: by ancestral sampling of the trained
+    models of ``An(x)`` when all are trained and ``G[An(x)]`` has no bidirected edge (then
+    ``pa ~ prod_v p(v | pa(v))`` is the model's own ``P(pa)``); otherwise parents are copied from
+    ``k`` data rows, which is exact for the marginal ``P(x) = sum_pa P(pa) P(x | pa)`` on any graph,
+    hidden confounders included (the mechanism was fitted to the observational ``P(x | pa)``).
+    Deterministic in ``seed``; cached per weights file."""
+    from core.mechanisms import to_numpy, to_tensor
+    from core.scm import NeuralSCM
+
+    if not trained_usable(run, graph, node):
+        raise MissingModels([node], f" (needed to generate a new image of {node})")
+    anc = graph.ancestors([node])
+    sub = graph.subgraph(anc)
+    ancestral = sub.is_markovian and all(trained_usable(run, graph, v) for v in anc)
+    used = sorted(anc) if ancestral else [node]
+    key = (str(run.path), tuple((v, run.entry(v).get("weights")) for v in used), node, int(k), int(seed), sample_steps)
+    if key in GENERATED_CACHE:
+        return GENERATED_CACHE[key]
+    if ancestral:
+        scm = NeuralSCM(sub, {v: hub.mechanism(run, v, sample_steps) for v in anc})
+        images = scm.draw_samples(k, seed)[node]
+        parents = ", ".join(graph.sort(graph.parents(node)))
+        note = (f"from the trained model of {node}" + (f", its parents {parents} drawn by their models first"
+                                                         if parents else ""))
+    else:
+        import torch
+
+        rows = np.random.default_rng(seed).choice(dataset.n, size=k, replace=dataset.n < k)
+        mech = hub.mechanism(run, node, sample_steps)
+        pa = {p: to_tensor(graph.node(p), np.asarray(dataset.column(p))[rows]) for p in graph.parents(node)}
+        with torch.no_grad():
+            images = to_numpy(graph.node(node), mech.sample(pa, torch.Generator().manual_seed(int(seed)), n=k))
+        note = f"from the trained model of {node}, its parents copied from data rows"
+    if len(GENERATED_CACHE) >= GENERATED_CACHE_SIZE:
+        GENERATED_CACHE.pop(next(iter(GENERATED_CACHE)))
+    GENERATED_CACHE[key] = (np.asarray(images), note)
+    return GENERATED_CACHE[key]
+
+
+def given_choices(graph: ADMG, treatment: str, outcome: str) -> list[str]:
+    """The nodes a query may condition on: scalar (non-image) nodes other than X and Y."""
+    return [v for v in graph.names if v not in (treatment, outcome) and graph.node(v).type != "image"]
+
+
+def given_text(given: Mapping[str, Any] | None, graph: ADMG) -> str:
+    """``"Z = 1, W = 0.5"`` (empty for no conditioning)."""
+    return ", ".join(f"{k} = {value_text(v, graph.node(k))}" for k, v in (given or {}).items())
 
 
 def display_image(img: np.ndarray) -> np.ndarray:
@@ -140,53 +214,92 @@ def failed(title: str, formula: str, e: Exception, level: str = "warning") -> Ga
     return Gallery(title, formula, message=str(e), hedge=hedge, level=level)
 
 
-def matching_rows(dataset: Any, graph: ADMG, treatment: str, value: Any, n: int) -> np.ndarray:
-    """Data rows standing for ``X = x``: equal (discrete), else the ``max(n, N // 50)`` nearest
-    (continuous by ``|X - x|``; images by mean squared pixel difference)."""
-    node = graph.node(treatment)
-    x = dataset.column(treatment)
-    if node.is_discrete:
-        return np.flatnonzero(np.asarray(x) == int(value))
-    k = min(len(x), max(n, len(x) // 50))
+NEAREST_SHARE = 50  # continuous conditions keep the nearest 1/50 of the candidates (at least n)
+
+
+def condition_distance(column: np.ndarray, value: Any, node: Node) -> np.ndarray:
+    """How far each row is from ``value``, on a scale shared by every node: ``|v - x| / sd(v)``
+    (continuous), mean squared pixel difference over its mean (images)."""
     if node.type == "image":
         target = np.asarray(value, dtype=np.float32)
-        dist = ((x.astype(np.float32) - target[None]) ** 2).reshape(len(x), -1).mean(axis=1)
+        d = ((np.asarray(column).astype(np.float32) - target[None]) ** 2).reshape(len(column), -1).mean(axis=1)
     else:
-        dist = np.abs(np.asarray(x, dtype=np.float64) - float(value))
-    return np.argsort(dist, kind="stable")[:k]
+        d = np.abs(np.asarray(column, dtype=np.float64) - float(value))
+    scale = float(np.std(np.asarray(column, dtype=np.float64))) if node.type != "image" else float(np.mean(d))
+    return d / scale if scale > 0 else d
+
+
+def matching_mask(columns: Mapping[str, np.ndarray], graph: ADMG, conditions: Mapping[str, Any]) -> np.ndarray:
+    """Rows whose DISCRETE conditions hold exactly (continuous and image conditions are ranked by
+    :func:`nearest_rows` instead)."""
+    n = len(next(iter(columns.values())))
+    mask = np.ones(n, dtype=bool)
+    for k, v in conditions.items():
+        if graph.node(k).is_discrete:
+            mask &= np.asarray(columns[k]) == int(v)
+    return mask
+
+
+def nearest_rows(columns: Mapping[str, np.ndarray], graph: ADMG, conditions: Mapping[str, Any],
+                 candidates: np.ndarray, keep: int) -> np.ndarray:
+    """The ``keep`` candidates nearest to the continuous/image conditions (sum of
+    :func:`condition_distance`); all candidates when every condition is discrete."""
+    ranked = [k for k in conditions if not graph.node(k).is_discrete]
+    if not ranked or len(candidates) == 0:
+        return candidates
+    dist = sum(condition_distance(np.asarray(columns[k])[candidates], conditions[k], graph.node(k)) for k in ranked)
+    return candidates[np.argsort(dist, kind="stable")[:keep]]
+
+
+def matching_rows(dataset: Any, graph: ADMG, treatment: str, value: Any, n: int,
+                  given: Mapping[str, Any] | None = None) -> np.ndarray:
+    """Data rows standing for ``X = x`` (and ``Z = z``): discrete conditions hold exactly; among
+    those rows, when some condition is continuous or an image, the ``max(n, M // 50)`` nearest
+    (``M`` rows left; continuous by ``|X - x| / sd``, images by mean squared pixel difference)."""
+    conditions = {treatment: value, **(given or {})}
+    columns = {k: dataset.column(k) for k in conditions}
+    rows = np.flatnonzero(matching_mask(columns, graph, conditions))
+    keep = min(len(rows), max(n, len(rows) // NEAREST_SHARE))
+    return nearest_rows(columns, graph, conditions, rows, keep)
 
 
 def observational_gallery(dataset: Any, graph: ADMG, treatment: str, value: Any, outcome: str,
-                          n: int, seed: int = 0) -> Gallery:
-    """``P(Y | X = x)`` read off the data (no model): n rows where X = x (or nearest), seeded."""
+                          n: int, seed: int = 0, given: Mapping[str, Any] | None = None) -> Gallery:
+    """``P(Y | X = x, Z = z)`` read off the data (no model): n rows where X = x and Z = z (or
+    nearest), seeded."""
     node = graph.node(treatment)
-    formula = f"P({outcome} | {treatment} = {value_text(value, node)})"
+    cond = ", ".join(filter(None, [f"{treatment} = {value_text(value, node)}", given_text(given, graph)]))
+    formula = f"P({outcome} | {cond})"
     title = "Observational"
-    rows = matching_rows(dataset, graph, treatment, value, n)
+    rows = matching_rows(dataset, graph, treatment, value, n, given)
     if len(rows) == 0:
-        return Gallery(title, formula, message=f"{treatment} = {value_text(value, node)} never occurs in the data")
+        return Gallery(title, formula, message=f"{cond} never occurs in the data")
     rng = np.random.default_rng(seed)
     pick = rng.choice(rows, size=n, replace=len(rows) < n)
-    caption_note = "" if node.is_discrete else f" ({len(rows)} nearest rows)"
+    exact = all(graph.node(k).is_discrete for k in [treatment, *(given or {})])
+    caption_note = "" if exact else f" ({len(rows)} nearest rows)"
     return Gallery(title, formula + caption_note, outcome, np.asarray(dataset.column(outcome))[pick],
                    [f"#{int(i)}" for i in pick])
 
 
-def interventional_formula(treatment: str, value: Any, node: Node, outcome: str) -> str:
-    return f"P({outcome} | do({treatment} = {value_text(value, node)}))"
+def interventional_formula(treatment: str, value: Any, node: Node, outcome: str, given: str = "") -> str:
+    """``P(Y | do(X = x))``, or ``P(Y | do(X = x), Z = z)`` with ``given`` text (:func:`given_text`)."""
+    return f"P({outcome} | do({treatment} = {value_text(value, node)}){', ' + given if given else ''})"
 
 
 # --------------------------------------------------------------------------------------------------
 # Models: trained run (Markovian) and ID-GEN (confounded), cached
 
 
-def query_nodes(graph: ADMG, treatment: str, outcome: str, counterfactual: bool = False) -> tuple[list[str], list[str]]:
+def query_nodes(graph: ADMG, treatment: str, outcome: str, counterfactual: bool = False,
+                given: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """(nodes of the sub-model, nodes that need trained models) for ``Y`` under ``do(X)``.
 
-    Sub-model: ``A ∪ {X}`` with ``A = An(Y)`` in ``G_{\\bar X}``.  Needed: ``A \\ {X}`` for sampling;
-    for a counterfactual only ``(A ∩ De(X)) \\ {X}`` (every other node keeps its factual value)."""
+    Sub-model: ``A ∪ {X}`` with ``A = An(Y ∪ Z)`` in ``G_{\\bar X}`` (Z: the conditioning nodes, if
+    any).  Needed: ``A \\ {X}`` for sampling; for a counterfactual only ``(A ∩ De(X)) \\ {X}``
+    (every other node keeps its factual value)."""
     cut = graph.do([treatment])
-    keep = set(cut.ancestors([outcome])) | {treatment}
+    keep = set(cut.ancestors([outcome, *given])) | {treatment}
     need = keep - {treatment}
     if counterfactual:
         need &= set(graph.descendants([treatment]))
@@ -250,16 +363,20 @@ def trained_usable(run: Any, graph: ADMG, name: str) -> bool:
 
 
 def neural_scm(hub: ModelHub, run: Any, graph: ADMG, treatment: str, outcome: str, counterfactual: bool = False,
-               sample_steps: int | None = None):
+               sample_steps: int | None = None, given: Sequence[str] = ()):
     """A NeuralSCM on the sub-graph the query needs, with the run's trained models where needed
     (diffusion models sampling with ``sample_steps`` DDIM steps when given)."""
     from core.scm import NeuralSCM
 
-    keep, need = query_nodes(graph, treatment, outcome, counterfactual)
+    keep, need = query_nodes(graph, treatment, outcome, counterfactual, given)
     missing = [v for v in need if not trained_usable(run, graph, v)]
     if missing:
         raise MissingModels(missing, f" (needed for {outcome} under do({treatment}))")
     sub = graph.do([treatment]).subgraph(keep)
+    if counterfactual:
+        # Nodes outside ``need`` keep their factual values and ``counterfactual_confounders`` has
+        # checked that no recomputed node has a bidirected edge: the remaining ones change nothing.
+        sub = sub.without_edges(bidirected=sub.bidirected)
     mechs = {v: (hub.mechanism(run, v, sample_steps) if v in need else hub.placeholder(sub, v)) for v in keep}
     return NeuralSCM(sub, mechs)
 
@@ -279,31 +396,85 @@ def idgen_factory(settings: Mapping[str, Any] | None = None):
 
 def idgen_for(hub: ModelHub, dataset: Any, graph: ADMG, treatment: str, outcome: str,
               settings: Mapping[str, Any] | None = None, fit: bool = True,
-              progress: Callable[[int, int, Any], None] | None = None):
-    """The ID-GEN network for ``P(Y | do(X))``, fitted once per (data, graph, query, settings) and
-    cached; conditional models are shared between queries on the same data and graph.  With
-    ``fit=False`` returns None when it is not fitted yet (the page asks before training)."""
+              progress: Callable[[int, int, Any], None] | None = None, given: Sequence[str] = (),
+              run: Any = None):
+    """The ID-GEN network for ``P(Y | do(X))``, fitted once per (data, graph, query, settings, run)
+    and cached; conditional models are shared between queries on the same data and graph, and the
+    workspace ``run``'s trained node models are used wherever the plan needs the same conditional
+    (see :func:`run_model_lookup`).  With ``fit=False`` returns None when it is not fitted yet (the
+    page asks before training)."""
     from core.idgen import IDGen
 
     base = (dataset.fingerprint, graph.dumps(), repr(sorted((settings or {}).items())))
-    key = (*base, treatment, outcome)
+    key = (*base, treatment, outcome) + ((tuple(given),) if given else ()) + run_signature(run, graph)
     with hub._lock:
         gen = hub.idgens.get(key)
         if gen is not None or not fit:
             return gen
         cache = hub.idgen_models.setdefault(base, {})
         gen = IDGen(graph, dataset.values, model_factory=idgen_factory(settings), cache=cache,
-                    data_key=dataset.fingerprint[:16])
-        gen.fit(outcome=[outcome], treatment=[treatment], progress=progress)
+                    data_key=dataset.fingerprint[:16], pretrained=run_model_lookup(hub, run, graph, dataset))
+        gen.fit(outcome=[outcome], treatment=[treatment], given=list(given), progress=progress)
         hub.idgens[key] = gen
         return gen
 
 
-def idgen_plan(dataset: Any, graph: ADMG, treatment: str, outcome: str) -> Any:
+def run_signature(run: Any, graph: ADMG) -> tuple:
+    """What of ``run`` an ID-GEN network may have used: its trained nodes' weight files (a retrained
+    node is a new file, so the network is rebuilt with the new model)."""
+    if run is None:
+        return ()
+    return (str(run.path), tuple((v, run.entry(v).get("weights")) for v in graph.names if trained_usable(run, graph, v)))
+
+
+def run_model_lookup(hub: ModelHub, run: Any, graph: ADMG, dataset: Any):
+    """ID-GEN's ``pretrained`` hook: for a plan model ``p(V | inputs)`` on the observed data, the
+    run's trained model of ``V`` when it is the same conditional -- ``inputs`` are exactly ``pa(V)``,
+    the node and its parents have the same types as when it was trained, and the run was trained on
+    this data (same fingerprint).  Conditionals the factory fits as exact-count tables (all variables
+    discrete) are left to it: a table is exact and instant, a neural model is what costs minutes."""
+    if run is None or not run.fingerprint or run.fingerprint != dataset.fingerprint:
+        return None
+
+    def lookup(spec: Any) -> Any:
+        from core.idgen import MechanismModel
+
+        v = spec.target
+        if v not in graph or not trained_usable(run, graph, v) or plan_is_tabular_spec(spec, graph):
+            return None
+        if set(spec.inputs) != set(graph.parents(v)):
+            return None
+        return MechanismModel.trained(hub.mechanism(run, v), graph.node(v), [graph.node(u) for u in spec.inputs])
+
+    return lookup
+
+
+def idgen_status(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, outcome: str,
+                 settings: Mapping[str, Any] | None = None, given: Sequence[str] = ()) -> Any:
+    """Before fitting: which models ``P(Y | do(X))`` needs and which are already trained
+    (``core.idgen.PlanStatus``; ``.summary()`` reads "k of m models already trained").  Exact-count
+    tables count as trained: they are fitted in no time."""
+    from core.idgen import IDGen, PlanStatus
+
+    base = (dataset.fingerprint, graph.dumps(), repr(sorted((settings or {}).items())))
+    plan = idgen_plan(dataset, graph, treatment, outcome, given)
+    gen = IDGen(graph, dataset.values, cache=hub.idgen_models.get(base, {}), data_key=dataset.fingerprint[:16],
+                pretrained=run_model_lookup(hub, run, graph, dataset))
+    status = gen.status(plan)
+    tables = tuple(s for s in status.to_fit if plan_is_tabular_spec(s, graph))
+    return PlanStatus(status.reused, status.cached + tables, tuple(s for s in status.to_fit if s not in tables))
+
+
+def plan_is_tabular_spec(spec: Any, graph: ADMG) -> bool:
+    """This plan model is an exact-count table (target and inputs all discrete)."""
+    return graph.node(spec.target).is_discrete and all(graph.node(u).is_discrete for u in spec.inputs)
+
+
+def idgen_plan(dataset: Any, graph: ADMG, treatment: str, outcome: str, given: Sequence[str] = ()) -> Any:
     """The ID-GEN plan (raises NotIdentifiable with the hedge before anything is trained)."""
     from core.idgen import compile_query
 
-    return compile_query(graph, [outcome], [treatment], (), data_key=dataset.fingerprint[:16])
+    return compile_query(graph, [outcome], [treatment], list(given), data_key=dataset.fingerprint[:16])
 
 
 def plan_is_tabular(plan: Any, graph: ADMG) -> bool:
@@ -312,33 +483,118 @@ def plan_is_tabular(plan: Any, graph: ADMG) -> bool:
                for s in plan.models)
 
 
-def check_identifiable(graph: ADMG, treatment: str, outcome: str) -> None:
-    """Raises ``core.identify.NotIdentifiable`` (with ``.hedge``) for a confounded, non-identifiable query."""
+def check_identifiable(graph: ADMG, treatment: str, outcome: str, given: Sequence[str] = ()) -> None:
+    """Raises ``core.identify.NotIdentifiable`` (with ``.hedge``) for a confounded, non-identifiable
+    query (IDC when ``given`` is non-empty; on a Markovian graph every query is identifiable)."""
     if graph.is_markovian:
         return
     from core.identify import identify
 
-    identify(graph, [treatment], [outcome])
+    identify(graph, [treatment], [outcome], list(given))
+
+
+# ---- conditioning on Z = z by keeping the draws where it holds
+
+DRAWS_PER_UNIT = 100  # rejection budget: at most max(MIN_DRAWS, 100 n) draws under do(x)
+MIN_DRAWS = 2000
+
+
+class TooFewMatches(WorkbenchError):
+    """Rejection sampling found fewer than n units with Z = z within its budget."""
+
+
+def draw_budget(n: int) -> int:
+    return max(MIN_DRAWS, DRAWS_PER_UNIT * int(n))
+
+
+def keep_given(draw: Callable[[int, int], Mapping[str, np.ndarray]], graph: ADMG, given: Mapping[str, Any],
+               n: int, seed: int = 0, budget: int | None = None, what: str = "do(x)") -> Columns:
+    """``n`` units of ``P(V | do(x), Z = z)`` from a sampler ``draw(m, seed)`` of ``P(V | do(x))``.
+
+    Rejection: a unit drawn from ``P(v | do(x))`` and kept iff ``Z = z`` is a draw from
+    ``P(v | do(x), z) = P(v, z | do(x)) / P(z | do(x))``, exactly, for discrete Z.  Batches (seeds
+    ``seed, seed + 1, ...``, sizes doubling from ``4 n``) are drawn until ``n`` units match, at most
+    ``budget`` draws (:func:`draw_budget`); fewer matches raise :class:`TooFewMatches` with the
+    observed rate.  A continuous Z is never hit exactly: we collect ``50 n`` discrete matches (or
+    what the budget gives) and keep the ``n`` nearest in ``|Z - z| / sd`` (the same 2% window the
+    observational column uses on the data)."""
+    budget = draw_budget(n) if budget is None else int(budget)
+    continuous = any(not graph.node(k).is_discrete for k in given)
+    target = n * (NEAREST_SHARE if continuous else 1)
+    kept: list[dict[str, np.ndarray]] = []
+    drawn = matched = 0
+    size = min(budget, 4 * target)
+    i = 0
+    while matched < target and drawn < budget:
+        m = min(size, budget - drawn)
+        batch = {k: np.asarray(v) for k, v in draw(m, seed + i).items()}
+        rows = np.flatnonzero(matching_mask(batch, graph, given))
+        kept.append({k: v[rows] for k, v in batch.items()})
+        drawn, matched, size, i = drawn + m, matched + len(rows), size * 2, i + 1
+    if matched < n:
+        cond = given_text(given, graph)
+        raise TooFewMatches(f"only {matched} of {drawn} units drawn under {what} have {cond} (need {n}): "
+                            f"P({cond} | {what}) is about {matched / max(1, drawn):.2g}; choose a more common value")
+    columns = {k: np.concatenate([b[k] for b in kept]) for k in kept[0]}
+    rows = nearest_rows(columns, graph, given, np.arange(matched), n)[:n]
+    return {k: v[rows] for k, v in columns.items()}
+
+
+def scm_conditional(scm: Any, treatment: str, value: Any, given: Mapping[str, Any], n: int, seed: int = 0,
+                    budget: int | None = None) -> Columns:
+    """``n`` units of ``P(V | do(X = x), Z = z)`` from a Markovian NeuralSCM, by rejection (not IDC).
+
+    Why rejection and not ID-GEN's IDC path on a Markovian graph: the trained per-node models ARE the
+    fitted causal model there, ``P_x(v) = prod_{v not in X} p(v | pa(v))``, so keeping the draws of
+    ``do(x)`` with ``Z = z`` returns that model's exact ``P_x(v | z)`` with no new training; IDC
+    would fit fresh conditional models on synthetic data (new approximation error, minutes of
+    training for image outcomes) to answer the same question.  The price is wasted draws when
+    ``P_x(z)`` is small: bounded, with a clear message (:func:`keep_given`).
+
+    Cheap first: ``A = An(Z)`` in the sub-model (closed under parents, so its marginal is the
+    ancestral sampling of ``A`` alone) is drawn and filtered on ``Z = z`` first; the other nodes
+    (the outcome's image, typically) are then sampled for the ``n`` kept units only, with ``A``
+    forced to their kept values: with independent noises, ancestral sampling of the rest given
+    ``A`` is exactly the conditional given ``A``."""
+    from core.scm import NeuralSCM
+
+    graph = scm.graph
+    first = set(graph.ancestors(list(given))) | {treatment}
+    stage1 = NeuralSCM(graph.subgraph(first), {v: scm.mechanisms[v] for v in first})
+    kept = keep_given(lambda m, s: stage1.interventional_samples({treatment: value}, m, s), graph, given, n,
+                      seed, budget, what=f"do({treatment} = {value_text(value, graph.node(treatment))})")
+    if first == set(graph.names):
+        return kept
+    rest = NeuralSCM(graph, scm.mechanisms, batch_size=max(n, 1))  # one batch: forced arrays have n rows
+    return rest.interventional_samples({**{v: kept[v] for v in first}, treatment: value}, n, seed + 7919)
 
 
 def model_interventional(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
                          outcome: str, n: int, seed: int = 0, settings: Mapping[str, Any] | None = None,
-                         fit_idgen: bool = True, sample_steps: int | None = None) -> Gallery:
-    """``P(Y | do(X = x))`` from the trained models (NeuralSCM) or ID-GEN; reasons instead of samples
-    for a non-identifiable query, untrained nodes, or an ID-GEN network not fitted yet."""
+                         fit_idgen: bool = True, sample_steps: int | None = None,
+                         given: Mapping[str, Any] | None = None) -> Gallery:
+    """``P(Y | do(X = x))`` (or ``P(Y | do(X = x), Z = z)``) from the trained models (NeuralSCM,
+    conditional by :func:`scm_conditional`) or ID-GEN (IDC for a conditional query); reasons instead
+    of samples for a non-identifiable query, untrained nodes, too rare a ``z``, or an ID-GEN network
+    not fitted yet."""
     node = graph.node(treatment)
-    title, formula = "Interventional (model)", interventional_formula(treatment, value, node, outcome)
+    given = dict(given or {})
+    title = "Interventional (model)"
+    formula = interventional_formula(treatment, value, node, outcome, given_text(given, graph))
     t0 = time.perf_counter()
     try:
-        check_identifiable(graph, treatment, outcome)
+        check_identifiable(graph, treatment, outcome, list(given))
         if graph.is_markovian:
-            scm = neural_scm(hub, run, graph, treatment, outcome, sample_steps=sample_steps)
-            values = scm.interventional_samples({treatment: value}, n, seed)[outcome]
+            scm = neural_scm(hub, run, graph, treatment, outcome, sample_steps=sample_steps, given=list(given))
+            if given:
+                values = scm_conditional(scm, treatment, value, given, n, seed)[outcome]
+            else:
+                values = scm.interventional_samples({treatment: value}, n, seed)[outcome]
         else:
-            gen = idgen_for(hub, dataset, graph, treatment, outcome, settings, fit=fit_idgen)
+            gen = idgen_for(hub, dataset, graph, treatment, outcome, settings, run=run, fit=fit_idgen, given=list(given))
             if gen is None:
                 return Gallery(title + " · ID-GEN", formula, message="the ID-GEN network for this query is not fitted yet")
-            values = gen.sample(do={treatment: value}, n=n, seed=seed)[outcome]
+            values = gen.sample(do={treatment: value}, n=n, given=given, seed=seed)[outcome]
             title += " · ID-GEN"
     except MissingModels as e:
         return failed(title, formula, e, "info")
@@ -348,13 +604,20 @@ def model_interventional(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, tre
 
 
 def truth_interventional(world: Any, graph: ADMG, treatment: str, value: Any, outcome: str, n: int,
-                         seed: int = 0) -> Gallery:
-    formula = interventional_formula(treatment, value, graph.node(treatment), outcome)
+                         seed: int = 0, given: Mapping[str, Any] | None = None) -> Gallery:
+    """The world's own ``P(Y | do(X = x))``; with ``given``, its ``do(x)`` units with ``Z = z`` kept
+    (:func:`keep_given` on the world's sampler: exact for any graph, hidden confounders included)."""
+    given = dict(given or {})
+    formula = interventional_formula(treatment, value, graph.node(treatment), outcome, given_text(given, graph))
     try:
-        units = world.interventional_samples({treatment: value}, n, seed)
+        if given:
+            values = keep_given(lambda m, s: world.interventional_samples({treatment: value}, m, s).values, graph,
+                                given, n, seed, what=f"do({treatment} = {value_text(value, graph.node(treatment))})")
+        else:
+            values = world.interventional_samples({treatment: value}, n, seed).values
     except WorkbenchError as e:
         return failed("Truth (world)", formula, e)
-    return Gallery("Truth (world)", formula, outcome, np.asarray(units.values[outcome]), [])
+    return Gallery("Truth (world)", formula, outcome, np.asarray(values[outcome]), [])
 
 
 # ---- counterfactuals
@@ -372,12 +635,14 @@ def counterfactual_units(n: int, unit: int, n_rows: int, seed: int = 0) -> np.nd
 def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
                          outcome: str, rows: np.ndarray, seed: int = 0, sample_steps: int | None = None) -> Gallery:
     """What units ``rows`` of the data would have been under ``do(X = x)`` (abduction-action-prediction
-    with the trained models); graphs with hidden confounders get the reason instead."""
+    with the trained models).  On a graph with hidden confounders this is exact when no node that is
+    recomputed (see :func:`counterfactual_confounders`) has a bidirected edge; otherwise the reason."""
     node = graph.node(treatment)
     title = "Counterfactual (model)"
     formula = f"{outcome}_{{{treatment} = {value_text(value, node)}}}(unit)"
-    if not graph.is_markovian:
-        a, b = graph.bidirected[0]
+    blocking = counterfactual_confounders(graph, treatment, outcome)
+    if blocking:
+        a, b = blocking[0]
         return Gallery(title, formula, level="info", message=(
             f"counterfactuals need every unit's noise, which a graph with hidden confounders ({a} <-> {b}) "
             "does not let the models recover: ID-GEN answers interventional queries only"))
@@ -392,6 +657,20 @@ def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, tre
         return failed(title, formula, e)
     return Gallery(title, formula, outcome, np.asarray(cf[outcome]), [f"#{int(r)}" for r in rows],
                    factual=np.asarray(dataset.column(outcome))[rows], seconds=time.perf_counter() - t0)
+
+
+def counterfactual_confounders(graph: ADMG, treatment: str, outcome: str) -> list[tuple[str, str]]:
+    """Bidirected edges that make ``Y_{X=x}(unit)`` unanswerable by abduction node by node.
+
+    A counterfactual recomputes the nodes ``(An(Y)_{G_bar X} ∩ De(X)) \\ {X}`` (:func:`query_nodes`);
+    every other node keeps its factual value.  Abducting ``U_V`` from ``(v, pa(v))`` alone is the
+    exact posterior ``p(u_V | all observed values)`` when ``U_V`` is independent of every other
+    exogenous variable, i.e. when ``V`` has no bidirected edge (its district is ``{V}``).  So the
+    answer is exact iff no recomputed node has one; the edges returned are those that spoil it
+    (cartoon faces under do(Male): ``Male <-> Young`` touches neither Beard, Lipstick nor Face)."""
+    _, need = query_nodes(graph, treatment, outcome, counterfactual=True)
+    need_set = set(need)
+    return [(a, b) for a, b in graph.bidirected if a in need_set or b in need_set]
 
 
 def world_units_for(hub: ModelHub, world: Any, dataset: Any) -> Any:
@@ -633,7 +912,7 @@ def model_sampler(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment:
     check_identifiable(graph, treatment, outcome)
     if graph.is_markovian:
         return SCMSampler(neural_scm(hub, run, graph, treatment, outcome))
-    gen = idgen_for(hub, dataset, graph, treatment, outcome, settings, fit=fit_idgen)
+    gen = idgen_for(hub, dataset, graph, treatment, outcome, settings, run=run, fit=fit_idgen)
     return None if gen is None else IDGenSampler(gen, outcome)
 
 
@@ -700,11 +979,12 @@ def default_query(graph: ADMG) -> tuple[str, str]:
     return x, y
 
 
-def hedge_markdown(hedge: tuple[frozenset[str], frozenset[str]], treatment: str, outcome: str) -> str:
+def hedge_markdown(hedge: tuple[frozenset[str], frozenset[str]], treatment: str, outcome: str,
+                   given: Sequence[str] = ()) -> str:
     """The Graph page's explanation of a hedge, for a gallery that cannot be drawn."""
     from core.ui import QueryAnswer, hedge_words, query_text
 
-    return hedge_words(QueryAnswer(query_text([treatment], [outcome]), False, hedge=hedge))
+    return hedge_words(QueryAnswer(query_text([treatment], [outcome], list(given)), False, hedge=hedge))
 
 
 def uses_diffusion(run: Any, graph: ADMG) -> bool:

@@ -52,6 +52,11 @@ def captions(at: AppTest) -> list[str]:
     return [c.value for c in at.caption]
 
 
+def gallery_titles(at: AppTest) -> list[str]:
+    """Bold gallery titles in the main area (the sidebar has bold lines of its own)."""
+    return [m.value for m in at.main.markdown if m.value.startswith("**") and not m.value.startswith("**Why")]
+
+
 # ---- pure pieces
 
 
@@ -170,7 +175,7 @@ def test_image_world_shows_four_galleries_with_probe_bars(morpho, monkeypatch):
     root, ws, ds, world = morpho
     at = open_page(root, monkeypatch)
     assert (at.session_state["ex_treatment"], at.session_state["ex_outcome"]) == ("thickness", "image")
-    titles = [m.value for m in at.markdown if m.value.startswith("**")]
+    titles = gallery_titles(at)
     assert titles == ["**Observational**", "**Interventional (model)**", "**Counterfactual (model)**",
                       "**Truth (world)**", "**Truth (world)**"]
     # 4 galleries of 16 plus factual/counterfactual pairs (model and truth)
@@ -196,7 +201,7 @@ def test_image_picker_sets_do_image(morpho, monkeypatch):
     at.selectbox(key="ex_outcome").set_value("digit").run()
     assert not at.exception
     rows = X.intervention_control(ds.graph.node("image"), ds).rows
-    at.button(key=f"ex_pick_image_{rows[2]}").click().run()
+    at.button(key=f"ex_pick_image_r{rows[2]}").click().run()
     assert at.session_state["ex_image_image"] == rows[2]
     assert any(m.value == f"do(image = this image): data row {rows[2]}" for m in at.markdown)
     # do(image) cannot move the digit (the image has no children): the model gallery is the digit prior
