@@ -1,11 +1,16 @@
 """Average, conditional, direct and indirect effects with bootstrap intervals.
 
-From a trained run (``--run RUN``: a Markovian NeuralSCM loaded from its checkpoints) or from a
-built-in ground-truth world (``--world NAME``).  Examples:
+From a trained run (``--run RUN``) or from a built-in ground-truth world (``--world NAME``).  A run
+whose graph has no bidirected edges is a NeuralSCM loaded from its checkpoints; a run whose graph HAS
+them (hidden confounders) is answered by ID-GEN, which fits the conditional models the query needs on
+the run's training data (``--data D``: refused unless its fingerprint is the one the run recorded;
+tables for discrete nodes, so discrete graphs are exact up to sampling).  A query that is not
+identifiable gets one line naming the hedge.  Examples:
 
     python -m core effects --world backdoor --treatment X --outcome Y
     python -m core effects --world backdoor --treatment X --outcome Y --given Z      (each level of Z)
     python -m core effects --run runs/med --treatment X --outcome Y --mediator M --json
+    python -m core effects --run runs/napkin --data data/napkin --treatment X --outcome Y   (ID-GEN)
 
 Image outcomes are averaged through a read-out: ``--readout ATTR`` reads attribute ATTR of the
 outcome images with the world's probe (``--world`` only).
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 import numpy as np
@@ -40,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=4000, help="samples per arm (default 4000)")
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help="with --run: the run's training data (needed when the graph has hidden confounders)")
+    p.add_argument("--preset", choices=["quick", "full"], help="ID-GEN's neural models: preset (default by device)")
+    p.add_argument("--steps", type=int, help="ID-GEN's neural models: training steps each (default: the preset's)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
@@ -68,18 +77,77 @@ def load_sampler(args: argparse.Namespace):
     if args.world:
         from core.worlds.registry import get_world
 
+        for flag in ("data", "preset", "steps"):
+            if getattr(args, flag) is not None:
+                raise WorkbenchError(f"--{flag} applies to --run only")
         world = get_world(args.world, **_params(args.param))
         return WorldSampler(world), world
     if args.param:
         raise WorkbenchError("--param applies to --world only")
     from core.checkpoint import load_run
-    from core.scm import NeuralSCM
 
     run = load_run(args.run)
+    if run.graph.bidirected:
+        if not args.data:
+            a, b = run.graph.bidirected[0]
+            raise WorkbenchError(
+                f"run {args.run} has hidden confounders ({a} <-> {b}): ID-GEN answers from the training data, "
+                "give it with --data D"
+            )
+        return idgen_sampler(run, args), None
+    for flag in ("preset", "steps"):
+        if getattr(args, flag) is not None:
+            raise WorkbenchError(f"--{flag} applies to ID-GEN (runs whose graph has bidirected edges)")
+    from core.scm import NeuralSCM
+
+    if args.data:
+        run_data(run, args.data)  # only checked: the NeuralSCM needs no data
     untrained = [v for v in run.graph.names if v not in run.trained_nodes()]
     if untrained:
         raise WorkbenchError(f"run {args.run} has untrained nodes ({', '.join(untrained)}): train them first")
     return SCMSampler(NeuralSCM(run.graph, run.mechanisms())), None
+
+
+def run_data(run: Any, path: str):
+    """The data set at ``path`` if it is the one ``run`` was trained on (same content fingerprint;
+    training from a folder fingerprints every column, training from a dict only the graph's)."""
+    from core.data import Dataset, load_dataset
+
+    ds = load_dataset(path, run.graph)
+    want = run.fingerprint
+    if not want:
+        raise WorkbenchError(f"run {run.path} records no data fingerprint: cannot tell whether {path} is its data")
+    if ds.fingerprint == want:
+        return ds
+    graph_only = Dataset.from_values({v: ds.column(v) for v in run.graph.names}, run.graph)
+    if graph_only.fingerprint == want:
+        return graph_only
+    raise WorkbenchError(
+        f"{path} is not the data run {run.path} was trained on (fingerprint {ds.fingerprint[:12]}, "
+        f"the run's {want[:12]})"
+    )
+
+
+def idgen_sampler(run: Any, args: argparse.Namespace):
+    """An ID-GEN sampler over the run's graph and data; neural models take the run's mechanism kinds."""
+    from core.effects import IDGenSampler
+    from core.idgen import IDGen, mechanism_factory
+
+    if args.steps is not None and args.steps < 1:
+        raise WorkbenchError(f"--steps must be a positive integer, got {args.steps}")
+    ds = run_data(run, args.data)
+    kinds = {v: run.entry(v).get("kind") for v in run.graph.names if v in run.manifest.get("nodes", {})}
+    options = {k: v for k, v in (("preset", args.preset), ("steps", args.steps)) if v is not None}
+    factory = mechanism_factory(kinds={v: k for v, k in kinds.items() if k}, **options)
+    gen = IDGen(run.graph, {v: ds.column(v) for v in run.graph.names}, model_factory=factory, seed=args.seed,
+                data_key=ds.fingerprint[:16])
+
+    def progress(i: int, total: int, spec: Any) -> None:
+        """Each conditional model as it is fitted (stderr: stdout stays clean for --json)."""
+        if spec.key not in gen.cache:
+            print(f"ID-GEN fits {spec.describe()}", file=sys.stderr, flush=True)
+
+    return IDGenSampler(gen, args.outcome, progress=progress)
 
 
 def _readout(args, sampler, world):

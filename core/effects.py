@@ -128,10 +128,12 @@ class IDGenSampler:
     ground_truth = False
     supports_given = True
 
-    def __init__(self, gen: Any, outcome: str | Sequence[str]) -> None:
+    def __init__(self, gen: Any, outcome: str | Sequence[str],
+                 progress: Callable[[int, int, Any], None] | None = None) -> None:
         self.gen = gen
         self.graph = gen.graph
         self.outcome = [outcome] if isinstance(outcome, str) else list(outcome)
+        self.progress = progress  # IDGen.fit's callback: (index, total, model spec) before each model
 
     def observational(self, n: int, seed: int = 0) -> Columns:
         data = self.gen.data
@@ -144,7 +146,7 @@ class IDGenSampler:
         if plan is None or set(plan.treatment) != set(do) or set(plan.given) != set(given) or not set(
             self.outcome
         ) <= set(plan.outcome):
-            self.gen.fit(outcome=self.outcome, treatment=list(do), given=list(given))
+            self.gen.fit(outcome=self.outcome, treatment=list(do), given=list(given), progress=self.progress)
         return _columns(self.gen.sample(do=dict(do), n=n, given=given, seed=seed))
 
 
@@ -569,12 +571,13 @@ def mediation_effects(
     if not ms:
         raise WorkbenchError("give at least one mediator")
     check_mediators(g, treatment, ms, outcome)
-    if not isinstance(sampler, CounterfactualSampler):
-        raise WorkbenchError("natural direct/indirect effects need counterfactuals: use a world or a trained SCM")
     if not getattr(sampler, "ground_truth", False) and not g.is_markovian:
         raise WorkbenchError(
-            "natural direct/indirect effects from a learned model need a graph without bidirected edges"
+            "natural direct/indirect effects from a learned model need a graph without bidirected edges "
+            "(ID-GEN answers interventional queries, not the nested counterfactuals they need)"
         )
+    if not isinstance(sampler, CounterfactualSampler):
+        raise WorkbenchError("natural direct/indirect effects need counterfactuals: use a world or a trained SCM")
     units = sampler.units(n, seed)
     factual = sampler.values(units)
     if a is None or b is None:
