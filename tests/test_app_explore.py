@@ -283,3 +283,65 @@ def test_confounded_image_graph_fits_idgen_on_request_then_reuses_it(monkeypatch
     at.number_input(key="ex_seed").set_value(3).run()
     assert not any("ID-GEN needs" in i.value for i in at.info)
     assert any(m.value == "**Interventional (model) · ID-GEN**" for m in at.markdown)
+
+
+# ---- conditional queries and generated do-images
+
+
+def test_conditional_query_on_a_confounded_world(monkeypatch, tmp_path):
+    """Front-door world: P(M | do(X = 1), Y = 1) by ID-GEN's IDC path, beside the data rows with
+    X = 1 and Y = 1 and the world's do(X = 1) units with Y = 1 (numbers: tests/test_ui_explore.py)."""
+    test_workspace.make_trained_workspace(tmp_path, "frontdoor", n=3000, steps=0)
+    at = open_page(tmp_path, monkeypatch)
+    at.selectbox(key="ex_outcome").set_value("M").run()
+    assert at.multiselect(key="ex_given").options == ["Y"]
+    at.multiselect(key="ex_given").set_value(["Y"]).run()
+    at.radio(key="ex_val_X").set_value(1).run()
+    at.radio(key="ex_given_val_Y").set_value(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert gallery_titles(at) == ["**Observational**", "**Interventional (model) · ID-GEN**",
+                                  "**Counterfactual (model)**", "**Truth (world)**", "**Truth (world)**"]
+    cap = captions(at)
+    assert "P(M | X = 1, Y = 1)" in cap and cap.count("P(M | do(X = 1), Y = 1)") == 2  # model and truth
+    assert len(at.get("plotly_chart")) == 4  # share bars: observational, model, truth, truth counterfactual
+    # a treatment change drops a conditioning node that is no longer allowed
+    at.selectbox(key="ex_treatment").set_value("Y").run()
+    assert not at.exception and "Y" not in at.multiselect(key="ex_given").value
+
+
+def test_non_identifiable_conditional_query_shows_the_hedge(monkeypatch, tmp_path):
+    test_workspace.make_trained_workspace(tmp_path, "napkin", n=500, steps=0)
+    at = open_page(tmp_path, monkeypatch)
+    assert (at.session_state["ex_treatment"], at.session_state["ex_outcome"]) == ("X", "Y")
+    assert not any("**Why:** the hedge is" in m.value for m in at.markdown)  # P(Y | do(X)) is identifiable
+    at.multiselect(key="ex_given").set_value(["W2"]).run()
+    assert not at.exception
+    assert any("**Why:** the hedge is" in m.value for m in at.markdown)
+    assert any("P(Y | do(X), W2) is not identifiable" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_conditional_query_on_a_markovian_graph(backdoor_partial, monkeypatch):
+    root, ws, ds, world = backdoor_partial
+    at = open_page(root, monkeypatch)
+    at.multiselect(key="ex_given").set_value(["Z"]).run()
+    at.radio(key="ex_given_val_Z").set_value(0).run()
+    assert not at.exception
+    assert any(t.startswith("**Interventional (model)") for t in gallery_titles(at))
+    x = at.session_state["ex_val_X"]
+    assert captions(at).count(f"P(Y | do(X = {x}), Z = 0)") == 2
+
+
+def test_image_picker_offers_generated_images(morpho, monkeypatch):
+    root, ws, ds, world = morpho
+    at = open_page(root, monkeypatch)
+    at.selectbox(key="ex_treatment").set_value("image").run()
+    at.selectbox(key="ex_outcome").set_value("digit").run()
+    at.radio(key="ex_img_source_image").set_value("model").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="ex_pick_image_g2").click().run()
+    note = next(m.value for m in at.markdown if m.value.startswith("do(image = this image)"))
+    assert note.startswith("do(image = this image): generated image 3 (from the trained model of image, its parents")
+    assert any(c.startswith("P(digit | do(image = an image))") for c in captions(at))
+    before = at.image[0].proto.imgs[0].url
+    at.button(key="ex_gen_new_image").click().run()
+    assert not at.exception and at.image[0].proto.imgs[0].url != before  # new candidates
