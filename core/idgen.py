@@ -137,6 +137,34 @@ class Plan:
         return {"nodes": nodes, "edges": edges, "synthetic_datasets": [lab for _, lab in synthetic]}
 
 
+@dataclass(frozen=True)
+class PlanStatus:
+    """Where each model of a plan comes from, known before any training: ``reused`` were trained
+    elsewhere for the same conditional on the same data (a workspace run's node models), ``cached``
+    were fitted earlier by this cache (another query on the same data), ``instant`` are left to fit
+    but cost nothing (exact-count tables; the caller sorts them out of ``to_fit``), ``to_fit`` remain."""
+
+    reused: tuple[ModelSpec, ...] = ()
+    cached: tuple[ModelSpec, ...] = ()
+    to_fit: tuple[ModelSpec, ...] = ()
+    instant: tuple[ModelSpec, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return len(self.reused) + len(self.cached) + len(self.to_fit) + len(self.instant)
+
+    @property
+    def trained(self) -> int:
+        return len(self.reused) + len(self.cached)
+
+    def summary(self) -> str:
+        """``"1 of 5 models already trained, 4 exact tables (instant), 0 to train"``."""
+        text = f"{self.trained} of {self.total} model{'s' if self.total != 1 else ''} already trained"
+        if self.instant:
+            text += f", {len(self.instant)} exact table{'s' if len(self.instant) != 1 else ''} (instant)"
+        return text + f", {len(self.to_fit)} to train"
+
+
 # --------------------------------------------------------------------------------------------------
 # Compilation: the ID recursion over (graph, data references)
 
@@ -348,6 +376,9 @@ class TabularModel:
 
 
 ModelFactory = Callable[[Node, list[Node]], ConditionalModel]
+# A model trained elsewhere (a workspace's training run) for exactly this conditional on the
+# observed data, or None: ID-GEN uses it as it is instead of fitting its own.
+PretrainedLookup = Callable[["ModelSpec"], "ConditionalModel | None"]
 
 
 class MechanismModel:
@@ -373,10 +404,23 @@ class MechanismModel:
     def fit(self, inputs: Columns, target: np.ndarray) -> MechanismModel:
         from core.mechanisms import to_tensor
 
+        if getattr(self, "pretrained", False):
+            raise WorkbenchError(f"the model of {self.target.name} is already trained: it is not fitted again")
         values = to_tensor(self.target, target, self.mechanism.device)
         self.history = self.mechanism.fit(self._parents(inputs), values, steps=self.steps,
                                           batch_size=self.batch_size, callback=self.progress)
         return self
+
+    @classmethod
+    def trained(cls, mechanism: Any, target: Node, inputs: list[Node]) -> MechanismModel:
+        """Wrap a mechanism that is already fitted to ``target | inputs`` (a workspace run's node
+        model): it samples like any other, and refuses to be fitted again."""
+        model = cls.__new__(cls)
+        model.target, model.inputs, model.mechanism = target, list(inputs), mechanism
+        model.steps = model.batch_size = model.progress = None
+        model.history = []
+        model.pretrained = True
+        return model
 
     def sample(self, inputs: Columns, n: int, rng: np.random.Generator) -> np.ndarray:
         import torch
@@ -440,6 +484,7 @@ class IDGen:
         seed: int = 0,
         cache: dict[str, ConditionalModel] | None = None,
         data_key: str | None = None,
+        pretrained: PretrainedLookup | None = None,
     ) -> None:
         self.graph = graph
         missing = [v for v in graph.names if v not in data]
@@ -454,6 +499,8 @@ class IDGen:
         self.seed = seed
         self.cache: dict[str, ConditionalModel] = cache if cache is not None else {}
         self.data_key = data_key or _fingerprint(self.data)
+        self.pretrained = pretrained
+        self.reused: dict[str, ConditionalModel] = {}  # spec key -> a model trained elsewhere
         self._synthetic: dict[str, Columns] = {}
         self.plan: Plan | None = None
 
@@ -463,8 +510,33 @@ class IDGen:
         return compile_query(self.graph, outcome, treatment, given, data_key=self.data_key)
 
     def missing_models(self, plan: Plan) -> list[ModelSpec]:
-        """The plan's models that are not trained yet (the rest come from the cache)."""
-        return [s for s in plan.models if s.key not in self.cache]
+        """The plan's models that are not trained yet (the rest come from the cache or were
+        trained elsewhere: see :meth:`status`)."""
+        return list(self.status(plan).to_fit)
+
+    def status(self, plan: Plan) -> PlanStatus:
+        """Which of the plan's models are already trained, before anything is fitted."""
+        reused, cached, to_fit = [], [], []
+        for s in plan.models:
+            if self._pretrained(s) is not None:
+                reused.append(s)
+            elif s.key in self.cache:
+                cached.append(s)
+            else:
+                to_fit.append(s)
+        return PlanStatus(tuple(reused), tuple(cached), tuple(to_fit))
+
+    def _pretrained(self, spec: ModelSpec) -> ConditionalModel | None:
+        """A model trained elsewhere for exactly ``spec`` (same target, inputs and data: only the
+        observed data qualifies, never a synthetic data set of the recursion), or None."""
+        if spec.key in self.reused:
+            return self.reused[spec.key]
+        if self.pretrained is None or spec.data.parent is not None or spec.data.key != self.data_key:
+            return None
+        model = self.pretrained(spec)
+        if model is not None:
+            self.reused[spec.key] = model
+        return model
 
     # ---- training
 
@@ -486,6 +558,11 @@ class IDGen:
         return self
 
     def _model(self, spec: ModelSpec) -> ConditionalModel:
+        # A model the workspace already trained for this very conditional wins over fitting one
+        # (it stays out of the shared cache: a retrained run must not leave a stale copy there).
+        reused = self._pretrained(spec)
+        if reused is not None:
+            return reused
         if spec.key not in self.cache:
             data = self._materialise(spec.data)
             model = self.model_factory(self.graph.node(spec.target), [self.graph.node(u) for u in spec.inputs])
