@@ -430,22 +430,33 @@ def device_label() -> str:
 
 
 def layout(graph: ADMG, spacing: float = 100.0) -> dict[str, tuple[float, float]]:
-    """Pixel positions: the stored ``pos`` of every node when all have one (dagitty convention, y
-    down), else a layered drawing: layer = length of the longest directed path into the node,
-    nodes spread evenly within a layer in topological order."""
-    nodes = graph.nodes
-    if nodes and all(isinstance(n.get("pos"), (tuple, list)) and len(n.get("pos")) == 2 for n in nodes):
-        return {n.name: (float(n.get("pos")[0]) * spacing, float(n.get("pos")[1]) * spacing) for n in nodes}
+    """Pixel positions: the stored ``pos`` of a node (dagitty convention, y down) times ``spacing``;
+    nodes without one (a graph typed without positions, or a node just added) are laid out in layers
+    (layer = length of the longest directed path into the node among them, nodes spread evenly within
+    a layer in topological order), below the placed nodes when there are any, so adding a node never
+    moves the others."""
+    placed = {n.name: n.get("pos") for n in graph.nodes
+              if isinstance(n.get("pos"), (tuple, list)) and len(n.get("pos")) == 2}
+    pos = {v: (float(xy[0]) * spacing, float(xy[1]) * spacing) for v, xy in placed.items()}
+    rest = [v for v in graph.topological_order() if v not in placed]
+    if not rest:
+        return pos
+    free = set(rest)
     depth: dict[str, int] = {}
-    for v in graph.topological_order():
-        depth[v] = 1 + max((depth[p] for p in graph.parents(v)), default=-1)
+    for v in rest:
+        depth[v] = 1 + max((depth[p] for p in graph.parents(v) if p in free), default=-1)
     layers: dict[int, list[str]] = {}
-    for v in graph.topological_order():
+    for v in rest:
         layers.setdefault(depth[v], []).append(v)
-    pos = {}
+    fresh = {}
     for d, members in layers.items():
         for i, v in enumerate(members):
-            pos[v] = ((i - (len(members) - 1) / 2) * spacing * 1.2, d * spacing)
+            fresh[v] = ((i - (len(members) - 1) / 2) * spacing * 1.2, d * spacing)
+    if pos:  # below the placed drawing, starting at its left edge
+        dx = min(x for x, _ in pos.values()) - min(x for x, _ in fresh.values())
+        dy = max(y for _, y in pos.values()) + spacing
+        fresh = {v: (x + dx, y + dy) for v, (x, y) in fresh.items()}
+    pos.update(fresh)
     return pos
 
 

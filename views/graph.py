@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit_flow import streamlit_flow
 
-from core import ui
+from core import ui, ui_flow
 from core.errors import WorkbenchError
 from core.graph import ADMG, NODE_TYPES
 
@@ -103,20 +104,119 @@ def on_remove_edge() -> None:
     apply(lambda g: ui.remove_edge(g, *ui.parse_edge_label(label)))
 
 
+def on_flip_edge(a: str, b: str, kind: str) -> None:
+    apply(lambda g: ui_flow.toggle_edge_kind(g, a, b, kind), flow_selected=None)
+
+
+def on_reverse_edge(a: str, b: str) -> None:
+    apply(lambda g: ui_flow.reverse_edge(g, a, b), flow_selected=None)
+
+
+def on_delete_edge(a: str, b: str, kind: str) -> None:
+    apply(lambda g: ui.remove_edge(g, a, b, kind), flow_selected=None)
+
+
+# ---- the drag-to-connect editor (React Flow keeps its own drawing in the browser)
+
+
+def flow_key() -> str:
+    """The editor's widget key.  A graph changed anywhere but in the editor (text, forms, example,
+    another page) gets a new key: a fresh component that draws it, instead of a stale drawing."""
+    if state.get("flow_graph") != state["graph"] or "flow_frame" not in state:
+        redraw_editor()
+    return f"graph_flow_{state['flow_rev']}"
+
+
+def redraw_editor() -> None:
+    """Show the current graph afresh (after an edit the editor drew in its own way, or refused).
+    The drawing's frame (spacing, offset) in the canvas is fixed for the life of one editor instance."""
+    state["flow_graph"] = state["graph"]
+    state["flow_frame"] = ui_flow.fit_frame(state["graph"])
+    state["flow_rev"] = state.get("flow_rev", 0) + 1
+
+
+def read_editor(key: str, returned) -> None:
+    """Turn what the editor sent back into a graph edit (validated) or a click selection."""
+    stamp = (key, getattr(returned, "timestamp", 0))
+    if not stamp[1] or state.get("flow_seen") == stamp:
+        return  # nothing new from the browser (a rerun hands back the last value again)
+    state["flow_seen"] = stamp
+    shown: ADMG = state["flow_graph"]
+    try:
+        edits = ui_flow.diff_flow(shown, ui_flow.records(returned.nodes), ui_flow.records(returned.edges),
+                                  state.get("flow_edge_kind", "directed"), state["flow_frame"])
+        new = ui_flow.apply_flow_edits(shown, edits) if edits else shown
+    except WorkbenchError as e:
+        state["graph_error"] = str(e)
+        redraw_editor()  # the editor reverts to the valid graph; nothing is lost
+        st.rerun()
+    if edits:
+        ui.set_graph(state, new, state.get("graph_name", "untitled"))
+        state["example_pick"] = None
+        if edits.only_moves:
+            state["flow_graph"] = new  # the editor already shows it: no redraw while dragging
+        else:
+            redraw_editor()  # draw the new edge in its style (arrowheads, dashes)
+        st.rerun()  # the sidebar and the saved workspace follow the edit
+    picked = ui_flow.selection(shown, returned.selected_id)
+    state["flow_selected"] = picked
+    if picked is not None and picked[0] == "node":
+        state["edit_node"] = picked[1]  # the "Change a node" form shows the clicked node
+
+
 # ---- page
 
-graph: ADMG = state["graph"]
 st.title("Causal graph")
 st.caption(
     "Variables are nodes; **→** is a direct cause, a dashed red **↔** a hidden common cause. "
-    "Pick a treatment and an outcome to see whether the effect can be computed from observational data."
+    "Draw below, type dagitty code, or use the forms; pick a treatment and an outcome to see whether "
+    "the effect can be computed from observational data."
 )
-if state.get("graph_error"):
-    st.error(f"{state['graph_error']} (the graph is unchanged)", icon=":material/error:")
+error_box = st.container()
 # Long estimands scroll sideways instead of being clipped.
 st.html("<style>.st-key-formula .katex-display { overflow-x: auto; overflow-y: hidden; padding: 4px 0; }</style>")
 
 left, right = st.columns([1, 2], gap="large")
+with right:
+    # Filled out of order: the editor runs first, since what it sends back may change the graph
+    # every other panel shows.  On screen (and in the page) the drawings of the query come first.
+    query_box, views_box, editor_box = st.container(), st.container(), st.container()
+
+with editor_box:
+    st.subheader("Draw")
+    st.radio("New edges are", ui_flow.EDGE_KINDS, key="flow_edge_kind", horizontal=True,
+             format_func=ui_flow.EDGE_KIND_LABELS.get,
+             help="Drag from the dot under a node to the dot above another node to connect them.")
+    key = flow_key()
+    returned = streamlit_flow(key, ui_flow.flow_state(state["flow_graph"], state["flow_frame"]), height=440,
+                              show_controls=True, allow_new_edges=True, get_node_on_click=True,
+                              get_edge_on_click=True, enable_node_menu=True, enable_edge_menu=True,
+                              enable_pane_menu=True, hide_watermark=True, min_zoom=0.3,
+                              style={"border": "1px solid #e2e8f0", "borderRadius": "10px", "background": "#fff"})
+    read_editor(key, returned)
+    st.html(ui_flow.legend_html())
+    st.caption("Drag a node to move it. Drag from the dot **under** a node to the dot **above** another to "
+               "connect them (cause → effect). Right-click a node or edge to delete it (or rename the node "
+               "with *Edit Node*); right-click the canvas to add a node. Click a node to change its type "
+               "under **Edit** on the left; click an edge for its options here.")
+    picked = state.get("flow_selected")
+    if picked is not None and picked[0] == "edge" and ui_flow.selection(state["graph"], ui_flow.edge_id(*picked[1])):
+        a, b, kind = picked[1]
+        with st.container(border=True, key="flow_edge_panel"):
+            st.markdown(f"**Edge** `{a} {ui.EDGE_KINDS[kind]} {b}`")
+            c1, c2, c3 = st.columns(3)
+            c1.button("Make directed →" if kind == "bidirected" else "Make bidirected ↔", key="flow_flip_edge",
+                      on_click=on_flip_edge, args=(a, b, kind), width="stretch")
+            c2.button("Reverse", key="flow_reverse_edge", on_click=on_reverse_edge, args=(a, b),
+                      disabled=kind != "directed", width="stretch")
+            c3.button("Delete", key="flow_delete_edge", on_click=on_delete_edge, args=(a, b, kind),
+                      icon=":material/delete:", width="stretch")
+
+graph: ADMG = state["graph"]
+with error_box:
+    if state.get("graph_error"):
+        st.error(f"{state['graph_error']} (the graph is unchanged)", icon=":material/error:")
+
 
 with left:
     st.subheader("Load")
@@ -193,7 +293,7 @@ with left:
                             key=f"download_{fmt}", help=f"Download {file_name}", on_click="ignore",
                             icon=":material/download:", width="stretch")
 
-with right:
+with query_box:
     with st.container(border=True):
         st.markdown("**Identification:** which causal question?")
         c1, c2, c3 = st.columns(3)
@@ -224,9 +324,10 @@ with right:
             st.error(answer.reason or f"{answer.query} is not identifiable.", icon=":material/block:")
             st.markdown(ui.hedge_words(answer))
 
+with views_box:
     hedge = answer.hedge if answer is not None and not answer.identifiable else None
     draw = dict(treatment=treatment, outcome=outcome, given=given)
-    if treatment:
+    if treatment:  # the query drawn twice: as observed (hedge highlighted) and after graph surgery
         g1, g2 = st.columns(2)
         with g1:
             st.markdown(f"**{state.get('graph_name', 'graph')}**: as observed" + (" (hedge in red)" if hedge else ""))
@@ -236,6 +337,4 @@ with right:
                         help="Graph surgery: setting the treatment from outside removes every arrow into it, "
                              "dashed hidden-confounder arcs included.")
             st.iframe(ui.graph_html(graph.do(treatment), intervened=treatment, height=330, **draw))
-    else:
-        st.markdown(f"**{state.get('graph_name', 'graph')}**: {ui.graph_summary(graph)}")
-        st.iframe(ui.graph_html(graph, hedge=hedge, height=480, **draw))
+    st.markdown(f"**{state.get('graph_name', 'graph')}**: {ui.graph_summary(graph)}")
