@@ -134,6 +134,30 @@ class InputSCM(nn.Module):
         return torch.stack(out, dim=-1)
 
 
+class SCMInputs:
+    """Any SCM with ``counterfactual_samples(units, do)`` (a trained ``core.scm.NeuralSCM``, a world)
+    as the inputs' SCM of :func:`ace_curves`: under do(x_i = a) each data unit is re-run with its own
+    abducted noise, so descendants of x_i are regenerated through every node of the SCM, inputs or
+    not.  ``columns`` holds every node of the SCM, row-aligned with the data passed to ace_curves."""
+
+    def __init__(self, scm: Any, columns: Mapping[str, np.ndarray], inputs: Sequence[str]) -> None:
+        self.scm = scm
+        self.columns = {k: np.asarray(v) for k, v in columns.items()}
+        self.inputs = list(inputs)
+        missing = [v for v in self.inputs if v not in self.columns]
+        if missing:
+            raise WorkbenchError(f"the SCM's columns lack input {missing[0]}")
+
+    def intervene_rows(self, rows: np.ndarray, target: str, grid: np.ndarray) -> Tensor:
+        """Inputs of data rows ``rows`` under do(target = a) for each a in the grid: (G, n, d)."""
+        units = {k: v[rows] for k, v in self.columns.items()}
+        out = []
+        for a in np.asarray(grid):
+            cf = self.scm.counterfactual_samples(units, {target: a.item()})
+            out.append(np.stack([np.asarray(cf[v] if v in cf else units[v], np.float32) for v in self.inputs], -1))
+        return torch.from_numpy(np.stack(out))
+
+
 # --------------------------------------------------------------------------------------------------
 # ACE curves
 
@@ -215,7 +239,8 @@ def ace_curves(
 ) -> dict[str, Curves]:
     """ACE curves (total, direct, indirect, observational) of every input.
 
-    ``data`` is (n, d) observational inputs in the order of ``inputs``.  ``scm=None`` means the
+    ``data`` is (n, d) observational inputs in the order of ``inputs``.  ``scm`` is an
+    :class:`InputSCM`, an :class:`SCMInputs` (row-aligned with ``data``), or None, which means the
     inputs are treated as causally independent (Chattopadhyay's assumption): total = direct and
     indirect = 0.  ``method`` is ``"mc"`` (Monte Carlo over up to ``max_units`` units) or ``"taylor"``
     (second-order expansion around the interventional mean)."""
@@ -235,7 +260,12 @@ def ace_curves(
         a = torch.tensor(grid, dtype=torch.float32)[:, None]  # (G, 1)
         direct_x = x.unsqueeze(0).repeat(len(grid), 1, 1)
         direct_x[..., i] = a
-        total_x = scm.intervene(x.unsqueeze(0).expand(len(grid), -1, -1), name, a) if scm is not None else direct_x
+        if scm is None:
+            total_x = direct_x
+        elif hasattr(scm, "intervene_rows"):  # an SCM over the data's units (SCMInputs)
+            total_x = scm.intervene_rows(rows, name, grid)
+        else:
+            total_x = scm.intervene(x.unsqueeze(0).expand(len(grid), -1, -1), name, a)
         if method == "mc":
             direct = _batched_mean(f, direct_x).numpy()
             total = _batched_mean(f, total_x).numpy() if scm is not None else direct

@@ -164,3 +164,119 @@ def test_untrained_models_leave_the_model_curve_out(monkeypatch, tmp_path):
     assert res["error"] is None
     assert set(res["curves"].source) == {"conditioning (data)", "intervention (truth)"}
     assert any("no trained model for" in i.value for i in at.info)
+
+
+# ---- attributions of a predictor
+
+
+def linear_dataset(n=4000, seed=0):
+    """A -> M -> B -> Y, A -> Y (linear-Gaussian; M is not one of the predictor's inputs).
+    E[Y | A, B] = 0.5 A + 1.5 B: direct slopes 0.5 (A) and 1.5 (B); A's total slope through M and B
+    is 0.5 + 1.0 * 0.8 * 1.5 = 1.7."""
+    from core.data import Dataset
+    from core.worlds.linear import LinearGaussianWorld
+
+    w = LinearGaussianWorld({("A", "M"): 1.0, ("M", "B"): 0.8, ("A", "Y"): 0.5, ("B", "Y"): 1.5},
+                            noise={"A": 1.0, "M": 0.5, "B": 0.5, "Y": 0.3})
+    return Dataset.from_values(dict(w.sample(n, seed).values), w.graph), w
+
+
+def slope(curve, grid):
+    return float(np.polyfit(grid, curve, 1)[0])
+
+
+def test_attribution_logic_recovers_linear_path_coefficients():
+    from core import ui_effects as E
+
+    ds, w = linear_dataset()
+    g = ds.graph
+    assert E.default_predictor_query(g) == ("Y", ["A", "M", "B"])
+    assert list(E.input_graph(g, ["A", "B"]).directed) == [("A", "B")]  # the path through M, projected
+    pred = E.train_workspace_predictor(ds, g, "Y", ["A", "B"], ante_hoc=True, steps=600)
+    assert pred.fit_rmse < 0.45 and pred.scm is not None  # Y's noise sd is 0.3
+    assert E.scm_choices(pred, neural_available=False) == ["ante-hoc", "fitted", "none"]
+    truth = {"A": (1.7, 0.5), "B": (1.5, 1.5)}  # (total, direct) slopes
+    for source in ("ante-hoc", "fitted"):
+        curves = E.attribution_curves(pred, ds, g, E.input_scm(source, pred, ds, g), points=15, max_units=800)
+        for v, (total, direct) in truth.items():
+            c = curves[v]
+            assert slope(c.total, c.grid) == pytest.approx(total, abs=0.15), (source, v)
+            assert slope(c.direct, c.grid) == pytest.approx(direct, abs=0.15), (source, v)
+    split = E.effect_split(curves).set_index(["input", "part"])
+    assert split.loc[("A", "indirect"), "share"] == pytest.approx(1.2 / (1.2 + 0.5), abs=0.08)
+    assert split.loc[("B", "indirect"), "size"] < 0.02
+    # direct-only reading (inputs independent): A's path through B disappears
+    naive = E.attribution_curves(pred, ds, g, E.input_scm("none", pred, ds, g), points=15)
+    assert slope(naive["A"].total, naive["A"].grid) == pytest.approx(0.5, abs=0.15)
+    frame = E.curves_frame(curves)
+    assert set(frame.kind) == set(E.CURVE_KINDS) and len(frame) == 2 * 15 * 4
+    table = pd.read_csv(io.StringIO(E.attribution_csv(frame, split.reset_index(), pred.label)))
+    assert set(table.table) == {"ace curve", "effect size"}
+    # the observational curve of A also carries B's association: steeper than the direct one
+    assert slope(curves["A"].observational, curves["A"].grid) > 1.2
+
+
+def test_predictor_upload_round_trip_and_bad_input():
+    from core import ui_effects as E
+
+    ds, _ = linear_dataset(1000)
+    g = ds.graph
+    pred = E.train_workspace_predictor(ds, g, "Y", ["A", "B"], ante_hoc=False, steps=50)
+    files = E.predictor_files(pred)
+    back = E.load_uploaded_predictor(files["predictor.json"], files["predictor.safetensors"], g)
+    assert back.inputs == ["A", "B"] and back.mode == "uploaded" and back.target is None
+    import torch
+
+    x = torch.as_tensor(E.input_matrix(ds, ["A", "B"])[:20], dtype=torch.float32)
+    assert torch.allclose(back.module(x), pred.module(x))
+    other = files["predictor.json"].replace(b'"A"', b'"Q"')
+    with pytest.raises(Exception, match="'Q' is not a node"):
+        E.load_uploaded_predictor(other, files["predictor.safetensors"], g)
+    with pytest.raises(Exception, match="not a readable safetensors"):
+        E.load_uploaded_predictor(files["predictor.json"], b"garbage", g)
+    with pytest.raises(Exception, match="both the target and an input"):
+        E.train_workspace_predictor(ds, g, "Y", ["A", "Y"], ante_hoc=False, steps=5)
+    with pytest.raises(Exception, match="at least one input"):
+        E.train_workspace_predictor(ds, g, "Y", [], ante_hoc=False, steps=5)
+
+
+def test_attribution_section_with_the_workspace_scm(backdoor, monkeypatch):
+    """Back-door world (Z -> X -> Y, Z -> Y, binary): a predictor of Y from (Z, X), its inputs' SCM the
+    workspace's trained Neural SCM.  Truth from the exact tables: f*(z, x) = P(Y=1 | z, x);
+    total(z) = sum_x P(x | z) f*(z, x), direct(z) = sum_x P(x) f*(z, x)."""
+    root, ws, ds, world = backdoor
+    at = open_page(root, monkeypatch)
+    assert "Attributions of a predictor" in [s.value for s in at.subheader]
+    assert at.session_state["at_target"] == "Y" and at.session_state["at_inputs"] == ["Z", "X"]
+    at.number_input(key="at_steps").set_value(400).run()
+    at.button(key="at_train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["at_scm"] == "neural"  # every node is trained
+    at.number_input(key="at_units").set_value(3000).run()
+    at.button(key="at_compute").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    res = at.session_state["at_result"]
+    assert res["error"] is None, res["error"]
+    joint = world.observed_joint().marginal(["Z", "X", "Y"])  # axes (Z, X, Y)
+    f = joint[:, :, 1] / joint.sum(2)
+    p_x_z = joint.sum(2) / joint.sum((1, 2))[:, None]
+    p_x = joint.sum((0, 2))
+    total = [p_x_z[z] @ f[z] for z in (0, 1)]
+    direct = [p_x @ f[z] for z in (0, 1)]
+    frame = res["frame"].set_index(["input", "kind", "value"])["ace"]
+
+    def contrast(inp, kind):
+        return frame[(inp, kind, 1.0)] - frame[(inp, kind, 0.0)]
+
+    assert contrast("Z", "total") == pytest.approx(total[1] - total[0], abs=0.05)
+    assert contrast("Z", "direct") == pytest.approx(direct[1] - direct[0], abs=0.05)
+    assert abs((total[1] - total[0]) - (direct[1] - direct[0])) > 0.03  # a visible indirect part
+    assert contrast("Z", "indirect") == pytest.approx((total[1] - total[0]) - (direct[1] - direct[0]), abs=0.04)
+    assert contrast("X", "indirect") == 0.0  # X has no descendant among the inputs
+    p_z = joint.sum((1, 2))
+    assert contrast("X", "direct") == pytest.approx(p_z @ (f[:, 1] - f[:, 0]), abs=0.05)  # X's back-door-adjusted effect
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # curves and the stacked bars (the treatment part was not computed)
+    assert any(d.proto.label == "Download the attributions (CSV)" for d in at.get("download_button"))
+    at.radio(key="at_format").set_value("svg").run()
+    assert not at.exception

@@ -204,3 +204,80 @@ def test_explain_predictor_by_column_name():
     assert np.polyfit(curves["w"].grid, curves["w"].total, 1)[0] == pytest.approx(-1.5, abs=0.15)
     with pytest.raises(WorkbenchError, match="no column for input q"):
         explain_predictor(lambda t: t[:, 0], cols, ["w", "q"], None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Ground truth from a world's own do(), and an SCM over the data's units
+
+
+def _linear_world():
+    from core.worlds.linear import LinearGaussianWorld
+
+    # A -> M -> B -> Y, A -> Y: E[Y | A, B] = 0.5 A + 1.5 B; A's total slope 0.5 + 1.0 * 0.8 * 1.5 = 1.7
+    return LinearGaussianWorld({("A", "M"): 1.0, ("M", "B"): 0.8, ("A", "Y"): 0.5, ("B", "Y"): 1.5},
+                               noise={"A": 1.0, "M": 0.5, "B": 0.5, "Y": 0.3})
+
+
+def test_world_true_curves_match_path_coefficients():
+    from core.attributions import world_true_curves
+
+    w = _linear_world()
+    grids = {"A": np.linspace(-2, 2, 9), "B": np.linspace(-1, 1, 5)}
+    truth = world_true_curves(w, ["A", "B"], lambda v: v["Y"], grids, n=2000)
+    for v, total, direct in (("A", 1.7, 0.5), ("B", 1.5, 1.5)):
+        g = grids[v]
+        # common noise and linear mechanisms: the curves are exactly straight, slope = path coefficients
+        np.testing.assert_allclose(truth[v].total, total * (g - g.mean()), atol=1e-9)
+        np.testing.assert_allclose(truth[v].direct, direct * (g - g.mean()), atol=1e-9)
+        np.testing.assert_allclose(truth[v].indirect, (total - direct) * (g - g.mean()), atol=1e-9)
+    # observational slope of Y on A is Cov(A, Y) / Var(A) = 1.7 here (A is a root)
+    assert np.polyfit(grids["A"], truth["A"].observational, 1)[0] == pytest.approx(w.observational_slope("A", "Y"), abs=0.1)
+
+
+def test_morpho_ink_task_truth_has_an_indirect_thickness_effect():
+    from core.attributions import morpho_ink_task
+
+    task = morpho_ink_task(size=16)
+    x, y = task.sample(300, seed=0)
+    assert x.shape == (300, 2) and y.shape == (300,) and 0 < y.mean() < 255
+    grids = {v: default_grid(x[:, i], 5) for i, v in enumerate(task.inputs)}
+    truth = task.true_curves(grids, n=1500)
+    t, i = truth["thickness"], truth["intensity"]
+    # thicker strokes carry more ink directly and make the digit brighter (through intensity)
+    assert np.all(np.diff(t.direct) > 0) and np.all(np.diff(t.indirect) > 0)
+    assert np.ptp(t.indirect) > 0.3 * np.ptp(t.total)
+    np.testing.assert_allclose(i.indirect, 0.0, atol=1e-9)  # intensity has no descendant among the inputs
+
+
+class _ExactLinearSCM:
+    """The linear world's counterfactuals from observed values (noise abducted exactly, e = (v - B pa) / s)."""
+
+    def __init__(self, world):
+        self.w = world
+
+    def counterfactual_samples(self, units, do):
+        w = self.w
+        noise = {}
+        for v in w.order:
+            j = w.index[v]
+            mean = sum(w.B[w.index[p], j] * units[p] for p in w.graph.parents(v))
+            noise[f"e_{v}"] = (units[v] - mean) / w.S[j]
+        n = len(units[w.order[0]])
+        return w._run(noise, {k: np.full(n, float(a)) for k, a in do.items()})
+
+
+def test_scm_inputs_regenerate_through_non_input_nodes():
+    from core.attributions import SCMInputs
+
+    w = _linear_world()
+    v = w.sample(3000, seed=1).values
+    x = np.stack([v["A"], v["B"]], axis=1)
+    f = lambda t: 0.5 * t[:, 0] + 1.5 * t[:, 1]  # noqa: E731  the Bayes predictor E[Y | A, B]
+    grids = {"A": np.linspace(-2, 2, 9), "B": np.linspace(-1, 1, 5)}
+    curves = ace_curves(f, x, ["A", "B"], SCMInputs(_ExactLinearSCM(w), v, ["A", "B"]), grids, max_units=3000)
+    g = grids["A"]
+    np.testing.assert_allclose(curves["A"].total, 1.7 * (g - g.mean()), atol=1e-5)  # via M, not an input
+    np.testing.assert_allclose(curves["A"].direct, 0.5 * (g - g.mean()), atol=1e-5)
+    np.testing.assert_allclose(curves["B"].indirect, 0.0, atol=1e-5)
+    with pytest.raises(WorkbenchError, match="lack input"):
+        SCMInputs(_ExactLinearSCM(w), {"A": v["A"]}, ["A", "B"])

@@ -1,8 +1,10 @@
-"""Effects page: the outcome's mean under conditioning vs under intervention, across treatment values.
+"""Effects page: the outcome's mean under conditioning vs under intervention, across treatment values;
+then the causal attributions of a predictor (total / direct / indirect ACE curves of each input).
 
 Thin by design: curves, effect sizes, samplers and read-outs live in ``core.ui_explore`` (on top of
-``core.effects``).  Results are computed on a button press and kept in the session, keyed by the
-query, so moving between pages does not recompute them.
+``core.effects``), predictors and their attributions in ``core.ui_effects`` (on top of
+``core.attributions``).  Results are computed on a button press and kept in the session, keyed by
+the query, so moving between pages does not recompute them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import ui_explore
+from core import ui_effects, ui_explore
 from core.effects import WorldSampler, attribute_shift_table
 from core.errors import WorkbenchError
 from core.ui_page import model_page_context
@@ -26,134 +28,251 @@ ctx = model_page_context(
 state, hub, ws = ctx.state, ctx.hub, ctx.workspace
 graph, ds, world, run, settings = ctx.graph, ctx.dataset, ctx.world, ctx.run, ctx.settings
 
-choices = ui_explore.outcome_choices(graph, world)
-if not choices:
-    st.info("No scalar outcome to average (image nodes need a world's probe).", icon=":material/info:")
-    st.stop()
-labels = [ui_explore.outcome_label(c) for c in choices]
-default_t, default_y = ui_explore.default_query(graph)
-if state.get("ef_outcome") not in labels:
-    state["ef_outcome"] = next((lab for lab, c in zip(labels, choices, strict=True) if c[0] == default_y), labels[-1])
-q = st.columns([1.4, 1, 0.8, 0.8, 0.6])
-out_label = q[0].selectbox("Outcome", labels, key="ef_outcome")
-outcome, attribute = choices[labels.index(out_label)]
-treatments = [v for v in graph.names if v != outcome and graph.node(v).type != "image"]
-if not treatments:
-    st.info("No scalar treatment to vary.", icon=":material/info:")
-    st.stop()
-if state.get("ef_treatment") not in treatments:
-    state["ef_treatment"] = default_t if default_t in treatments else treatments[0]
-treatment = q[1].selectbox("Treatment", treatments, key="ef_treatment")
-# images are sampled, rendered and read by a probe: fewer samples by default keep this quick on a CPU
-n = q[2].number_input("Samples per value", min_value=50, max_value=100_000, value=200 if attribute else 2000,
-                      step=100 if attribute else 500, key=f"ef_n_{'image' if attribute else 'scalar'}")
-n_boot = q[3].number_input("Bootstrap resamples", min_value=50, max_value=5000, value=300, step=50, key="ef_boot")
-seed = q[4].number_input("Seed", min_value=0, value=0, step=1, key="ef_seed")
-tnode = graph.node(treatment)
-values = ui_explore.treatment_values(tnode, ds, k=5 if attribute else 7)
-c = st.columns([1, 1, 3])
-a = c[0].selectbox("Compare do(T = a)", values, index=len(values) - 1, key=f"ef_a_{treatment}")
-b = c[1].selectbox("with do(T = b)", values, index=0, key=f"ef_b_{treatment}")
-query = (treatment, outcome, attribute, int(n), int(n_boot), int(seed), a, b, ds.fingerprint,
-         run.manifest.get("updated") if run is not None else None)
+def treatment_effects() -> None:
+    """Conditioning vs intervention curves, effect sizes and attribute shifts for one treatment."""
+    choices = ui_explore.outcome_choices(graph, world)
+    if not choices:
+        st.info("No scalar outcome to average (image nodes need a world's probe).", icon=":material/info:")
+        return
+    labels = [ui_explore.outcome_label(c) for c in choices]
+    default_t, default_y = ui_explore.default_query(graph)
+    if state.get("ef_outcome") not in labels:
+        state["ef_outcome"] = next((lab for lab, c in zip(labels, choices, strict=True) if c[0] == default_y), labels[-1])
+    q = st.columns([1.4, 1, 0.8, 0.8, 0.6])
+    out_label = q[0].selectbox("Outcome", labels, key="ef_outcome")
+    outcome, attribute = choices[labels.index(out_label)]
+    treatments = [v for v in graph.names if v != outcome and graph.node(v).type != "image"]
+    if not treatments:
+        st.info("No scalar treatment to vary.", icon=":material/info:")
+        return
+    if state.get("ef_treatment") not in treatments:
+        state["ef_treatment"] = default_t if default_t in treatments else treatments[0]
+    treatment = q[1].selectbox("Treatment", treatments, key="ef_treatment")
+    # images are sampled, rendered and read by a probe: fewer samples by default keep this quick on a CPU
+    n = q[2].number_input("Samples per value", min_value=50, max_value=100_000, value=200 if attribute else 2000,
+                          step=100 if attribute else 500, key=f"ef_n_{'image' if attribute else 'scalar'}")
+    n_boot = q[3].number_input("Bootstrap resamples", min_value=50, max_value=5000, value=300, step=50, key="ef_boot")
+    seed = q[4].number_input("Seed", min_value=0, value=0, step=1, key="ef_seed")
+    tnode = graph.node(treatment)
+    values = ui_explore.treatment_values(tnode, ds, k=5 if attribute else 7)
+    c = st.columns([1, 1, 3])
+    a = c[0].selectbox("Compare do(T = a)", values, index=len(values) - 1, key=f"ef_a_{treatment}")
+    b = c[1].selectbox("with do(T = b)", values, index=0, key=f"ef_b_{treatment}")
+    query = (treatment, outcome, attribute, int(n), int(n_boot), int(seed), a, b, ds.fingerprint,
+             run.manifest.get("updated") if run is not None else None)
 
 
-def compute() -> None:
-    """Everything the page shows for this query, or one error line."""
-    result: dict = {"query": query, "error": None, "hedge": None, "notes": []}
-    try:
-        readout = ui_explore.make_readout(world, graph, outcome, attribute)
-        truth = WorldSampler(world) if world is not None else None
+    def compute() -> None:
+        """Everything the page shows for this query, or one error line."""
+        result: dict = {"query": query, "error": None, "hedge": None, "notes": []}
         try:
-            model = ui_explore.model_sampler(hub, run, ds, graph, treatment, outcome, settings)
-        except ui_explore.MissingModels as e:
-            model = None
-            result["notes"].append(str(e))
-        curves = ui_explore.effect_curves(ds, graph, treatment, outcome, values, model, truth, readout, int(n),
-                                          int(seed), int(n_boot))
-        sizes = ui_explore.effect_sizes(ds, graph, treatment, outcome, a, b, model, truth, readout, int(n), int(seed),
-                                        int(n_boot))
-        shifts = None
-        if world is not None:
+            readout = ui_explore.make_readout(world, graph, outcome, attribute)
+            truth = WorldSampler(world) if world is not None else None
             try:
-                scm = ui_explore.full_scm(hub, run, graph) if graph.is_markovian else None
-            except ui_explore.MissingModels:
-                scm = None
-            shifts = attribute_shift_table(world, treatment, a, ui_explore.shift_reader(world, graph),
-                                           model=scm, n=min(int(n), 500), seed=int(seed))
-        result.update(curves=curves, sizes=sizes, shifts=shifts)
-        if ws is not None:  # the workspace keeps the numbers too
-            ws.save_result(f"effects_{treatment}_{outcome}.csv", ui_explore.curves_csv(curves, sizes, shifts))
-    except WorkbenchError as e:
-        result["error"] = str(e)
-        hedge = getattr(e, "hedge", None)
-        result["hedge"] = (frozenset(hedge[0]), frozenset(hedge[1])) if hedge is not None else None
-    state["ef_result"] = result
+                model = ui_explore.model_sampler(hub, run, ds, graph, treatment, outcome, settings)
+            except ui_explore.MissingModels as e:
+                model = None
+                result["notes"].append(str(e))
+            curves = ui_explore.effect_curves(ds, graph, treatment, outcome, values, model, truth, readout, int(n),
+                                              int(seed), int(n_boot))
+            sizes = ui_explore.effect_sizes(ds, graph, treatment, outcome, a, b, model, truth, readout, int(n), int(seed),
+                                            int(n_boot))
+            shifts = None
+            if world is not None:
+                try:
+                    scm = ui_explore.full_scm(hub, run, graph) if graph.is_markovian else None
+                except ui_explore.MissingModels:
+                    scm = None
+                shifts = attribute_shift_table(world, treatment, a, ui_explore.shift_reader(world, graph),
+                                               model=scm, n=min(int(n), 500), seed=int(seed))
+            result.update(curves=curves, sizes=sizes, shifts=shifts)
+            if ws is not None:  # the workspace keeps the numbers too
+                ws.save_result(f"effects_{treatment}_{outcome}.csv", ui_explore.curves_csv(curves, sizes, shifts))
+        except WorkbenchError as e:
+            result["error"] = str(e)
+            hedge = getattr(e, "hedge", None)
+            result["hedge"] = (frozenset(hedge[0]), frozenset(hedge[1])) if hedge is not None else None
+        state["ef_result"] = result
 
 
-if st.button("Compute", key="ef_compute", type="primary", icon=":material/calculate:"):
-    with st.spinner(f"Sampling {len(values)} treatment values × {n} units (model, and truth for a world)…"):
-        compute()
-res = state.get("ef_result")
-if res is None or res["query"] != query:
-    st.caption("Press Compute to sample the curves (the model, and the truth for a built-in world).")
-    st.stop()
-if res["error"]:
-    st.error(res["error"], icon=":material/block:")
-    if res["hedge"] is not None:
-        st.markdown(ui_explore.hedge_markdown(res["hedge"], treatment, outcome))
-    st.stop()
-for note in res["notes"]:
-    st.info(f"Interventional curve of the model left out: {note}", icon=":material/info:")
+    if st.button("Compute", key="ef_compute", type="primary", icon=":material/calculate:"):
+        with st.spinner(f"Sampling {len(values)} treatment values × {n} units (model, and truth for a world)…"):
+            compute()
+    res = state.get("ef_result")
+    if res is None or res["query"] != query:
+        st.caption("Press Compute to sample the curves (the model, and the truth for a built-in world).")
+        return
+    if res["error"]:
+        st.error(res["error"], icon=":material/block:")
+        if res["hedge"] is not None:
+            st.markdown(ui_explore.hedge_markdown(res["hedge"], treatment, outcome))
+        return
+    for note in res["notes"]:
+        st.info(f"Interventional curve of the model left out: {note}", icon=":material/info:")
 
-curves: pd.DataFrame = res["curves"]
-y_label = ui_explore.outcome_label((outcome, attribute))
-colours = {"conditioning (data)": "#dc2626", "intervention (model)": "#2563eb", "intervention (truth)": "#16a34a"}
-fig = go.Figure()
-# the spurious part is measured against the truth where there is one (else the model's causal curve)
-causal = "intervention (truth)" if (curves.source == "intervention (truth)").any() else "intervention (model)"
-gap = ui_explore.spurious_gap(curves, causal=causal)
-if len(gap):
-    x = list(gap["value"])
-    fig.add_trace(go.Scatter(x=x + x[::-1], y=list(gap["conditioning"]) + list(gap["intervention"])[::-1],
-                             fill="toself", fillcolor="rgba(220,38,38,0.12)", line=dict(width=0), hoverinfo="skip",
-                             name=f"spurious part (conditioning − {causal.split('(')[1].rstrip(')')})"))
-for source, part in curves.groupby("source", sort=False):
-    fig.add_trace(go.Scatter(
-        x=part["value"], y=part["mean"], mode="lines+markers", name=source,
-        line=dict(color=colours.get(source), dash="dot" if "truth" in source else "solid"),
-        error_y=dict(type="data", symmetric=False, array=part["high"] - part["mean"],
-                     arrayminus=part["mean"] - part["low"]),
-    ))
-fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
-                  title=f"E[{y_label} | {treatment} = x] vs E[{y_label} | do({treatment} = x)]",
-                  xaxis_title=treatment, yaxis_title=f"mean {y_label}")
-if tnode.is_discrete:
-    fig.update_xaxes(type="category")
-st.plotly_chart(fig, key="ef_curves", width="stretch")
-if len(gap):
-    st.caption(f"Spurious part at each value (conditioning − {causal}): "
-               + ", ".join(f"{v}: {s:+.3g}" for v, s in zip(gap["value"], gap["spurious"], strict=True)))
+    curves: pd.DataFrame = res["curves"]
+    y_label = ui_explore.outcome_label((outcome, attribute))
+    colours = {"conditioning (data)": "#dc2626", "intervention (model)": "#2563eb", "intervention (truth)": "#16a34a"}
+    fig = go.Figure()
+    # the spurious part is measured against the truth where there is one (else the model's causal curve)
+    causal = "intervention (truth)" if (curves.source == "intervention (truth)").any() else "intervention (model)"
+    gap = ui_explore.spurious_gap(curves, causal=causal)
+    if len(gap):
+        x = list(gap["value"])
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(gap["conditioning"]) + list(gap["intervention"])[::-1],
+                                 fill="toself", fillcolor="rgba(220,38,38,0.12)", line=dict(width=0), hoverinfo="skip",
+                                 name=f"spurious part (conditioning − {causal.split('(')[1].rstrip(')')})"))
+    for source, part in curves.groupby("source", sort=False):
+        fig.add_trace(go.Scatter(
+            x=part["value"], y=part["mean"], mode="lines+markers", name=source,
+            line=dict(color=colours.get(source), dash="dot" if "truth" in source else "solid"),
+            error_y=dict(type="data", symmetric=False, array=part["high"] - part["mean"],
+                         arrayminus=part["mean"] - part["low"]),
+        ))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
+                      title=f"E[{y_label} | {treatment} = x] vs E[{y_label} | do({treatment} = x)]",
+                      xaxis_title=treatment, yaxis_title=f"mean {y_label}")
+    if tnode.is_discrete:
+        fig.update_xaxes(type="category")
+    st.plotly_chart(fig, key="ef_curves", width="stretch")
+    if len(gap):
+        st.caption(f"Spurious part at each value (conditioning − {causal}): "
+                   + ", ".join(f"{v}: {s:+.3g}" for v, s in zip(gap["value"], gap["spurious"], strict=True)))
 
-st.subheader("Effect sizes", anchor=False)
-sizes: pd.DataFrame = res["sizes"]
-st.table(sizes.assign(**{k: sizes[k].map("{:+.4f}".format) for k in ("estimate", "low", "high")}).set_index("quantity"))
-st.caption("95% percentile-bootstrap intervals. ATE = E[Y | do(T = a)] − E[Y | do(T = b)]; the spurious part is the "
-           "observational difference minus the ATE.")
+    st.subheader("Effect sizes", anchor=False)
+    sizes: pd.DataFrame = res["sizes"]
+    st.table(sizes.assign(**{k: sizes[k].map("{:+.4f}".format) for k in ("estimate", "low", "high")}).set_index("quantity"))
+    st.caption("95% percentile-bootstrap intervals. ATE = E[Y | do(T = a)] − E[Y | do(T = b)]; the spurious part is the "
+               "observational difference minus the ATE.")
 
-shifts = res["shifts"]
-st.subheader("Attribute shifts", anchor=False)
-if shifts is None:
-    st.caption("Needs a built-in world (its counterfactuals are the ground truth).")
-elif len(shifts):
-    st.markdown(f"Under do({treatment} = {a}) applied to each unit: the share of units whose attribute changes. "
-                "Attributes that are not downstream of the treatment should not move; the naive conditional "
-                "(swapping the unit for one that has the value) moves them anyway.")
-    sfig = px.bar(shifts, x="attribute", y="changed_pct", color="method", barmode="group",
-                  color_discrete_map={"model": "#2563eb", "naive conditional": "#dc2626", "truth": "#16a34a"})
-    sfig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="% of units changed")
-    st.plotly_chart(sfig, key="ef_shifts", width="stretch")
+    shifts = res["shifts"]
+    st.subheader("Attribute shifts", anchor=False)
+    if shifts is None:
+        st.caption("Needs a built-in world (its counterfactuals are the ground truth).")
+    elif len(shifts):
+        st.markdown(f"Under do({treatment} = {a}) applied to each unit: the share of units whose attribute changes. "
+                    "Attributes that are not downstream of the treatment should not move; the naive conditional "
+                    "(swapping the unit for one that has the value) moves them anyway.")
+        sfig = px.bar(shifts, x="attribute", y="changed_pct", color="method", barmode="group",
+                      color_discrete_map={"model": "#2563eb", "naive conditional": "#dc2626", "truth": "#16a34a"})
+        sfig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="% of units changed")
+        st.plotly_chart(sfig, key="ef_shifts", width="stretch")
 
-csv = ui_explore.curves_csv(curves, sizes, shifts)
-st.download_button("Download the numbers (CSV)", csv, file_name=f"effects_{treatment}_{outcome}.csv", mime="text/csv",
-                   key="ef_download", on_click="ignore", icon=":material/download:")
+    csv = ui_explore.curves_csv(curves, sizes, shifts)
+    st.download_button("Download the numbers (CSV)", csv, file_name=f"effects_{treatment}_{outcome}.csv", mime="text/csv",
+                       key="ef_download", on_click="ignore", icon=":material/download:")
+
+
+def attributions() -> None:
+    """Train or upload a predictor; its inputs' total / direct / indirect ACE curves and the split."""
+    st.subheader("Attributions of a predictor", anchor=False)
+    st.caption("How much of a predictor's output does each input cause, directly and through the other inputs? "
+               "Total: set the input, let its descendants among the inputs follow (an SCM over the inputs); "
+               "direct: set it, keep the other inputs as observed; indirect = total − direct.")
+    scalars = ui_effects.scalar_nodes(graph)
+    if len(scalars) < 2:
+        st.info("A predictor needs at least two scalar nodes (a target and an input).", icon=":material/info:")
+        return
+    source = st.radio("Predictor", ["Train on the workspace data", "Upload (safetensors + spec)"], horizontal=True,
+                      key="at_source")
+    if source.startswith("Train"):
+        default_target, default_inputs = ui_effects.default_predictor_query(graph)
+        if state.get("at_target") not in scalars:
+            state["at_target"] = default_target
+        c = st.columns([1, 2, 1, 0.8])
+        target = c[0].selectbox("Target", scalars, key="at_target")
+        options = [v for v in scalars if v != target]
+        kept = [v for v in state.get("at_inputs", []) if v in options]
+        if "at_inputs" not in state or not kept:
+            state["at_inputs"] = [v for v in ui_effects.default_predictor_query(graph, target)[1] if v in options]
+        inputs = c[1].multiselect("Inputs", options, key="at_inputs")
+        mode = c[2].radio("Training", ["ante-hoc (with the graph)", "plain"], key="at_mode",
+                          help="Ante-hoc: trained jointly with an SCM over the inputs, and told by the graph which "
+                               "inputs have no direct effect on the target.")
+        steps = c[3].number_input("Steps", min_value=50, max_value=20_000, value=ui_effects.QUICK_STEPS, step=100,
+                                  key="at_steps")
+        train_key = ("train", target, tuple(inputs), mode, int(steps), ds.fingerprint)
+        if st.button("Train predictor", key="at_train", icon=":material/model_training:", disabled=not inputs):
+            try:
+                with st.spinner(f"Training {ui_effects.QUICK_HIDDEN} MLP, {steps} steps…"):
+                    pred = ui_effects.train_workspace_predictor(ds, graph, target, inputs, mode.startswith("ante"),
+                                                                int(steps))
+                state["at_predictor"] = (train_key, pred, None)
+            except WorkbenchError as e:
+                state["at_predictor"] = (train_key, None, str(e))
+    else:
+        c = st.columns(2)
+        spec = c[0].file_uploader("predictor.json (architecture)", type=["json"], key="at_spec")
+        weights = c[1].file_uploader("predictor.safetensors (weights)", type=["safetensors"], key="at_weights")
+        train_key = ("upload", spec.file_id if spec else None, weights.file_id if weights else None)
+        if spec is not None and weights is not None and (state.get("at_predictor") or (None,))[0] != train_key:
+            try:
+                state["at_predictor"] = (train_key, ui_effects.load_uploaded_predictor(spec.getvalue(),
+                                                                                      weights.getvalue(), graph), None)
+            except WorkbenchError as e:
+                state["at_predictor"] = (train_key, None, str(e))
+    held = state.get("at_predictor")
+    if held is None or held[0] != train_key:
+        st.caption("Train a predictor (a few seconds) or upload one to see its attributions.")
+        return
+    _, pred, error = held
+    if error:
+        st.error(error, icon=":material/block:")
+        return
+    fit = f", RMSE on the data {pred.fit_rmse:.3g}" if pred.fit_rmse is not None else ""
+    took = f" in {pred.seconds:.1f} s" if pred.seconds else ""
+    st.caption(f"Predictor: {pred.label}{took}{fit}.")
+    found = None
+    try:
+        found = ui_effects.neural_scm_for_inputs(hub, run, graph, pred.inputs) if run is not None else None
+    except WorkbenchError:
+        found = None
+    choices = ui_effects.scm_choices(pred, found is not None)
+    if state.get("at_scm") not in choices:
+        state["at_scm"] = choices[0]
+    c = st.columns([2, 1, 1, 1])
+    scm_source = c[0].selectbox("Inputs' SCM (for total effects)", choices, key="at_scm",
+                                format_func=ui_effects.SCM_SOURCES.get)
+    points = c[1].number_input("Grid points", min_value=5, max_value=200, value=25, step=5, key="at_points")
+    units = c[2].number_input("Units averaged", min_value=50, max_value=20_000, value=500, step=50, key="at_units")
+    fmt = c[3].radio("Image export", ["png", "svg"], horizontal=True, key="at_format")
+    query = (held[0], id(pred), scm_source, int(points), int(units))
+    if st.button("Compute attributions", key="at_compute", type="primary", icon=":material/calculate:"):
+        result: dict = {"query": query, "error": None}
+        try:
+            with st.spinner("Sampling the ACE curves…"):
+                scm = ui_effects.input_scm(scm_source, pred, ds, graph, hub, run)
+                curves = ui_effects.attribution_curves(pred, ds, graph, scm, int(points), int(units))
+            result.update(frame=ui_effects.curves_frame(curves), split=ui_effects.effect_split(curves))
+        except WorkbenchError as e:
+            result["error"] = str(e)
+        state["at_result"] = result
+    res = state.get("at_result")
+    if res is None or res["query"] != query:
+        st.caption("Press Compute attributions to draw the curves.")
+        return
+    if res["error"]:
+        st.error(res["error"], icon=":material/block:")
+        return
+    frame, split = res["frame"], res["split"]
+    export = {"toImageButtonOptions": {"format": fmt, "filename": f"attributions_{pred.target or 'output'}",
+                                       "scale": 2}, "displaylogo": False}
+    st.plotly_chart(ui_effects.curves_figure(frame, pred.target or "output"), key="at_curves", width="stretch",
+                    config=export)
+    st.plotly_chart(ui_effects.split_figure(split), key="at_split", width="stretch", config=export)
+    st.caption("ACE curves are centred (each minus its mean over the grid). Bars: mean |ACE| of the direct and "
+               "the indirect curve. Camera icon: save the chart as " + fmt.upper() + ".")
+    st.download_button("Download the attributions (CSV)", ui_effects.attribution_csv(frame, split, pred.label),
+                       file_name=f"attributions_{pred.target or 'output'}.csv", mime="text/csv", key="at_download",
+                       on_click="ignore", icon=":material/download:")
+    if pred.mode != "uploaded":
+        files = ui_effects.predictor_files(pred)
+        c = st.columns(2)
+        for col, (name, data) in zip(c, files.items(), strict=True):
+            col.download_button(f"Download {name}", data, file_name=name, key=f"at_dl_{name}", on_click="ignore",
+                                icon=":material/download:")
+
+
+treatment_effects()
+st.divider()
+attributions()
