@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from core.errors import WorkbenchError
 from core.graph import Node
 from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset, merged_config, randn
-from core.mechanisms.encoders import ParentEncoder
+from core.mechanisms.encoders import image_mechanism_encoder
 from core.mechanisms.samplers import ddim_invert, ddim_sample, ddim_scheduler
 
 # Measured on a 2-core CPU (research/stack.md): 16x16 with (32, 64) and no attention trains to
@@ -55,9 +55,9 @@ UNET_FULL = {
 
 COMMON = {"num_train_timesteps": 1000, "beta_schedule": "squaredcos_cap_v2", "cond_dropout": 0.0, "guidance_scale": 1.0}
 PRESET_CONFIGS: dict[str, dict[str, Any]] = {
-    "quick": {**COMMON, "sample_steps": 25, "inversion_steps": 25, "image_features": 16,
+    "quick": {**COMMON, "sample_steps": 25, "inversion_steps": 25, "image_features": 16, "image_vector": 64,
               "train": {"steps": 2000, "batch_size": 64, "lr": 5e-4}},
-    "full": {**COMMON, "sample_steps": 50, "inversion_steps": 50, "image_features": 32,
+    "full": {**COMMON, "sample_steps": 50, "inversion_steps": 50, "image_features": 32, "image_vector": 128,
              "train": {"steps": 20000, "batch_size": 128, "lr": 2e-4}},
 }
 
@@ -84,9 +84,7 @@ class DiffusionImageMechanism(Mechanism):
             raise WorkbenchError(
                 f"image node {self.node.name} is {h}x{w}; this U-Net needs height and width divisible by {down}"
             )
-        self.encoder = ParentEncoder(
-            self.parent_nodes, image_mode="channels", image_size=(h, w), image_features=int(c["image_features"])
-        )
+        self.encoder = image_mechanism_encoder(self.parent_nodes, (h, w), c)
         temb = int(unet["block_out_channels"][0]) * 4
         has_vector = self.encoder.vector_dim > 0
         self.unet = UNet2DModel(

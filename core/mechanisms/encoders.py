@@ -2,16 +2,25 @@
 
 Scalar parents become one vector per unit: one-hot for binary/categorical parents, standardised
 ``(x - mean) / std`` for continuous ones (mean and std are buffers fixed by ``prepare`` from training
-data).  Image parents (float, ``[-1, 1]``) go one of two ways:
+data).  Image parents (float, ``[-1, 1]``) go one of three ways:
 
 - ``image_mode="channels"``: resized (bilinear) to the mechanism's own image size and returned as
   extra input channels — for image mechanisms, where a pixel-aligned parent is most useful;
 - ``image_mode="cnn"``: a small CNN per image parent maps it to ``image_features`` numbers appended to
-  the vector — for scalar mechanisms.
+  the vector — for scalar mechanisms;
+- ``image_mode="both"``: the channels AND a global vector per image parent (``SpatialImageFeatures``:
+  a CNN whose last 4x-downsampled feature map is flattened, not pooled, then a linear layer) — for
+  image mechanisms whose output depends on the parent as a whole: a mirror, a rotation or a colour
+  read elsewhere in the image.  The channels alone reach the network's last convolutions, whose
+  receptive field (~5x5) cannot move a stroke across the image; average pooling would discard the
+  spatial layout that a mirror needs, while a linear layer on the flattened map ``y = A vec(f)``
+  can permute the cells of ``f`` (a mirror is a permutation of the 4x4 cells plus a mirror of each
+  cell's content, which the convolutions before it can learn).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -43,6 +52,33 @@ class ImageFeatures(nn.Module):
         return self.net(x)
 
 
+class SpatialImageFeatures(nn.Module):
+    """A CNN that keeps the layout: (B, C, H, W) -> (B, features).
+
+    Three 3x3 convs (the last two stride 2) give a (width, ceil(H/4), ceil(W/4)) map; it is flattened
+    and mapped by ``Linear(width * ceil(H/4) * ceil(W/4), features)``, so every output number can
+    weigh every cell separately (global position survives, unlike ``AdaptiveAvgPool2d(1)``).
+    """
+
+    def __init__(self, shape: Sequence[int], features: int, width: int = 32) -> None:
+        super().__init__()
+        c, h, w = (int(v) for v in shape)
+        cells = math.ceil(math.ceil(h / 2) / 2) * math.ceil(math.ceil(w / 2) / 2)
+        self.net = nn.Sequential(
+            nn.Conv2d(c, width // 2, 3, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(width // 2, width, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(width, width, 3, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Flatten(),
+            nn.Linear(width * cells, features),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
 class ParentEncoder(nn.Module):
     def __init__(
         self,
@@ -53,9 +89,9 @@ class ParentEncoder(nn.Module):
         cnn_width: int = 32,
     ) -> None:
         super().__init__()
-        if image_mode not in ("cnn", "channels"):
-            raise WorkbenchError(f"image_mode must be 'cnn' or 'channels', got {image_mode!r}")
-        if image_mode == "channels" and image_size is None and any(p.type == "image" for p in parents):
+        if image_mode not in ("cnn", "channels", "both"):
+            raise WorkbenchError(f"image_mode must be 'cnn', 'channels' or 'both', got {image_mode!r}")
+        if image_mode in ("channels", "both") and image_size is None and any(p.type == "image" for p in parents):
             raise WorkbenchError("image parents as channels need the mechanism's image size")
         self.parents = list(parents)
         self.image_mode = image_mode
@@ -66,16 +102,20 @@ class ParentEncoder(nn.Module):
         # Standardisation statistics of continuous parents (identity until prepare() sees data).
         self.register_buffer("cont_mean", torch.zeros(len(self.continuous)))
         self.register_buffer("cont_std", torch.ones(len(self.continuous)))
+        # Modules are created only for image parents (and in this order), so a mechanism without
+        # image parents has the same parameters, drawn from the same random stream, in every mode.
         self.cnns = nn.ModuleDict()
-        if image_mode == "cnn":
-            for name, shape in self.images:
+        for name, shape in self.images:
+            if image_mode == "cnn":
                 self.cnns[name] = ImageFeatures(shape[0], image_features, cnn_width)
+            elif image_mode == "both":
+                self.cnns[name] = SpatialImageFeatures(shape, image_features, cnn_width)
         self.vector_dim = (
             len(self.continuous)
             + sum(k for _, k in self.discrete)
-            + (image_features * len(self.images) if image_mode == "cnn" else 0)
+            + (image_features * len(self.images) if image_mode in ("cnn", "both") else 0)
         )
-        self.channel_dim = sum(s[0] for _, s in self.images) if image_mode == "channels" else 0
+        self.channel_dim = sum(s[0] for _, s in self.images) if image_mode in ("channels", "both") else 0
 
     @torch.no_grad()
     def prepare(self, parents: dict[str, Tensor]) -> None:
@@ -97,7 +137,7 @@ class ParentEncoder(nn.Module):
             if v.numel() and (v.min() < 0 or v.max() >= k):
                 raise WorkbenchError(f"parent {name} has values outside 0..{k - 1}")
             parts.append(F.one_hot(v, k).float())
-        if self.image_mode == "cnn":
+        if self.image_mode in ("cnn", "both"):
             for name, _ in self.images:
                 parts.append(self.cnns[name](parents[name].to(dev).float()))
         if not parts:
@@ -106,7 +146,7 @@ class ParentEncoder(nn.Module):
 
     def channels(self, parents: dict[str, Tensor], n: int) -> Tensor | None:
         """(n, channel_dim, H, W) image parents resized to the mechanism's size, or None."""
-        if self.image_mode != "channels" or not self.images:
+        if self.image_mode == "cnn" or not self.images:
             return None
         dev = self.cont_mean.device
         maps = []
@@ -116,3 +156,18 @@ class ParentEncoder(nn.Module):
                 x = F.interpolate(x, size=self.image_size, mode="bilinear", align_corners=False)
             maps.append(x)
         return torch.cat(maps, dim=1)
+
+
+def image_mechanism_encoder(parents: Sequence[Node], image_size: tuple[int, int], config: dict) -> ParentEncoder:
+    """The parent encoder of an image mechanism (VAE, diffusion), from its config.
+
+    ``config["image_vector"]`` > 0 adds the global path (``image_mode="both"``, that many features per
+    image parent); absent or 0 gives the channels-only network, which is what every config stored
+    before the key existed describes, so old checkpoints rebuild exactly.
+    """
+    vector = int(config.get("image_vector", 0) or 0)
+    if vector < 0:
+        raise WorkbenchError(f"image_vector must be 0 (off) or a positive number of features, got {vector}")
+    if vector:
+        return ParentEncoder(parents, image_mode="both", image_size=image_size, image_features=vector)
+    return ParentEncoder(parents, image_mode="channels", image_size=image_size, image_features=int(config["image_features"]))

@@ -33,16 +33,16 @@ from torch import Tensor, nn
 from core.errors import WorkbenchError
 from core.graph import Node
 from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset, merged_config, randn
-from core.mechanisms.encoders import ParentEncoder
+from core.mechanisms.encoders import image_mechanism_encoder
 
 PRESET_CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
-        "latent": 16, "width": 32, "image_features": 16, "scale": "learned", "beta": 10.0,
+        "latent": 16, "width": 32, "image_features": 16, "image_vector": 64, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
         "train": {"steps": 3000, "batch_size": 64, "lr": 1e-3},
     },
     "full": {
-        "latent": 32, "width": 64, "image_features": 32, "scale": "learned", "beta": 10.0,
+        "latent": 32, "width": 64, "image_features": 32, "image_vector": 128, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
         "train": {"steps": 20000, "batch_size": 128, "lr": 5e-4},
     },
@@ -65,9 +65,7 @@ class VAEImageMechanism(Mechanism):
         ch, h, w = self.node.shape
         width, latent = int(c["width"]), int(c["latent"])
         self.latent = latent
-        self.encoder_pa = ParentEncoder(
-            self.parent_nodes, image_mode="channels", image_size=(h, w), image_features=int(c["image_features"])
-        )
+        self.encoder_pa = image_mechanism_encoder(self.parent_nodes, (h, w), c)
         vec, maps = self.encoder_pa.vector_dim, self.encoder_pa.channel_dim
         # q(z | x, pa): scalar parents enter as constant feature maps, image parents as channels
         self.enc = nn.Sequential(
