@@ -11,7 +11,16 @@ A workspace folder holds everything the pages build up::
 
 Several workspaces live side by side under ``./workspaces/`` (gitignored; the environment variable
 ``CAUSAL_WORKBENCH_WORKSPACES`` moves the root, which tests use).  ``.last`` in the root names the
-workspace opened last, so reopening the app restores it.  Session glue (:func:`sync_session`) keeps
+workspace opened last, so reopening the app restores it.
+
+The first start (no workspace yet) opens a ready workspace ``default`` built from a shipped one
+(:func:`install_builtin`): ``assets/workspaces/faces/`` holds the graph, the Train page settings, a
+trained run (quick preset: safetensors weights and JSON manifest, a few MB) and the RECIPE of its
+data -- world, parameters, sampling seed, n and fingerprint -- not the data: the world re-samples it
+in about two seconds and the fingerprint proves it is the very data the models were trained on
+(the run records that fingerprint; ID-GEN and the checkpoint refuse mismatches).  The environment
+variable ``CAUSAL_WORKBENCH_DEFAULT`` picks another shipped workspace, or ``empty`` for an empty
+``default`` (the test suite's setting).  Session glue (:func:`sync_session`) keeps
 ``st.session_state`` and the folder in step with plain dict operations, so it is tested without
 Streamlit: on a session's first run the saved graph and data are loaded into the state; on every
 later run a graph or data set that changed is written back (compared by object identity, so an
@@ -24,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
@@ -45,6 +55,11 @@ DATA_FILE = "data.npz"
 RUN_DIR = "run"
 RESULTS_DIR = "results"
 LAST_FILE = ".last"
+BUILTIN_ROOT = ROOT / "assets" / "workspaces"
+BUILTIN_DEFAULT = "faces"
+ENV_DEFAULT = "CAUSAL_WORKBENCH_DEFAULT"
+RECIPE = "builtin.json"
+BUILTIN_FORMAT = "causal-workbench-builtin-workspace"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 # session_state keys this module owns
@@ -77,7 +92,8 @@ def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[str]:
     base = workspace_root(root)
     if not base.is_dir():
         return []
-    return sorted(p.name for p in base.iterdir() if p.is_dir() and (p / META).is_file())
+    # dot-folders are workspaces being installed (see install_builtin), not workspaces yet
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / META).is_file())
 
 
 def _now() -> str:
@@ -274,7 +290,8 @@ def remember_last(name: str, root: str | os.PathLike[str] | None = None) -> None
 
 
 def last_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
-    """The workspace opened last (``.last``), else the first one, else a new ``default``."""
+    """The workspace opened last (``.last``), else the first one, else a new ``default`` (from the
+    shipped workspace: see :func:`first_workspace`)."""
     base = workspace_root(root)
     names = list_workspaces(root)
     try:
@@ -285,7 +302,151 @@ def last_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
         return open_workspace(last, root)
     if names:
         return open_workspace(names[0], root)
+    return first_workspace(root)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shipped workspaces: a trained run plus the recipe of its data
+
+
+def builtin_names(folder: Path = BUILTIN_ROOT) -> list[str]:
+    """The shipped workspaces (folders of ``assets/workspaces`` with a recipe)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / RECIPE).is_file())
+
+
+def read_recipe(source: str | os.PathLike[str]) -> dict[str, Any]:
+    """The recipe of a shipped workspace folder (``builtin.json``), checked."""
+    f = Path(source) / RECIPE
+    try:
+        obj = json.loads(f.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkspaceError(f"{source} is not a shipped workspace (no {RECIPE})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WorkspaceError(f"{f} is corrupt ({type(e).__name__})") from None
+    data = obj.get("data") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict) or obj.get("format") != BUILTIN_FORMAT or not isinstance(data, dict):
+        raise WorkspaceError(f"{f} is not a shipped-workspace recipe")
+    missing = [k for k in ("world", "params", "seed", "n", "fingerprint") if k not in data]
+    if missing:
+        raise WorkspaceError(f"{f}: the data recipe lacks {', '.join(missing)}")
+    return obj
+
+
+def regenerate_dataset(recipe: Mapping[str, Any]) -> Any:
+    """The recipe's data set, re-sampled from its world and seed (``core.worlds.registry``); the
+    caller compares ``.fingerprint`` with ``recipe["data"]["fingerprint"]``."""
+    from core.worlds.registry import sample_dataset
+
+    d = recipe["data"]
+    ds, _ = sample_dataset(str(d["world"]), int(d["n"]), seed=int(d["seed"]), params=dict(d["params"]))
+    return ds
+
+
+def data_source_text(recipe: Mapping[str, Any]) -> str:
+    """``"world faces (size=28, confounding=1.0, p_glasses=0.2), seed 0"`` (the Data page's wording)."""
+    d = recipe["data"]
+    shown = ", ".join(f"{k}={v}" for k, v in d["params"].items())
+    return f"world {d['world']}" + (f" ({shown})" if shown else "") + f", seed {d['seed']}"
+
+
+def install_builtin(name: str = DEFAULT_NAME, root: str | os.PathLike[str] | None = None,
+                    source: str | os.PathLike[str] | None = None) -> Workspace:
+    """Create workspace ``name`` from a shipped one (default ``assets/workspaces/faces``): its graph
+    and settings, a copy of its trained run, and its data re-sampled from the recipe.
+
+    Built in a hidden folder beside the target and renamed into place, so a crash leaves no half
+    workspace and two sessions starting at once end with one (the loser opens the winner's).  Data
+    that re-samples to another fingerprint (a numerics change in the world) is kept with a note: the
+    models then count as fitted to other data and the pages say so."""
+    name = check_name(name)
+    src = Path(source) if source is not None else BUILTIN_ROOT / BUILTIN_DEFAULT
+    recipe = read_recipe(src)
+    base = workspace_root(root)
+    target = base / name
+    if target.exists():
+        raise WorkspaceError(f"a workspace named {name!r} already exists")
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=base))
+    try:
+        ws = Workspace(tmp, {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "created": _now(),
+                             "graph_name": None, "data": None, "settings": dict(recipe.get("settings") or {}),
+                             "builtin": src.name})
+        try:
+            graph = ADMG.from_json((src / GRAPH_FILE).read_text(encoding="utf-8"))
+        except (OSError, GraphError, ValueError) as e:
+            raise WorkspaceError(f"shipped workspace {src}: its graph cannot be read ({e})") from None
+        ws.save_graph(graph, str(recipe.get("graph_name") or src.name))
+        ds = regenerate_dataset(recipe)
+        expected = str(recipe["data"]["fingerprint"])
+        ws.save_dataset(ds, data_source_text(recipe))
+        if ds.fingerprint != expected:
+            ws.meta["notes"] = [f"the re-sampled data differs from the data the shipped models were trained on "
+                                f"(fingerprint {ds.fingerprint[:12]}, expected {expected[:12]}): retrain on the Train page"]
+        if (src / RUN_DIR / MANIFEST).is_file():
+            shutil.copytree(src / RUN_DIR, tmp / RUN_DIR)
+        ws._write_meta()
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if (target / META).is_file():  # another session installed it first: use theirs
+                shutil.rmtree(tmp, ignore_errors=True)
+                return open_workspace(name, root)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return open_workspace(name, root)
+
+
+def first_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
+    """The workspace a first start opens: the shipped one named by ``$CAUSAL_WORKBENCH_DEFAULT``
+    (default ``faces``), installed as ``default``; ``empty`` (or shipped assets that cannot be
+    used) gives an empty ``default``."""
+    choice = os.environ.get(ENV_DEFAULT, BUILTIN_DEFAULT).strip() or BUILTIN_DEFAULT
+    if choice != "empty":
+        try:
+            return install_builtin(DEFAULT_NAME, root, BUILTIN_ROOT / choice)
+        except WorkbenchError as e:
+            ws = create_workspace(DEFAULT_NAME, root)
+            ws.meta["notes"] = [f"the shipped workspace {choice!r} could not be installed: {e}"]
+            ws._write_meta()
+            return ws
     return create_workspace(DEFAULT_NAME, root)
+
+
+def pack_builtin(out: str | os.PathLike[str], graph: ADMG, graph_name: str, run_dir: str | os.PathLike[str],
+                 world: str, params: Mapping[str, Any], seed: int, n: int,
+                 settings: Mapping[str, Any] | None = None, description: str = "") -> Path:
+    """Write a shipped workspace folder: graph, recipe, and the run's manifest and weights (the
+    optimiser files stay behind: they only serve resuming, and double the size).  The data is
+    re-sampled here to record its fingerprint, and must match the run's."""
+    from core.checkpoint import load_run
+
+    run = load_run(run_dir)
+    recipe = {"format": BUILTIN_FORMAT, "version": 1, "graph_name": graph_name, "description": description,
+              "data": {"world": world, "params": dict(params), "seed": int(seed), "n": int(n), "fingerprint": ""},
+              "settings": json.loads(json.dumps(dict(settings or {})))}
+    ds = regenerate_dataset(recipe)
+    if run.fingerprint != ds.fingerprint:
+        raise WorkspaceError(f"run {run_dir} was trained on other data than the recipe gives "
+                             f"({str(run.fingerprint)[:12]} vs {ds.fingerprint[:12]})")
+    recipe["data"]["fingerprint"] = ds.fingerprint
+    recipe["data"]["params"] = dict(ds.world["params"])  # every parameter, defaults included
+    out = Path(out)
+    if (out / RUN_DIR).exists():
+        shutil.rmtree(out / RUN_DIR)  # a previous pack: replaced (notes beside it stay)
+    (out / RUN_DIR / "nodes").mkdir(parents=True)
+    atomic_write_json(out / GRAPH_FILE, graph.to_json())
+    manifest = json.loads(json.dumps(run.manifest))
+    for entry in manifest["nodes"].values():
+        if entry.get("weights"):
+            shutil.copy2(run.path / entry["weights"], out / RUN_DIR / entry["weights"])
+        entry["optimizer"] = None
+    atomic_write_json(out / RUN_DIR / MANIFEST, manifest)
+    atomic_write_json(out / RECIPE, recipe)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -373,6 +534,7 @@ def attach(state: MutableMapping[str, Any], ws: Workspace) -> list[str]:
         state["dataset"], state["data_world"] = ds, world
         state["data_source"] = ws.data_source or "workspace"
     state[_SAVED_DATA] = ds
+    problems += [str(note) for note in ws.meta.get("notes") or ()]
     remember_last(ws.name, ws.path.parent)
     return problems
 

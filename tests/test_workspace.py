@@ -240,3 +240,169 @@ def test_node_status_from_a_trained_run(tmp_path):
     assert [r["status"] for r in W.node_status(ADMG([Node("Q", "binary")]), None)] == ["untrained"]
     ws.discard_run()
     assert not ws.has_run() and ws.manifest() is None
+
+
+# ---- the shipped, trained default workspace (assets/workspaces/faces)
+
+BUILTIN = W.BUILTIN_ROOT / W.BUILTIN_DEFAULT
+
+
+def test_shipped_workspace_is_small_and_its_recipe_regenerates_the_training_data():
+    files = [f for f in BUILTIN.rglob("*") if f.is_file()]
+    sizes = {str(f.relative_to(BUILTIN)): f.stat().st_size for f in files}
+    assert all(s < 10 * 2**20 for s in sizes.values()), sizes
+    assert sum(sizes.values()) < 8 * 2**20, sizes
+    assert not any(f.suffix in (".npz", ".png", ".pt") for f in files)  # no data, no optimiser state
+    recipe = W.read_recipe(BUILTIN)
+    ds = W.regenerate_dataset(recipe)
+    manifest = json.loads((BUILTIN / "run" / "manifest.json").read_text())
+    # the world re-samples exactly the data the shipped models were trained on
+    assert ds.fingerprint == recipe["data"]["fingerprint"] == manifest["data"]["fingerprint"]
+    assert ds.n == recipe["data"]["n"] == manifest["data"]["rows"]
+    # ... and another seed would not (the fingerprint can fail)
+    other = W.regenerate_dataset({**recipe, "data": {**recipe["data"], "seed": recipe["data"]["seed"] + 1}})
+    assert other.fingerprint != ds.fingerprint
+
+
+def test_first_start_opens_the_trained_faces_workspace(tmp_path, monkeypatch):
+    from core.checkpoint import load_run
+
+    monkeypatch.setenv(W.ENV_DEFAULT, W.BUILTIN_DEFAULT)
+    state: dict = {}
+    ws = W.sync_session(state, tmp_path)
+    assert ws.name == "default" and W.list_workspaces(tmp_path) == ["default"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [W.LAST_FILE, "default"]  # no temporary folder left
+    assert state["workspace_problems"] == []
+    graph = ADMG.from_json((BUILTIN / "graph.json").read_text())
+    assert state["graph"] == graph and state["graph_name"] == "faces"
+    assert state["dataset"].fingerprint == W.read_recipe(BUILTIN)["data"]["fingerprint"]
+    assert state["data_world"] is not None and state["data_source"].startswith("world faces (size=28")
+    run = load_run(ws.run_path, graph, state["dataset"].fingerprint)  # refuses other graphs or data
+    assert list(run.trained_nodes()) == list(graph.names)
+    assert all(r["status"] == "trained" for r in W.node_status(graph, ws.manifest()))
+    assert run.entry("Face")["kind"] == "vae" and ws.settings["nodes"]["Face"]["kind"] == "vae"
+    face = run.load_mechanism("Face")  # strict load: the shipped weights fit today's VAE code
+    assert face.node.shape == (3, 28, 28)
+    # the next start reopens it (nothing is installed twice)
+    assert W.sync_session({}, tmp_path).path == ws.path
+
+
+def test_install_builtin_refuses_an_existing_name_and_empty_default_on_request(tmp_path, monkeypatch):
+    W.create_workspace("default", tmp_path)
+    with pytest.raises(W.WorkspaceError, match="already exists"):
+        W.install_builtin("default", tmp_path)
+    with pytest.raises(W.WorkspaceError, match="not a shipped workspace"):
+        W.install_builtin("other", tmp_path, source=tmp_path)
+    assert W.list_workspaces(tmp_path) == ["default"]
+    monkeypatch.setenv(W.ENV_DEFAULT, "empty")
+    assert W.first_workspace(tmp_path / "fresh").load_graph() is None
+    # shipped assets that cannot be used: an empty default with a note, never a failed start
+    monkeypatch.setenv(W.ENV_DEFAULT, "no-such-world")
+    ws = W.first_workspace(tmp_path / "fresh2")
+    assert ws.load_graph() is None and "could not be installed" in ws.meta["notes"][0]
+
+
+@pytest.fixture(scope="module")
+def faces_ws(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faces_ws")
+    ws = W.install_builtin("default", root)
+    return ws, ws.load_graph(), ws.load_dataset(), ws.load_run()
+
+
+def test_idgen_reuses_the_runs_face_model_instead_of_training(faces_ws, monkeypatch):
+    """P(Face | do(Male)) needs p(Face | Male, Young, Eyeglasses, Beard, Lipstick) on the observed data:
+    exactly the trained node model.  Fitting any neural model here fails the test."""
+    from core import idgen
+    from core import ui_explore as X
+
+    ws, graph, ds, run = faces_ws
+
+    def no_training(self, inputs, target):
+        raise AssertionError(f"ID-GEN retrained {self.target.name}, which the run already has")
+
+    monkeypatch.setattr(idgen.MechanismModel, "fit", no_training)
+    hub = X.ModelHub()
+    settings = X.idgen_settings(ws.settings)
+    status = X.idgen_status(hub, run, ds, graph, "Male", "Face", settings)
+    assert [s.target for s in status.reused] == ["Face"] and not status.to_fit
+    assert sorted(s.target for s in status.instant) == ["Beard", "Eyeglasses", "Lipstick", "Young"]
+    assert status.summary() == "1 of 5 models already trained, 4 exact tables (instant), 0 to train"
+    gen = X.idgen_for(hub, ds, graph, "Male", "Face", settings, run=run)
+    (face_key,) = [k for k in gen.reused]
+    assert gen.reused[face_key].mechanism is hub.mechanism(run, "Face")  # the run's weights, loaded once
+    assert face_key not in hub.idgen_models[next(iter(hub.idgen_models))]  # not copied into the shared cache
+    # the run's Face model answers the query: Beard follows do(Male), Young does not (ground truth:
+    # P(Beard | do(Male = m)) = 0.02 / 0.6, P(Young | do(Male = m)) = 0.6 for both m)
+    probe = ds_world_probe(ds)
+    rates = {m: probe.read(gen.sample(do={"Male": m}, n=300, seed=m)["Face"]) for m in (0, 1)}
+    beard = {m: float(np.mean(rates[m]["Beard"])) for m in (0, 1)}
+    young = {m: float(np.mean(rates[m]["Young"])) for m in (0, 1)}
+    assert beard[1] - beard[0] > 0.3, beard
+    assert abs(young[1] - young[0]) < 0.15, young
+    # other data (a different fingerprint): nothing is reused, the plan would train Face
+    status = X.idgen_status(hub, run, ds.subset(np.arange(1000)), graph, "Male", "Face", settings)
+    assert not status.reused and [s.target for s in status.to_fit] == ["Face"]
+
+
+def ds_world_probe(ds):
+    from core.worlds.registry import world_from_record
+
+    return world_from_record(ds.world).probe("Face")
+
+
+def test_faces_counterfactuals_are_answered_despite_the_hidden_confounder(faces_ws):
+    """Male <-> Young touches no node that do(Male) recomputes (Beard, Lipstick, Face), so each
+    unit's counterfactual face comes from abduction; the bow's X <-> Y does block it."""
+    from core import ui_explore as X
+    from core.graph import parse_dagitty
+
+    ws, graph, ds, run = faces_ws
+    assert X.counterfactual_confounders(graph, "Male", "Face") == []
+    assert X.counterfactual_confounders(graph, "Beard", "Face") == []
+    assert X.counterfactual_confounders(parse_dagitty("dag { X -> Y ; X <-> Y }"), "X", "Y") == [("X", "Y")]
+    hub = X.ModelHub()
+    rows = np.arange(40)
+    for treatment in ("Male", "Beard"):  # do(Beard) keeps Male <-> Young in the sub-model: dropped there
+        cf = X.model_counterfactual(hub, run, ds, graph, treatment, 1, "Face", rows)
+        assert cf.ok, cf.message
+        assert cf.values.shape == (40, 3, 28, 28)
+        same = np.asarray(ds.column(treatment))[rows] == 1  # already treated: nothing changes (consistency)
+        assert same.any() and np.array_equal(cf.values[same], cf.factual[same])
+        assert not np.array_equal(cf.values[~same], cf.factual[~same])
+
+
+def test_retraining_the_shipped_run_works_without_optimiser_files(tmp_path):
+    """The shipped run has no optimiser state: "Train all" skips what is trained, a forgotten node
+    trains from scratch, and asking for more steps than shipped retrains (nothing to resume) rather
+    than failing."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two threads on the shared 2-core CPU train several times slower
+    try:
+        retrain_the_shipped_run(tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def retrain_the_shipped_run(tmp_path):
+    from core.checkpoint import load_run
+    from core.train import TrainOptions, train
+
+    ws = W.install_builtin("default", tmp_path)
+    graph, ds = ws.load_graph(), ws.load_dataset()
+    run = load_run(ws.run_path, graph, ds.fingerprint)
+    assert all(run.entry(v)["optimizer"] is None for v in graph.names)
+    result = train(graph, ds, ws.run_path, options=TrainOptions(preset="quick", kinds={"Face": "vae"}), accelerator=None)
+    assert {r.status for r in result.nodes.values()} == {"skipped"}
+    run.reset_node("Beard")
+    more = TrainOptions(preset="quick", steps=1510)  # Young: 1500 shipped steps, no optimiser to resume
+    result = train(graph, ds, ws.run_path, nodes=["Beard", "Young"], options=TrainOptions(preset="quick", steps=30),
+                   accelerator=None)
+    assert result.nodes["Beard"].status == "trained" and result.nodes["Beard"].steps_done == 30
+    assert result.nodes["Young"].status == "skipped"
+    result = train(graph, ds, ws.run_path, nodes=["Young"], options=more, accelerator=None)
+    assert result.nodes["Young"].status == "trained" and result.nodes["Young"].steps_done == 1510
+    run = load_run(ws.run_path, graph, ds.fingerprint)
+    assert list(run.trained_nodes()) == list(graph.names)
+    assert run.load_mechanism("Young") is not None
