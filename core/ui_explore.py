@@ -452,8 +452,8 @@ def run_model_lookup(hub: ModelHub, run: Any, graph: ADMG, dataset: Any):
 def idgen_status(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, outcome: str,
                  settings: Mapping[str, Any] | None = None, given: Sequence[str] = ()) -> Any:
     """Before fitting: which models ``P(Y | do(X))`` needs and which are already trained
-    (``core.idgen.PlanStatus``; ``.summary()`` reads "k of m models already trained").  Exact-count
-    tables count as trained: they are fitted in no time."""
+    (``core.idgen.PlanStatus``; ``.summary()`` reads "k of m models already trained, ..."); the
+    exact-count tables still to fit are ``instant``, not ``to_fit``: they take no time."""
     from core.idgen import IDGen, PlanStatus
 
     base = (dataset.fingerprint, graph.dumps(), repr(sorted((settings or {}).items())))
@@ -462,7 +462,7 @@ def idgen_status(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: 
                 pretrained=run_model_lookup(hub, run, graph, dataset))
     status = gen.status(plan)
     tables = tuple(s for s in status.to_fit if plan_is_tabular_spec(s, graph))
-    return PlanStatus(status.reused, status.cached + tables, tuple(s for s in status.to_fit if s not in tables))
+    return PlanStatus(status.reused, status.cached, tuple(s for s in status.to_fit if s not in tables), tables)
 
 
 def plan_is_tabular_spec(spec: Any, graph: ADMG) -> bool:

@@ -192,12 +192,21 @@ def galleries() -> None:
             ui_explore.check_identifiable(graph, treatment, outcome, given_nodes)
             plan = ui_explore.idgen_plan(ds, graph, treatment, outcome, given_nodes)
             fitted = ui_explore.idgen_for(hub, ds, graph, treatment, outcome, settings, fit=False,
-                                          given=given_nodes) is not None
-            if not fitted and not ui_explore.plan_is_tabular(plan, graph):
-                query = query_text([treatment], [outcome], given_nodes)
+                                          given=given_nodes, run=run) is not None
+            # which models are already trained: the Train page's (same conditional, same data), earlier fits, tables
+            status = ui_explore.idgen_status(hub, run, ds, graph, treatment, outcome, settings, given_nodes)
+            query = query_text([treatment], [outcome], given_nodes)
+            if status.reused and not status.to_fit:
+                st.caption(f"ID-GEN for {query}: {status.summary()} ("
+                           + ", ".join(f"p({s.target} | {', '.join(s.inputs)})" for s in status.reused)
+                           + " from the Train page).")
+            if not fitted and status.to_fit:
+                where = {**{s.key: "exact table" for s in status.instant}, **{s.key: "trained" for s in status.cached},
+                         **{s.key: "trained (Train page)" for s in status.reused}}
                 st.info(f"The graph has hidden confounders: ID-GEN needs {len(plan.models)} conditional models for "
-                        f"{query}, trained now (not the Train page's models):  \n"
-                        + "  \n".join(f"- {s.describe()}" for s in plan.models), icon=":material/info:")
+                        f"{query}; {status.summary()} now:  \n"
+                        + "  \n".join(f"- {s.describe()} · {where.get(s.key, 'to train')}" for s in plan.models),
+                        icon=":material/info:")
                 c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
                 c1.number_input("Training steps per model", min_value=1, max_value=100_000,
                                 value=settings["idgen_steps"], step=100, key="ex_idgen_steps", on_change=on_idgen_steps)
