@@ -101,8 +101,12 @@ def node_style(node: Node) -> dict[str, Any]:
 def edge_style(kind: str) -> dict[str, Any]:
     """How an edge is drawn: a directed edge solid and dark with one arrowhead; a bidirected edge
     red, DASHED and curved with arrowheads at both ends (as in the pyvis drawings), so the two kinds
-    differ in colour, stroke, shape and heads, not only in heads.  Directed edges lie on top, so
-    their heads stay visible where edges meet at a node's handle."""
+    differ in colour, stroke, shape and heads, not only in heads.
+
+    Every edge lies UNDER the nodes (zIndex 0, like the nodes): an edge drawn above them (zIndex 1)
+    catches the mouse over any node it crosses (its 20-pixel click band), so a node with a skip
+    edge behind it (W2 -> Y across X) could not be dragged.  Directed edges still lie on top of
+    bidirected ones, because :func:`to_flow` lists them last (later SVG paths paint over earlier)."""
     if kind == "directed":
         colour = ui.DIRECTED_COLOUR
         return {
@@ -110,7 +114,7 @@ def edge_style(kind: str) -> dict[str, Any]:
             "style": {"stroke": colour, "strokeWidth": 2},
             "markerStart": {},
             "markerEnd": {"type": "arrowclosed", "color": colour, "width": 12, "height": 12},
-            "zIndex": 1,
+            "zIndex": 0,
         }
     if kind == "bidirected":
         colour = ui.BIDIRECTED_COLOUR
@@ -221,11 +225,12 @@ def flow_positions(graph: ADMG, frame: Frame = Frame()) -> dict[str, tuple[float
 
 
 def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(node records, edge records) drawing ``graph`` in the editor through ``frame``."""
+    """(node records, edge records) drawing ``graph`` in the editor through ``frame``; bidirected
+    edges first, so the directed ones paint over them where they meet at a handle."""
     pos = flow_positions(graph, frame)
     nodes = [flow_node(n, pos[n.name]) for n in graph.nodes]
-    edges = [flow_edge(a, b, "directed") for a, b in graph.directed]
-    edges += [flow_edge(a, b, "bidirected") for a, b in graph.bidirected]
+    edges = [flow_edge(a, b, "bidirected") for a, b in graph.bidirected]
+    edges += [flow_edge(a, b, "directed") for a, b in graph.directed]
     return nodes, edges
 
 
@@ -383,6 +388,15 @@ def graph_from_flow(
     """The graph the returned drawing shows (``graph`` itself when nothing changed)."""
     edits = diff_flow(graph, nodes, edges, new_edge_kind, frame)
     return apply_flow_edits(graph, edits) if edits else graph
+
+
+def renamed_choices(choices: Sequence[str], renamed: Sequence[tuple[str, str]]) -> list[str]:
+    """A query's choices (treatment, outcome, given) after the nodes were renamed ``(old, new)``
+    in order: a renamed outcome stays the outcome instead of dropping out of the question."""
+    out = [str(v) for v in choices]
+    for old, new in renamed:
+        out = [str(new).strip() if v == old else v for v in out]
+    return out
 
 
 def describe_edits(edits: FlowEdits) -> str:

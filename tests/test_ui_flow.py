@@ -60,6 +60,16 @@ def test_records_carry_every_node_and_edge_with_its_kind():
         assert e["deletable"] and e["selectable"] is False
 
 
+def test_edges_lie_under_the_nodes_and_directed_ones_over_bidirected_ones():
+    # An edge above the nodes swallows the mouse over every node it crosses: in the napkin with
+    # W2 -> Y added, the W2 -> Y curve passes over X and X could no longer be dragged.
+    g = ui.add_edge(napkin(), "W2", "Y", "directed")
+    nodes, edges = ui_flow.to_flow(g)
+    assert max(e["zIndex"] for e in edges) <= min(n["zIndex"] for n in nodes)
+    kinds = [ui_flow.parse_edge_id(e["id"])[2] for e in edges]
+    assert kinds == sorted(kinds)  # "bidirected" < "directed": directed paths are painted last
+
+
 def test_node_records_show_name_and_type_and_use_stored_positions():
     g = ui.retype_node(napkin(), "X", "categorical", levels=4)
     nodes, _ = ui_flow.to_flow(g, ui_flow.Frame(100, 10, 20))
@@ -194,6 +204,12 @@ def test_renaming_in_the_node_menu_renames_everywhere():
     node(nodes, "W1")["data"]["content"] = "two words"
     with pytest.raises(GraphError, match="bad node name"):
         ui_flow.graph_from_flow(g, nodes, edges)
+
+
+def test_a_renamed_node_stays_in_the_question():
+    assert ui_flow.renamed_choices(["Y"], [("Y", "Outcome")]) == ["Outcome"]
+    assert ui_flow.renamed_choices(["X", "W2"], [("X", "T"), ("T", "Treat")]) == ["Treat", "W2"]
+    assert ui_flow.renamed_choices([], [("Y", "Z")]) == []
 
 
 def test_deleting_from_the_menus_removes_nodes_and_edges():

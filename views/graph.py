@@ -25,13 +25,20 @@ if "graph_text" not in state:
 # ---- callbacks: run before the page, so they may rewrite widget values
 
 
-def apply(edit: Callable[[ADMG], ADMG], **after: object) -> None:
+def follow_renames(renamed: list[tuple[str, str]]) -> None:
+    """The question (treatment, outcome, given) keeps a node that was renamed."""
+    for key in ui.QUERY_KEYS.values():
+        state[key] = ui_flow.renamed_choices(state.get(key, []), renamed)
+
+
+def apply(edit: Callable[[ADMG], ADMG], renamed: list[tuple[str, str]] = (), **after: object) -> None:
     """Replace the graph by ``edit(graph)``; on bad input keep it and show one line."""
     try:
         new = edit(state["graph"])
     except WorkbenchError as e:
         state["graph_error"] = str(e)
         return
+    follow_renames(list(renamed))
     ui.set_graph(state, new, state.get("graph_name", "untitled"))
     state["example_pick"] = None  # the graph no longer is the example; picking it again reloads it
     for key, value in after.items():
@@ -79,7 +86,7 @@ def on_add_node() -> None:
 
 def on_rename(old: str) -> None:
     new = state.get(f"rename_{old}", old).strip()
-    apply(lambda g: ui.rename_node(g, old, new), edit_node=new)
+    apply(lambda g: ui.rename_node(g, old, new), renamed=[(old, new)], edit_node=new)
 
 
 def on_retype(name: str) -> None:
@@ -151,6 +158,7 @@ def read_editor(key: str, returned) -> None:
         redraw_editor()  # the editor reverts to the valid graph; nothing is lost
         st.rerun()
     if edits:
+        follow_renames(list(edits.renamed))
         ui.set_graph(state, new, state.get("graph_name", "untitled"))
         state["example_pick"] = None
         if edits.only_moves:
