@@ -1,0 +1,127 @@
+"""Explore page responsiveness: how long one gallery refresh takes for 16 images on this CPU.
+
+Issue 7 asks that changing a control refreshes a 16-image gallery in <= 2 s at 16x16-28x28 with the
+trained models cached.  The page's fragment calls, in this order (``views/explore.py``):
+``observational_gallery``, ``model_interventional``, ``model_counterfactual``, and on a built-in
+world ``truth_interventional`` and ``truth_counterfactual``.  We time exactly those core functions
+for n = 16 on the Morpho-MNIST world (thickness -> intensity -> image <- digit), with
+
+* the unconditional query ``P(image | do(thickness = 3))`` and the conditional one
+  ``P(image | do(thickness = 3), digit = 3)`` (rejection: digits drawn and filtered first, then 16
+  images for the kept units; the world's truth by rejection on its own draws);
+* image mechanisms VAE and diffusion, the diffusion one with the page's default preview of 10 DDIM
+  steps and with the model's own 25;
+* 16x16 and 28x28 images.
+
+The models are TINY TRAINING RUNS made here (a few steps, one thread): speed, not quality, is
+measured -- sampling cost does not depend on how long a network was trained.  Each number is the
+median over ``--repeats`` refreshes after one warm-up (the page keeps loaded models in
+``st.cache_resource``, so a refresh never reloads them).  One torch thread: the app's server shares
+this 2-core machine.
+
+    .venv/bin/python benchmarks/explore_refresh.py [--sizes 16,28] [--repeats 3] [--steps 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import format_table, log_to  # noqa: E402
+
+from core import ui_explore as X  # noqa: E402
+from core.checkpoint import load_run  # noqa: E402
+from core.train import TrainOptions, train  # noqa: E402
+from core.worlds.registry import sample_dataset  # noqa: E402
+
+TARGET_S = 2.0
+N = 16
+TREATMENT, OUTCOME, VALUE, GIVEN = "thickness", "image", 3.0, {"digit": 3}
+
+
+def tiny_run(ds, kind: str, steps: int, folder: Path):
+    """Every node trained ``steps`` steps with the quick preset (image node: ``kind``)."""
+    t0 = time.perf_counter()
+    train(ds.graph, ds, folder, options=TrainOptions(preset="quick", steps=steps, kinds={"image": kind}, device="cpu"),
+          accelerator=None)
+    return load_run(folder), time.perf_counter() - t0
+
+
+def refresh_parts(hub, run, ds, world, sample_steps, given) -> dict[str, callable]:
+    """The fragment's calls, one closure each (same arguments as the page)."""
+    g = ds.graph
+    rows = X.counterfactual_units(N, 0, ds.n, 0)
+    return {
+        "observational": lambda: X.observational_gallery(ds, g, TREATMENT, VALUE, OUTCOME, N, 0, given),
+        "interventional": lambda: X.model_interventional(hub, run, ds, g, TREATMENT, VALUE, OUTCOME, N, 0,
+                                                         sample_steps=sample_steps, given=given),
+        "counterfactual": lambda: X.model_counterfactual(hub, run, ds, g, TREATMENT, VALUE, OUTCOME, rows, 0,
+                                                         sample_steps=sample_steps),
+        "truth do": lambda: X.truth_interventional(world, g, TREATMENT, VALUE, OUTCOME, N, 0, given),
+        "truth cf": lambda: X.truth_counterfactual(hub, world, ds, g, TREATMENT, VALUE, OUTCOME, rows),
+    }
+
+
+def time_refresh(parts: dict, repeats: int) -> dict[str, float]:
+    """Median seconds per part over ``repeats`` refreshes, after a warm-up refresh."""
+    for f in parts.values():
+        gal = f()
+        if not gal.ok:
+            raise SystemExit(f"gallery failed: {gal.title}: {gal.message}")
+    laps: dict[str, list[float]] = {k: [] for k in parts}
+    for _ in range(repeats):
+        for k, f in parts.items():
+            t0 = time.perf_counter()
+            f()
+            laps[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in laps.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="16,28")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=15, help="training steps per node of the tiny runs")
+    ap.add_argument("--rows", type=int, default=400, help="data rows")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    log = log_to()
+    log(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores); torch threads 1")
+    table, train_s = [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            ds, world = sample_dataset("morpho_digits", args.rows, seed=0, params={"size": size})
+            for kind in ("vae", "diffusion"):
+                run, secs = tiny_run(ds, kind, args.steps, Path(tmp) / f"{kind}{size}")
+                train_s += secs
+                hub = X.ModelHub()
+                previews = (10, None) if kind == "diffusion" else (None,)
+                for steps in previews:
+                    label = kind if kind == "vae" else f"diffusion, {steps or 25} DDIM steps"
+                    for given in ({}, GIVEN):
+                        parts = time_refresh(refresh_parts(hub, run, ds, world, steps, given), args.repeats)
+                        total = sum(parts.values())
+                        query = "| do(t), digit = 3" if given else "| do(t)"
+                        table.append([f"{size}x{size}", label, query, *parts.values(), total,
+                                      "yes" if total <= TARGET_S else "NO"])
+                        log(f"{size}x{size} {label} {query}: {total:.2f} s")
+    headers = ["size", "image model", "query", *refresh_parts(None, None, ds, None, None, {}).keys(), "refresh s",
+               f"<= {TARGET_S:g} s"]
+    log("")
+    log(f"Explore refresh, n = {N} per gallery, median of {args.repeats} after a warm-up; seconds per core call "
+        f"(tiny runs: {args.steps} training steps per node, {train_s:.0f} s of training in all; speed, not quality)")
+    log(format_table(headers, table, floatfmt="{:.3f}"))
+    log(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
