@@ -6,88 +6,25 @@ Screenshots land in test-artifacts/ (gitignored) for a human to look at.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
+from browser_support import ARTIFACTS, browser_page, require_browser, streamlit_server
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def _skip(reason: str) -> None:
-    print(f"SKIP browser test: {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """`streamlit run app.py` on 127.0.0.1 and a free port; yields the base URL."""
-    if not os.path.exists(CHROMIUM):
-        _skip(f"{CHROMIUM} is not installed (run `make browser` or `apt-get install chromium`)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _skip("the playwright Python package is not installed")
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        # An empty workspace folder: the session must not restore a graph saved by an earlier run.
-        env={**os.environ, "CAUSAL_WORKBENCH_WORKSPACES": str(tmp_path_factory.mktemp("workspaces"))},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'streamlit-server.log'}")
-                time.sleep(0.2)
+    """`streamlit run app.py` on 127.0.0.1 and a free port, with an empty workspace folder (the session
+    must not restore a graph saved by an earlier run); yields the base URL."""
+    require_browser()
+    with streamlit_server(tmp_path_factory.mktemp("workspaces"), default="empty") as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1500, "height": 1150})
-        pg.set_default_timeout(30_000)
+    with browser_page() as pg:
         yield pg
-        browser.close()
 
 
 def _drawn(page, index: int = 0) -> None:

@@ -1,0 +1,107 @@
+"""What the real-browser tests share: a `streamlit run app.py` server on 127.0.0.1 with its own
+workspace root, and headless Debian chromium driven by Playwright (no `playwright install`).
+
+Skips, saying why, when /usr/bin/chromium or Playwright is missing (`make browser` installs chromium).
+Screenshots and server logs land in test-artifacts/ (gitignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def skip(reason: str) -> None:
+    print(f"SKIP browser test: {reason}")
+    pytest.skip(reason)
+
+
+def require_browser() -> None:
+    """Skip (with the reason) where chromium or Playwright is missing."""
+    if not os.path.exists(CHROMIUM):
+        skip(f"{CHROMIUM} is not installed (run `make browser` or `apt-get install chromium`)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        skip("the playwright Python package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(workspaces: Path, log_name: str = "streamlit-server.log", default: str = "empty",
+                     env: Mapping[str, str] | None = None, timeout: float = 60.0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` on 127.0.0.1 and a free port, with ``workspaces`` as its workspace root
+    and ``default`` as what a first start installs (``empty`` or a shipped workspace such as
+    ``faces``); yields (base URL, process) once the server answers its health check."""
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "CAUSAL_WORKBENCH_WORKSPACES": str(workspaces), "CAUSAL_WORKBENCH_DEFAULT": default,
+             **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"streamlit did not start; see {ARTIFACTS / log_name}")
+                time.sleep(0.2)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1500, height: int = 1150, timeout_ms: int = 30_000) -> Iterator[object]:
+    """A Playwright page in headless chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pg = browser.new_page(viewport={"width": width, "height": height})
+            pg.set_default_timeout(timeout_ms)
+            yield pg
+        finally:
+            browser.close()
+
+
+def no_exceptions(page) -> None:
+    """The page shows no Python exception box."""
+    shown = page.locator('[data-testid="stException"]')
+    assert shown.count() == 0, shown.first.inner_text()[:500]
