@@ -45,6 +45,7 @@ SCM_SOURCES = {
     "none": "none: inputs treated as independent (direct-only, Chattopadhyay)",
 }
 CURVE_KINDS = ("total", "direct", "indirect", "observational")
+TRAINING_MODES = ("ante-hoc (with the graph)", "plain")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -92,6 +93,27 @@ def input_graph(graph: ADMG, inputs: Sequence[str], target: str | None = None) -
     not an input stays a directed edge, a hidden common cause becomes a bidirected one."""
     keep = set(inputs) | ({target} if target else set())
     return graph.latent_projection([v for v in graph.names if v not in keep])
+
+
+def input_scm_problem(graph: ADMG, inputs: Sequence[str], target: str | None = None) -> str | None:
+    """Why no input SCM (ante-hoc or fitted) can be built over ``inputs``, or None.
+
+    An input SCM is additive-noise equations ``x_v = g_v(pa_v) + u_v`` with independent noises,
+    i.e. a DAG over the inputs in the graph's latent projection (:func:`input_graph`; the ante-hoc
+    one keeps the target).  Two inputs with a hidden common cause (``A <-> B`` there) break it:
+    ``core.attributions.InputSCM`` refuses them.  Saying so BEFORE training spares the user a
+    failed run (the faces workspace: ``Male <-> Young``)."""
+    sub = input_graph(graph, inputs, target).subgraph(list(inputs))
+    if not sub.bidirected:
+        return None
+    a, b = sub.bidirected[0]
+    return (f"{a} and {b} share a hidden confounder ({a} <-> {b}), and an input SCM needs independent "
+            f"noises; leave {a} or {b} out of the inputs for total effects")
+
+
+def training_modes(problem: str | None) -> list[str]:
+    """The page's training choices: ante-hoc only when an input SCM can exist (``problem`` is None)."""
+    return list(TRAINING_MODES) if problem is None else [TRAINING_MODES[1]]
 
 
 def attribution_grids(graph: ADMG, dataset: Any, inputs: Sequence[str], points: int = 25) -> dict[str, np.ndarray]:
@@ -206,12 +228,13 @@ def neural_scm_for_inputs(hub: Any, run: Any, graph: ADMG, inputs: Sequence[str]
     return NeuralSCM(sub, {v: hub.mechanism(run, v) for v in keep}), list(keep)
 
 
-def scm_choices(predictor: Predictor, neural_available: bool) -> list[str]:
-    """Input-SCM sources that apply, best first (keys of ``SCM_SOURCES``)."""
+def scm_choices(predictor: Predictor, neural_available: bool, fit_possible: bool = True) -> list[str]:
+    """Input-SCM sources that apply, best first (keys of ``SCM_SOURCES``); ``fit_possible`` is False
+    when :func:`input_scm_problem` has a reason."""
     out = ["neural"] if neural_available else []
     if predictor.scm is not None:
         out.append("ante-hoc")
-    return [*out, "fitted", "none"]
+    return [*out, *(["fitted"] if fit_possible else []), "none"]
 
 
 def input_scm(source: str, predictor: Predictor, dataset: Any, graph: ADMG, hub: Any = None, run: Any = None,

@@ -20,6 +20,7 @@ from core import ui_explore as X
 from core import workspace as W
 from core.effects import WorldSampler
 from core.graph import Node
+from core.ui_effects import SCM_SOURCES
 from core.worlds.registry import sample_dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -280,3 +281,24 @@ def test_attribution_section_with_the_workspace_scm(backdoor, monkeypatch):
     assert any(d.proto.label == "Download the attributions (CSV)" for d in at.get("download_button"))
     at.radio(key="at_format").set_value("svg").run()
     assert not at.exception
+
+
+def test_confounded_inputs_offer_plain_training_and_no_input_scm(monkeypatch, tmp_path):
+    """Napkin world (W1 -> W2 -> X -> Y, W1 <-> X, W1 <-> Y): the default inputs W1, W2, X of a
+    predictor of Y include W1 <-> X, so no input SCM can exist (core.attributions.InputSCM refuses it).
+    The page says why before training, offers plain training only, and computes direct-only curves
+    instead of failing twice (ante-hoc training, then the fitted SCM)."""
+    test_workspace.make_trained_workspace(tmp_path, "napkin", n=1000, steps=0)
+    at = open_page(tmp_path, monkeypatch)
+    assert at.session_state["at_target"] == "Y" and "W1" in at.session_state["at_inputs"]
+    assert at.radio(key="at_mode").options == ["plain"]
+    assert any("Ante-hoc training is off" in c.value and "W1 <-> X" in c.value for c in at.caption)
+    at.number_input(key="at_steps").set_value(50).run()
+    at.button(key="at_train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="at_scm").options == [SCM_SOURCES["none"]]
+    at.number_input(key="at_units").set_value(100).run()
+    at.button(key="at_compute").click().run()
+    res = at.session_state["at_result"]
+    assert res["error"] is None, res["error"]
+    assert (res["frame"].query("kind == 'indirect'")["ace"] == 0).all()  # independent inputs: no indirect part

@@ -186,9 +186,15 @@ def attributions() -> None:
         if "at_inputs" not in state or not kept:
             state["at_inputs"] = [v for v in ui_effects.default_predictor_query(graph, target)[1] if v in options]
         inputs = c[1].multiselect("Inputs", options, key="at_inputs")
-        mode = c[2].radio("Training", ["ante-hoc (with the graph)", "plain"], key="at_mode",
+        problem = ui_effects.input_scm_problem(graph, inputs, target) if inputs else None
+        modes = ui_effects.training_modes(problem)
+        if state.get("at_mode") not in modes:
+            state["at_mode"] = modes[0]
+        mode = c[2].radio("Training", modes, key="at_mode",
                           help="Ante-hoc: trained jointly with an SCM over the inputs, and told by the graph which "
                                "inputs have no direct effect on the target.")
+        if problem:
+            st.caption(f"Ante-hoc training is off: {problem}.")
         steps = c[3].number_input("Steps", min_value=50, max_value=20_000, value=ui_effects.QUICK_STEPS, step=100,
                                   key="at_steps")
         train_key = ("train", target, tuple(inputs), mode, int(steps), ds.fingerprint)
@@ -227,7 +233,8 @@ def attributions() -> None:
         found = ui_effects.neural_scm_for_inputs(hub, run, graph, pred.inputs) if run is not None else None
     except WorkbenchError:
         found = None
-    choices = ui_effects.scm_choices(pred, found is not None)
+    scm_problem = ui_effects.input_scm_problem(graph, pred.inputs)
+    choices = ui_effects.scm_choices(pred, found is not None, fit_possible=scm_problem is None)
     if state.get("at_scm") not in choices:
         state["at_scm"] = choices[0]
     c = st.columns([2, 1, 1, 1])
@@ -236,6 +243,8 @@ def attributions() -> None:
     points = c[1].number_input("Grid points", min_value=5, max_value=200, value=25, step=5, key="at_points")
     units = c[2].number_input("Units averaged", min_value=50, max_value=20_000, value=500, step=50, key="at_units")
     fmt = c[3].radio("Image export", ["png", "svg"], horizontal=True, key="at_format")
+    if choices == ["none"]:
+        st.caption(f"No input SCM: {scm_problem}. With independent inputs, total = direct and indirect = 0.")
     query = (held[0], id(pred), scm_source, int(points), int(units))
     if st.button("Compute attributions", key="at_compute", type="primary", icon=":material/calculate:"):
         result: dict = {"query": query, "error": None}
