@@ -399,6 +399,17 @@ def renamed_choices(choices: Sequence[str], renamed: Sequence[tuple[str, str]]) 
     return out
 
 
+def first_visit_query(choices: Mapping[str, Sequence[str]], graph: ADMG) -> dict[str, list[str]]:
+    """The question the Graph page opens with: the session's choices (role -> node names), or, when
+    all are empty, the graph's dagitty roles (exposure, outcome, adjusted).  A graph restored from a
+    workspace (the shipped faces: Male exposure, Face outcome) then opens with its question asked,
+    as a freshly loaded example does."""
+    kept = {role: [v for v in choices.get(role, ()) if v in graph] for role in ui.QUERY_KEYS}
+    if any(kept.values()):
+        return kept
+    return ui.roles_from_graph(graph)
+
+
 def describe_edits(edits: FlowEdits) -> str:
     """A short line for the page ("added X -> Y"), '' when nothing changed."""
     parts = [f"added {a} {ui.EDGE_KINDS[k]} {b}" for a, b, k in edits.added_edges]

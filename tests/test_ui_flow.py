@@ -212,6 +212,14 @@ def test_a_renamed_node_stays_in_the_question():
     assert ui_flow.renamed_choices([], [("Y", "Z")]) == []
 
 
+def test_the_first_visit_asks_the_graphs_own_question():
+    g = parse_dagitty("dag { M [exposure] ; F [outcome] ; Z [adjusted] ; M -> F ; Z -> F }")
+    assert ui_flow.first_visit_query({}, g) == {"treatment": ["M"], "outcome": ["F"], "given": ["Z"]}
+    assert ui_flow.first_visit_query({"treatment": [], "outcome": ["Gone"]}, g)["treatment"] == ["M"]
+    chosen = {"treatment": ["Z"], "outcome": [], "given": []}  # a choice the user made wins
+    assert ui_flow.first_visit_query(chosen, g) == chosen
+
+
 def test_deleting_from_the_menus_removes_nodes_and_edges():
     g = napkin()
     nodes, edges = drawn(g)

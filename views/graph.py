@@ -301,6 +301,12 @@ with left:
                             key=f"download_{fmt}", help=f"Download {file_name}", on_click="ignore",
                             icon=":material/download:", width="stretch")
 
+if not state.get("graph_query_seeded"):  # once a session: a restored graph opens with its roles' question
+    state["graph_query_seeded"] = True
+    seeded = ui_flow.first_visit_query({r: state.get(k, []) for r, k in ui.QUERY_KEYS.items()}, graph)
+    for role, key in ui.QUERY_KEYS.items():
+        state[key] = seeded[role]
+
 with query_box:
     with st.container(border=True):
         st.markdown("**Identification:** which causal question?")
