@@ -131,6 +131,39 @@ def attribution_grids(graph: ADMG, dataset: Any, inputs: Sequence[str], points: 
 
 
 # --------------------------------------------------------------------------------------------------
+# The model row of the attribute-shift table (Effects page, first section)
+
+
+def shift_confounders(graph: ADMG, treatment: str) -> list[tuple[str, str]]:
+    """Bidirected edges that spoil unit-level counterfactuals under ``do(treatment)``.
+
+    A counterfactual recomputes the proper descendants of the treatment; every other node keeps its
+    factual value.  Abducting a node's noise from its own value and parents' values is its exact
+    posterior when the node has no bidirected edge.  So the answer is exact when no recomputed node
+    has one (faces: ``Male <-> Young`` touches neither Beard, Lipstick nor Face under do(Male));
+    the edges returned are those that do."""
+    recomputed = set(graph.descendants([treatment])) - {treatment}
+    return [(a, b) for a, b in graph.bidirected if a in recomputed or b in recomputed]
+
+
+def shift_model(hub: Any, run: Any, graph: ADMG, treatment: str) -> tuple[Any, str]:
+    """(model, note) for the attribute-shift table: the trained Neural SCM of the whole graph --
+    on a graph with hidden confounders the same without its bidirected edges, exact for these
+    counterfactuals when :func:`shift_confounders` is empty -- or (None, why not)."""
+    from core import ui_explore
+
+    blocking = shift_confounders(graph, treatment)
+    if blocking:
+        a, b = blocking[0]
+        return None, (f"The model's bars are left out: {a} <-> {b} touches a node that do({treatment}) "
+                      "recomputes, so its noise cannot be recovered unit by unit.")
+    try:
+        return ui_explore.full_scm(hub, run, graph.without_edges(bidirected=graph.bidirected)), ""
+    except ui_explore.MissingModels as e:
+        return None, f"The model's bars are left out: {e}."
+
+
+# --------------------------------------------------------------------------------------------------
 # Predictors: trained here or uploaded
 
 

@@ -77,15 +77,12 @@ def treatment_effects() -> None:
                                               int(seed), int(n_boot))
             sizes = ui_explore.effect_sizes(ds, graph, treatment, outcome, a, b, model, truth, readout, int(n), int(seed),
                                             int(n_boot))
-            shifts = None
+            shifts, shift_note = None, ""
             if world is not None:
-                try:
-                    scm = ui_explore.full_scm(hub, run, graph) if graph.is_markovian else None
-                except ui_explore.MissingModels:
-                    scm = None
+                scm, shift_note = ui_effects.shift_model(hub, run, graph, treatment)
                 shifts = attribute_shift_table(world, treatment, a, ui_explore.shift_reader(world, graph),
                                                model=scm, n=min(int(n), 500), seed=int(seed))
-            result.update(curves=curves, sizes=sizes, shifts=shifts)
+            result.update(curves=curves, sizes=sizes, shifts=shifts, shift_note=shift_note)
             if ws is not None:  # the workspace keeps the numbers too
                 ws.save_result(f"effects_{treatment}_{outcome}.csv", ui_explore.curves_csv(curves, sizes, shifts))
         except WorkbenchError as e:
@@ -157,6 +154,8 @@ def treatment_effects() -> None:
                       color_discrete_map={"model": "#2563eb", "naive conditional": "#dc2626", "truth": "#16a34a"})
         sfig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="% of units changed")
         st.plotly_chart(sfig, key="ef_shifts", width="stretch")
+        if res.get("shift_note"):
+            st.caption(res["shift_note"])
 
     csv = ui_explore.curves_csv(curves, sizes, shifts)
     st.download_button("Download the numbers (CSV)", csv, file_name=f"effects_{treatment}_{outcome}.csv", mime="text/csv",
