@@ -131,6 +131,20 @@ def attribution_grids(graph: ADMG, dataset: Any, inputs: Sequence[str], points: 
 
 
 # --------------------------------------------------------------------------------------------------
+# The first section's default question
+
+
+def default_effect_outcome(choices: Sequence[tuple[str, str | None]], outcome: str, treatment: str) -> int:
+    """Index of the outcome the Effects page opens with, among ``(node, probe attribute)`` choices:
+    ``outcome``'s first read-out that is not the treatment itself.  Reading Male off the face under
+    do(Male) only checks that the image follows its parent; the next attribute (faces: Young,
+    confounded with Male) is where conditioning and intervening part, which is what the page is for."""
+    mine = [i for i, (node, _) in enumerate(choices) if node == outcome]
+    other = [i for i in mine if choices[i][1] != treatment]
+    return (other or mine or [len(choices) - 1])[0]
+
+
+# --------------------------------------------------------------------------------------------------
 # The model row of the attribute-shift table (Effects page, first section)
 
 
@@ -354,8 +368,17 @@ def attribution_csv(frame: pd.DataFrame, split: pd.DataFrame, label: str = "") -
 COLOURS = {"total": "#2563eb", "direct": "#16a34a", "indirect": "#f59e0b", "observational": "#dc2626"}
 
 
+def discrete_ticks(values: Sequence[float], most: int = 12) -> list[float] | None:
+    """The grid as axis ticks when it is a few whole numbers (a binary or categorical input: its
+    levels, not 0.5 steps between them); None for a continuous grid."""
+    v = sorted(set(float(x) for x in values))
+    return v if len(v) <= most and all(x.is_integer() for x in v) else None
+
+
 def curves_figure(frame: pd.DataFrame, output: str = "output", per_row: int = 3):
-    """One panel per input: its total, direct, indirect and observational ACE curves."""
+    """One panel per input: its total, direct, indirect and observational ACE curves.  The legend
+    sits above the panels (below them it covered the last row's axis title); a discrete input's
+    panel has a marker and a tick at each level."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -365,16 +388,18 @@ def curves_figure(frame: pd.DataFrame, output: str = "output", per_row: int = 3)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, horizontal_spacing=0.08, vertical_spacing=0.18)
     for i, name in enumerate(names):
         part = frame[frame["input"] == name]
+        ticks = discrete_ticks(part["value"])
         for kind in CURVE_KINDS:
             k = part[part["kind"] == kind]
-            fig.add_trace(go.Scatter(x=k["value"], y=k["ace"], mode="lines", name=kind, legendgroup=kind,
-                                     showlegend=i == 0,
+            fig.add_trace(go.Scatter(x=k["value"], y=k["ace"], mode="lines+markers" if ticks else "lines", name=kind,
+                                     legendgroup=kind, showlegend=i == 0,
                                      line=dict(color=COLOURS[kind], dash="dot" if kind == "observational" else "solid")),
                           row=i // cols + 1, col=i % cols + 1)
-        fig.update_xaxes(title_text=name, row=i // cols + 1, col=i % cols + 1)
+        fig.update_xaxes(title_text=name, row=i // cols + 1, col=i % cols + 1,
+                         **(dict(tickmode="array", tickvals=ticks) if ticks else {}))
     fig.update_yaxes(title_text=f"ACE on {output}", col=1)
-    fig.update_layout(height=300 * rows + 60, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.15 if rows == 1 else -0.05))
+    fig.update_layout(height=300 * rows + 90, margin=dict(l=10, r=10, t=80, b=10),
+                      legend=dict(orientation="h", yref="container", y=0.995, yanchor="top", x=0, xanchor="left"))
     return fig
 
 

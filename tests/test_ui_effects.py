@@ -110,3 +110,26 @@ def test_shift_model_answers_counterfactuals_beside_a_confounder_and_refuses_thr
     assert E.shift_confounders(ng, "X") == [("W1", "Y")]
     model, note = E.shift_model(hub, run, ng, "X")
     assert model is None and "W1 <-> Y" in note
+
+
+def test_curves_figure_ticks_discrete_levels_and_keeps_the_legend_off_the_axes():
+    import pandas as pd
+
+    assert E.discrete_ticks([0.0, 1.0, 1.0, 0.0]) == [0.0, 1.0]
+    assert E.discrete_ticks([0.0, 0.5, 1.0]) is None and E.discrete_ticks(range(30)) is None
+    rows = [{"input": name, "value": a, "kind": kind, "ace": a}
+            for name, grid in (("Male", [0.0, 1.0]), ("T", [0.0, 0.25, 0.5, 0.75])) for kind in E.CURVE_KINDS
+            for a in grid]
+    fig = E.curves_figure(pd.DataFrame(rows), "Y")
+    assert list(fig.layout.xaxis.tickvals) == [0.0, 1.0] and fig.layout.xaxis2.tickvals is None
+    assert {t.mode for t in fig.data if t.xaxis == "x"} == {"lines+markers"}
+    # above the panels: a legend under them sat on the last row's x-axis title
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.yanchor == "top"
+
+
+def test_the_effects_page_opens_on_an_attribute_other_than_the_treatment():
+    faces = [("Male", None), ("Young", None), ("Face", "Male"), ("Face", "Young"), ("Face", "Beard")]
+    assert faces[E.default_effect_outcome(faces, "Face", "Male")] == ("Face", "Young")
+    assert faces[E.default_effect_outcome(faces, "Face", "Young")] == ("Face", "Male")
+    assert E.default_effect_outcome([("X", None), ("Y", None)], "Y", "X") == 1  # a scalar outcome is itself
+    assert E.default_effect_outcome([("X", None), ("Y", None)], "Q", "X") == 1  # unknown: the last

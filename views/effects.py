@@ -37,7 +37,7 @@ def treatment_effects() -> None:
     labels = [ui_explore.outcome_label(c) for c in choices]
     default_t, default_y = ui_explore.default_query(graph)
     if state.get("ef_outcome") not in labels:
-        state["ef_outcome"] = next((lab for lab, c in zip(labels, choices, strict=True) if c[0] == default_y), labels[-1])
+        state["ef_outcome"] = labels[ui_effects.default_effect_outcome(choices, default_y, default_t)]
     q = st.columns([1.4, 1, 0.8, 0.8, 0.6])
     out_label = q[0].selectbox("Outcome", labels, key="ef_outcome")
     outcome, attribute = choices[labels.index(out_label)]
