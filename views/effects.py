@@ -116,7 +116,7 @@ def treatment_effects() -> None:
     gap = ui_explore.spurious_gap(curves, causal=causal)
     if len(gap):
         x = list(gap["value"])
-        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(gap["conditioning"]) + list(gap["intervention"])[::-1],
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=list(gap["conditioning"]) + list(gap["intervention"])[::-1], mode="none",
                                  fill="toself", fillcolor="rgba(220,38,38,0.12)", line=dict(width=0), hoverinfo="skip",
                                  name=f"spurious part (conditioning − {causal.split('(')[1].rstrip(')')})"))
     for source, part in curves.groupby("source", sort=False):
@@ -236,7 +236,7 @@ def attributions() -> None:
     choices = ui_effects.scm_choices(pred, found is not None, fit_possible=scm_problem is None)
     if state.get("at_scm") not in choices:
         state["at_scm"] = choices[0]
-    c = st.columns([2, 1, 1, 1])
+    c = st.columns([3, 1, 1, 1])  # the SCM names are long: a narrow box cut them
     scm_source = c[0].selectbox("Inputs' SCM (for total effects)", choices, key="at_scm",
                                 format_func=ui_effects.SCM_SOURCES.get)
     points = c[1].number_input("Grid points", min_value=5, max_value=200, value=25, step=5, key="at_points")
