@@ -40,7 +40,7 @@ MIN_SCALE, MAX_SCALE = 60.0, 160.0  # pixels per dagitty unit
 MOVE_TOLERANCE = 0.5  # pixels: React Flow reports float positions; a smaller shift is not a drag
 POS_DIGITS = 2  # dagitty positions are written with two decimals (1/100 of a unit = one pixel)
 EDGE_KINDS = ("directed", "bidirected")
-BIDIRECTED_PATH = "smoothstep"  # React Flow edge type: routed around the row, unlike the directed curves
+BIDIRECTED_PATH = "simplebezier"  # curved arcs like the pyvis view (smoothstep drew right-angled runs along the directed edges)
 EDGE_KIND_LABELS = {"directed": "directed  A → B (cause)", "bidirected": "bidirected  A ↔ B (hidden confounder)"}
 
 _EDGE_ID_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(<->|->)([A-Za-z_][A-Za-z0-9_]*)")

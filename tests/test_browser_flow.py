@@ -30,13 +30,19 @@ def editor(page):
     """The editor's frame.  Streamlit keeps a replaced editor (old key) on screen until the new one
     has rendered, so wait until only one is left."""
     # ...and scroll the whole canvas on screen (in the same step, so it is the one left): a drag
-    # that ends below the viewport is lost, and an error line above pushes the editor down.
+    # that ends below the viewport is lost, and an error line above pushes the editor down.  Then
+    # wait until it stays put for one polling interval: panels above it still growing (the formula,
+    # the graph drawings) move the canvas under a pressed mouse, and React Flow reads that as a
+    # drag of hundreds of pixels.
     page.wait_for_function("""sel => {
         const frames = document.querySelectorAll(sel);
         if (frames.length !== 1) return false;
         frames[0].scrollIntoView({block: "nearest"});
-        return true;
-    }""", arg=FLOW)
+        const r = frames[0].getBoundingClientRect();
+        const here = `${r.top},${r.left},${r.height}`, before = window.__flowAt;
+        window.__flowAt = here;
+        return here === before;
+    }""", arg=FLOW, polling=300)
     return page.frame_locator(FLOW)
 
 
