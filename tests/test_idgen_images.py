@@ -139,14 +139,36 @@ def test_faces_exact_rates_match_the_world():
             assert abs(units[attr].mean() - p) < 4 * se + 1e-12, (male, attr)
 
 
+def test_napkin_final_models_are_the_ones_sampled_under_do_x():
+    from benchmarks.napkin_digits import is_final_model, parse_args
+    from core.worlds.napkin_digits import NapkinDigits
+
+    g = NapkinDigits(size=16).graph
+    y, nodes = g.node("Y"), {v: g.node(v) for v in g.names}
+    assert is_final_model(y, [nodes["W2"], nodes["X"]]) and is_final_model(y, [nodes["X"]])
+    assert not is_final_model(y, [nodes["W1"], nodes["W2"], nodes["X"]])
+    assert not is_final_model(nodes["X"], [nodes["W2"]])
+    a = parse_args(["--y-kind", "vae", "--final-kind", "diffusion", "--y-steps", "7"])
+    assert (a.kind, a.y_kind, a.final_kind, a.final_steps) == ("vae", "vae", "diffusion", 7)
+    assert parse_args(["--y-kind", "diffusion"]).final_kind == "diffusion"  # defaults follow --y-kind
+
+
+def test_napkin_diagnostic_cells_format_percentages_and_tvds():
+    from benchmarks.napkin_digits import diagnostic_cells
+
+    cells = diagnostic_cells([["p(W1)", "colour TVD vs uniform", 0.12345, 0.0], ["", "digit = x's digit %", 97.04, 100.0]])
+    assert cells == [["p(W1)", "colour TVD vs uniform", "0.123", "0.000"], ["", "digit = x's digit %", "97.0", "100.0"]]
+
+
 @pytest.mark.slow
 def test_napkin_benchmark_runs_end_to_end(capsys):
     from benchmarks import napkin_digits
 
     rc = napkin_digits.main(["--n", "64", "--steps", "2", "--y-steps", "2", "--samples", "16", "--interventions", "2",
-                             "--synthetic-rows", "32"])
+                             "--synthetic-rows", "32", "--diagnostic-rows", "16", "--final-kind", "diffusion"])
     out = capsys.readouterr().out
     assert rc == 0 and "colour TVD vs uniform" in out and "naive colour TVD / ID-GEN colour TVD" in out
+    assert "stage diagnostics" in out and "p(Y | W2, X) and p(Y | X): diffusion" in out
 
 
 @pytest.mark.slow
