@@ -105,3 +105,58 @@ def no_exceptions(page) -> None:
     """The page shows no Python exception box."""
     shown = page.locator('[data-testid="stException"]')
     assert shown.count() == 0, shown.first.inner_text()[:500]
+
+
+_WATCH_STALE = """() => {
+  window.__cwStale = 0;
+  if (window.__cwObserver) window.__cwObserver.disconnect();
+  window.__cwObserver = new MutationObserver(changes => {
+    for (const c of changes) if (c.target.getAttribute('data-stale') === 'true') window.__cwStale++;
+  });
+  window.__cwObserver.observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-stale']});
+}"""
+_RERUN_DONE = """() => window.__cwStale > 0
+  && !document.querySelector('[data-stale="true"]')
+  && !document.querySelector('[data-testid="stSpinner"]')"""
+
+
+def rerun_after(page, action, timeout_ms: float = 120_000) -> None:
+    """Do ``action()`` (a click that reruns the script or a fragment) and return once that rerun has
+    rendered: Streamlit marks the elements of a running script stale (``data-stale="true"``) and
+    clears the mark as each is replaced, so "some element went stale, and none is stale now, and no
+    spinner" means done.  Waiting for a text instead can be fooled by the previous run's copy."""
+    page.evaluate(_WATCH_STALE)
+    action()
+    page.wait_for_function(_RERUN_DONE, timeout=timeout_ms)
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, name: str) -> Iterator[None]:
+    """On an exception inside, save test-artifacts/<name>-failure.png (what the page showed) first."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-failure.png"), full_page=True)
+        raise
+
+
+def settle(page, quiet_ms: int = 600, timeout_ms: float = 60_000) -> None:
+    """Wait until the page has shown no stale element and no spinner for ``quiet_ms`` in a row: a
+    component that reports its first value (the Graph page's React Flow editor) reruns the script
+    once after load, and that rerun closes an open dropdown."""
+    quiet_since = None
+    deadline = time.time() + timeout_ms / 1000
+    while time.time() < deadline:
+        busy = page.evaluate("""() => !!document.querySelector('[data-stale="true"]')
+            || !!document.querySelector('[data-testid="stSpinner"]')""")
+        now = time.time()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif (now - quiet_since) * 1000 >= quiet_ms:
+            return
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"the page did not settle within {timeout_ms / 1000:.0f} s")
