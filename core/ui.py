@@ -293,12 +293,60 @@ def query_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterabl
 
 
 LONG_FORMULA = 200  # characters of LaTeX beyond which the formula is typeset smaller
+LINE_WIDTH = 60  # visible characters per line of a broken formula (fits the Graph page's panel)
+_FACTOR_JOIN = r" \, "
 
 
-def formula_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str], estimand_latex: str) -> str:
-    """``query = estimand``; long estimands are set in ``\\small`` so more of them fits on screen."""
-    body = f"{query_latex(treatment, outcome, given)} = {estimand_latex}"
-    return ("\\small " + body) if len(estimand_latex) > LONG_FORMULA else body
+def top_level_factors(latex: str) -> list[str]:
+    """Split an estimand's LaTeX at the product joins (``\\,``) that are outside every ``{...}``
+    group and every ``\\left ... \\right`` pair, so each piece can end a line of an ``aligned``
+    block (KaTeX refuses a line break between ``\\left`` and its ``\\right``).  A join inside a
+    ``\\sum_{...}`` scope is top level: breaking there leaves the sum over the rest of the line, as
+    printed formulas do."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        if latex.startswith(r"\left", i):
+            depth, i = depth + 1, i + 5
+        elif latex.startswith(r"\right", i):
+            depth, i = depth - 1, i + 6
+        elif latex[i] == "{":
+            depth, i = depth + 1, i + 1
+        elif latex[i] == "}":
+            depth, i = depth - 1, i + 1
+        elif depth == 0 and latex.startswith(_FACTOR_JOIN, i):
+            pieces.append(latex[start:i])
+            i = start = i + len(_FACTOR_JOIN)
+        else:
+            i += 1
+    pieces.append(latex[start:])
+    return pieces
+
+
+def visible_width(latex: str) -> int:
+    """Rough count of the characters KaTeX shows: control words and braces are not shown."""
+    return len(re.sub(r"\\[A-Za-z]+|[{}]", "", latex))
+
+
+def formula_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str], estimand_latex: str,
+                  line_width: int = LINE_WIDTH) -> str:
+    """``query = estimand``.  An estimand wider than ``line_width`` visible characters is broken
+    into lines at its top-level product joins (an ``aligned`` block, ``=`` aligned); a long one is
+    set in ``\\small`` as well, so it fits the Graph page's panel instead of running off it."""
+    query = query_latex(treatment, outcome, given)
+    size = "\\small " if len(estimand_latex) > LONG_FORMULA else ""
+    factors = top_level_factors(estimand_latex)
+    if visible_width(estimand_latex) <= line_width or len(factors) == 1:
+        return f"{size}{query} = {estimand_latex}"
+    lines, current = [], factors[0]
+    for f in factors[1:]:
+        if visible_width(current) + visible_width(f) > line_width:
+            lines.append(current)
+            current = f
+        else:
+            current += _FACTOR_JOIN + f
+    lines.append(current)
+    body = " \\\\\n&\\quad ".join(lines)
+    return f"{size}\\begin{{aligned}}{query} &= {body}\n\\end{{aligned}}"
 
 
 @dataclass(frozen=True)

@@ -284,12 +284,30 @@ def test_graph_html_is_self_contained_and_offline():
     assert "hedge F" in ui.graph_html(ui.load_example("bow"), hedge=(frozenset("XY"), frozenset("Y")))
 
 
-def test_long_formulas_are_typeset_smaller():
+def test_long_formulas_are_typeset_smaller_and_broken_into_lines():
     short = ui.formula_latex(["X"], ["Y"], [], "P(Y)")
     assert short == r"P(Y \mid \mathrm{do}(X)) = P(Y)"
     faces = ui.answer_query(ui.load_example("faces"), ["Male"], ["Face"])
     long = ui.formula_latex(["Male"], ["Face"], [], faces.latex)
-    assert long.startswith(r"\small P(\mathrm{Face} \mid \mathrm{do}(\mathrm{Male})) = ")
+    assert long.startswith(r"\small \begin{aligned}P(\mathrm{Face} \mid \mathrm{do}(\mathrm{Male})) &= ")
+    assert long.endswith(r"\end{aligned}")
+    body = long[long.index("&= ") + 3 : long.rindex(r"\end{aligned}")].strip()
+    lines = body.split(" \\\\\n&\\quad ")
+    assert len(lines) >= 2
+    # nothing lost or reordered: the lines joined back are the estimand, and each fits the width
+    assert r" \, ".join(lines) == faces.latex
+    assert all(ui.visible_width(line) <= ui.LINE_WIDTH for line in lines[1:])
+
+
+def test_formulas_break_only_outside_groups_and_left_right_pairs():
+    latex = r"\frac{P\left(a\right) \, P\left(b\right)}{P\left(c\right)} \, \left[\sum_{w} P\left(w\right) \, P\left(x \mid w\right)\right] \, P\left(y\right)"
+    assert ui.top_level_factors(latex) == [
+        r"\frac{P\left(a\right) \, P\left(b\right)}{P\left(c\right)}",
+        r"\left[\sum_{w} P\left(w\right) \, P\left(x \mid w\right)\right]",
+        r"P\left(y\right)",
+    ]
+    broken = ui.formula_latex(["X"], ["Y"], [], latex, line_width=20)
+    assert broken.count(r"\\") == 2 and r"\small" not in broken
 
 
 def test_app_icon_is_drawn_locally():
