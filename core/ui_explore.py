@@ -381,28 +381,44 @@ def neural_scm(hub: ModelHub, run: Any, graph: ADMG, treatment: str, outcome: st
     return NeuralSCM(sub, mechs)
 
 
-def idgen_factory(settings: Mapping[str, Any] | None = None):
+# ModelProgress(target, inputs, model) -> the model's per-step callback(step, loss), or None
+ModelProgress = Callable[[Node, list[Node], Any], "Callable[[int, float], Any] | None"]
+
+
+def idgen_factory(settings: Mapping[str, Any] | None = None, model_progress: ModelProgress | None = None):
     """ID-GEN's conditional models: exact tables where every variable is discrete, else mechanisms
-    (kinds and preset from the Train page's settings; ``idgen_steps`` training steps each)."""
-    from core.idgen import mechanism_factory
+    (kinds and preset from the Train page's settings; ``idgen_steps`` training steps each).
+    ``model_progress`` gives each neural model its per-step callback (a background job's progress)."""
+    from core.idgen import MechanismModel, mechanism_factory
 
     settings = dict(settings or {})
     kinds = {v: s.get("kind") for v, s in (settings.get("nodes") or {}).items() if s.get("kind")}
     options = {"preset": settings.get("preset") or "quick", "device": "cpu"}
     if settings.get("idgen_steps"):
         options["steps"] = int(settings["idgen_steps"])
-    return mechanism_factory(kinds=kinds, **options)
+    factory = mechanism_factory(kinds=kinds, **options)
+    if model_progress is None:
+        return factory
+
+    def reporting(target: Node, inputs: list[Node]) -> Any:
+        model = factory(target, inputs)
+        if isinstance(model, MechanismModel):
+            model.progress = model_progress(target, inputs, model)
+        return model
+
+    return reporting
 
 
 def idgen_for(hub: ModelHub, dataset: Any, graph: ADMG, treatment: str, outcome: str,
               settings: Mapping[str, Any] | None = None, fit: bool = True,
               progress: Callable[[int, int, Any], None] | None = None, given: Sequence[str] = (),
-              run: Any = None):
+              run: Any = None, model_progress: ModelProgress | None = None):
     """The ID-GEN network for ``P(Y | do(X))``, fitted once per (data, graph, query, settings, run)
     and cached; conditional models are shared between queries on the same data and graph, and the
     workspace ``run``'s trained node models are used wherever the plan needs the same conditional
     (see :func:`run_model_lookup`).  With ``fit=False`` returns None when it is not fitted yet (the
-    page asks before training)."""
+    page asks before training).  The fit runs outside the hub's lock, so a background fit
+    (:func:`idgen_fit_work`) never stalls the page's own use of the hub."""
     from core.idgen import IDGen
 
     base = (dataset.fingerprint, graph.dumps(), repr(sorted((settings or {}).items())))
@@ -412,11 +428,63 @@ def idgen_for(hub: ModelHub, dataset: Any, graph: ADMG, treatment: str, outcome:
         if gen is not None or not fit:
             return gen
         cache = hub.idgen_models.setdefault(base, {})
-        gen = IDGen(graph, dataset.values, model_factory=idgen_factory(settings), cache=cache,
-                    data_key=dataset.fingerprint[:16], pretrained=run_model_lookup(hub, run, graph, dataset))
-        gen.fit(outcome=[outcome], treatment=[treatment], given=list(given), progress=progress)
-        hub.idgens[key] = gen
-        return gen
+    gen = IDGen(graph, dataset.values, model_factory=idgen_factory(settings, model_progress), cache=cache,
+                data_key=dataset.fingerprint[:16], pretrained=run_model_lookup(hub, run, graph, dataset))
+    gen.fit(outcome=[outcome], treatment=[treatment], given=list(given), progress=progress)
+    with hub._lock:
+        return hub.idgens.setdefault(key, gen)  # a fit that finished first wins: one network per key
+
+
+def model_label(target: str, inputs: Sequence[str]) -> str:
+    """``"p(Face | Young, Beard)"``: how the page names one conditional model."""
+    return f"p({target} | {', '.join(inputs)})" if inputs else f"p({target})"
+
+
+def idgen_fit_work(hub: ModelHub, dataset: Any, graph: ADMG, treatment: str, outcome: str,
+                   settings: Mapping[str, Any] | None = None, given: Sequence[str] = (), run: Any = None,
+                   threads: int | None = 1) -> tuple[list[str], Callable[[Any], str]]:
+    """A background job for ``core.ui_train.JobRegistry`` that fits the ID-GEN network of the query:
+    (the labels of the neural models it trains, one progress bar each; the job body).
+
+    The body reports every optimiser step as a ``core.train.Progress`` to the job (the Train page's
+    progress rows: step, loss, ETA), and stops when the job is asked to: a stop raises inside the
+    model's training, so a half-trained model never enters the shared cache and the network is not
+    stored -- the page offers the fit again.  Exact tables and the run's trained models cost nothing
+    and get no bar."""
+    from core.train import Progress
+
+    status = idgen_status(hub, run, dataset, graph, treatment, outcome, settings, given)
+    labels = [model_label(s.target, s.inputs) for s in status.to_fit]
+
+    def work(job: Any) -> str:
+        import torch
+
+        if threads:
+            torch.set_num_threads(int(threads))  # the machine is shared with the page's own work
+        t0 = time.perf_counter()
+
+        def model_progress(target: Node, inputs: list[Node], model: Any):
+            label = model_label(target.name, [n.name for n in inputs])
+            total = int(model.steps or model.mechanism.config.get("train", {}).get("steps", 1000))
+            started = time.perf_counter()
+            job.callback(Progress(label, 0, total, None, None, "start"))
+
+            def step(i: int, loss: float) -> None:
+                done = i + 1
+                eta = (time.perf_counter() - started) / done * (total - done)
+                phase = "done" if done >= total else "step"
+                if not job.callback(Progress(label, done, total, float(loss), eta, phase)):
+                    raise WorkbenchError(f"ID-GEN fitting stopped at {label}, step {done} of {total}: nothing was kept")
+
+            return step
+
+        idgen_for(hub, dataset, graph, treatment, outcome, settings, fit=True, given=given, run=run,
+                  model_progress=model_progress)
+        return (f"ID-GEN for P({outcome} | do({treatment})"
+                + (f", {', '.join(given)}" if given else "")
+                + f"): {len(labels)} model{'s' if len(labels) != 1 else ''} trained in {time.perf_counter() - t0:.0f} s")
+
+    return labels, work
 
 
 def run_signature(run: Any, graph: ADMG) -> tuple:

@@ -406,3 +406,45 @@ def retrain_the_shipped_run(tmp_path):
     run = load_run(ws.run_path, graph, ds.fingerprint)
     assert list(run.trained_nodes()) == list(graph.names)
     assert run.load_mechanism("Young") is not None
+
+
+def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_and_stops_cleanly(faces_ws):
+    """P(Face | do(Young), Beard) needs p(Face | Young, Beard): not the run's Face model (other
+    inputs), so it is fitted -- in a Train-page job (core.ui_train), reporting steps, losses and an
+    ETA per model; a stop leaves neither a network nor a half-trained model behind."""
+    import torch
+
+    from core import ui_explore as X
+    from core import ui_train
+
+    ws, graph, ds, run = faces_ws
+    assert X.idgen_status(X.ModelHub(), run, ds, graph, "Young", "Face", X.idgen_settings(ws.settings),
+                          ("Beard",)).summary() == "1 of 6 models already trained, 4 exact tables (instant), 1 to train"
+    # 400 rows (other data: the run's Face model is not used) keep ID-GEN's synthetic data small
+    ds = ds.subset(np.arange(400))
+    settings = {**X.idgen_settings(ws.settings), "idgen_steps": 4}
+    hub = X.ModelHub()
+    labels, work = X.idgen_fit_work(hub, ds, graph, "Young", "Face", settings, ("Beard",), run)
+    assert sorted(labels) == ["p(Face | Male, Young, Eyeglasses, Beard, Lipstick)", "p(Face | Young, Beard)"]
+    threads = torch.get_num_threads()
+    try:
+        # asked to stop before its first step: the job raises, nothing is cached
+        stopped = ui_train.TrainJob("ws#idgen", labels)
+        stopped.request_stop()
+        with pytest.raises(W.WorkbenchError, match=r"stopped at p\(Face \| .*\), step 1 of 4: nothing was kept"):
+            work(stopped)
+        assert X.idgen_for(hub, ds, graph, "Young", "Face", settings, fit=False, given=("Beard",), run=run) is None
+        assert not any(k for cache in hub.idgen_models.values() for k in cache if "Face" in str(k))
+        # in the background: the registry's thread fits it; the page's next run finds the network
+        reg = ui_train.JobRegistry()
+        job = reg.start("ws#idgen", labels, work)
+        assert job.wait(120) and job.error is None, job.error
+        assert job.summary.startswith("ID-GEN for P(Face | do(Young), Beard): 2 models trained")
+        for label, p in job.snapshot().items():
+            assert (p.node, p.step, p.total, p.phase) == (label, 4, 4, "done") and p.loss is not None
+        gen = X.idgen_for(hub, ds, graph, "Young", "Face", settings, fit=False, given=("Beard",), run=run)
+        assert gen is not None and [s.target for s in X.idgen_status(hub, run, ds, graph, "Young", "Face", settings,
+                                                                      ("Beard",)).to_fit] == []
+        assert gen.sample(do={"Young": 1}, n=4, seed=0, given={"Beard": 1})["Face"].shape == (4, 3, 28, 28)
+    finally:
+        torch.set_num_threads(threads)

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from core import ui_explore
+from core import ui_explore, ui_train
 from core.errors import WorkbenchError
 from core.ui import query_text
 from core.ui_explore import Gallery
@@ -26,6 +26,7 @@ ctx = model_page_context(
     "unit. On a built-in world the last column is the truth.",
 )
 state, hub, ws = ctx.state, ctx.hub, ctx.workspace
+registry = st.cache_resource(ui_train.new_registry)()  # the Train page's background jobs (one registry)
 graph, ds, world, run, settings = ctx.graph, ctx.dataset, ctx.world, ctx.run, ctx.settings
 
 
@@ -179,6 +180,49 @@ def given_values() -> dict:
     return out
 
 
+IDGEN_JOB = f"{ws.key}#idgen" if ws is not None else "idgen"
+
+
+def on_fit_idgen(query: tuple) -> None:
+    # the settings saved now (a steps change may land in the same rerun), as the next run reads them
+    now = ui_explore.idgen_settings(ws.settings) if ws is not None else settings
+    labels, work = ui_explore.idgen_fit_work(hub, ds, graph, *query[:2], now, query[2], run)
+    try:
+        job = registry.start(IDGEN_JOB, labels, work)
+        job.query = query
+        state["ex_idgen_error"] = None
+    except WorkbenchError as e:
+        state["ex_idgen_error"] = str(e)
+
+
+def idgen_job_panel(treatment: str, outcome: str, given_nodes: list[str]) -> None:
+    """Steps, the Fit button, and while the background fit runs, its progress (refreshed each second)."""
+    query = (treatment, outcome, tuple(given_nodes))
+    job = registry.get(IDGEN_JOB)
+    busy = job is not None and job.alive
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    c1.number_input("Training steps per model", min_value=1, max_value=100_000, value=settings["idgen_steps"],
+                    step=100, key="ex_idgen_steps", on_change=on_idgen_steps, disabled=busy)
+    c2.button("Fit the ID-GEN network (in the background)", key="ex_fit_idgen", type="primary", disabled=busy,
+              on_click=on_fit_idgen, args=(query,))
+    if state.get("ex_idgen_error"):
+        st.error(state["ex_idgen_error"], icon=":material/error:")
+    if job is not None and not job.alive and job.error and getattr(job, "query", None) == query:
+        st.error(job.error, icon=":material/error:")
+    if busy:
+        idgen_progress()
+
+
+@st.fragment(run_every=1.0)
+def idgen_progress() -> None:
+    job = registry.get(IDGEN_JOB)
+    if job is None or not job.alive:
+        st.rerun()  # finished (or stopped): the whole page picks up the fitted network or the error
+    for p in job.snapshot().values():
+        st.progress(p.fraction, text=ui_train.progress_text(p))
+    st.button("Stop", key="ex_idgen_stop", on_click=job.request_stop, icon=":material/stop:")
+
+
 @st.fragment
 def galleries() -> None:
     value = intervention_value()
@@ -207,11 +251,9 @@ def galleries() -> None:
                         f"{query}; {status.summary()} now:  \n"
                         + "  \n".join(f"- {s.describe()} · {where.get(s.key, 'to train')}" for s in plan.models),
                         icon=":material/info:")
-                c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
-                c1.number_input("Training steps per model", min_value=1, max_value=100_000,
-                                value=settings["idgen_steps"], step=100, key="ex_idgen_steps", on_change=on_idgen_steps)
-                c2.button("Fit the ID-GEN network", key="ex_fit_idgen", type="primary")
-                fit_now = bool(state.get("ex_fit_idgen"))
+                # neural models train in the background (the Train page's job machinery): the page stays usable
+                fit_now = False
+                idgen_job_panel(treatment, outcome, given_nodes)
         except WorkbenchError:
             pass  # the galleries below show the reason
     rows = ui_explore.counterfactual_units(n, int(unit), ds.n, int(seed))
