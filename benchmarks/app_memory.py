@@ -97,7 +97,7 @@ def measure(refreshes: int) -> tuple[list[tuple[str, dict[str, float], str]], di
 
 
 def table(rows, info) -> str:
-    lines = ["App process memory (streamlit server, shipped faces workspace: 28x28 VAE + categorical nodes)",
+    lines = ["App process memory (streamlit server, shipped faces workspace: 16x16 VAE + categorical nodes)",
              f"CPU cores {info['cpus']}; load average before {info['load_before']}, after {info['load_after']}",
              "", f"{'stage':<30} {'RSS MiB':>8} {'peak MiB':>9}  note", "-" * 100]
     for stage, mem, note in rows:

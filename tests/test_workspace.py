@@ -276,13 +276,13 @@ def test_first_start_opens_the_trained_faces_workspace(tmp_path, monkeypatch):
     graph = ADMG.from_json((BUILTIN / "graph.json").read_text())
     assert state["graph"] == graph and state["graph_name"] == "faces"
     assert state["dataset"].fingerprint == W.read_recipe(BUILTIN)["data"]["fingerprint"]
-    assert state["data_world"] is not None and state["data_source"].startswith("world faces (size=28")
+    assert state["data_world"] is not None and state["data_source"].startswith("world faces (size=16")
     run = load_run(ws.run_path, graph, state["dataset"].fingerprint)  # refuses other graphs or data
     assert list(run.trained_nodes()) == list(graph.names)
     assert all(r["status"] == "trained" for r in W.node_status(graph, ws.manifest()))
     assert run.entry("Face")["kind"] == "vae" and ws.settings["nodes"]["Face"]["kind"] == "vae"
     face = run.load_mechanism("Face")  # strict load: the shipped weights fit today's VAE code
-    assert face.node.shape == (3, 28, 28)
+    assert face.node.shape == (3, 16, 16)
     # the next start reopens it (nothing is installed twice)
     assert W.sync_session({}, tmp_path).path == ws.path
 
@@ -365,7 +365,7 @@ def test_faces_counterfactuals_are_answered_despite_the_hidden_confounder(faces_
     for treatment in ("Male", "Beard"):  # do(Beard) keeps Male <-> Young in the sub-model: dropped there
         cf = X.model_counterfactual(hub, run, ds, graph, treatment, 1, "Face", rows)
         assert cf.ok, cf.message
-        assert cf.values.shape == (40, 3, 28, 28)
+        assert cf.values.shape == (40, 3, 16, 16)
         same = np.asarray(ds.column(treatment))[rows] == 1  # already treated: nothing changes (consistency)
         assert same.any() and np.array_equal(cf.values[same], cf.factual[same])
         assert not np.array_equal(cf.values[~same], cf.factual[~same])
@@ -445,6 +445,6 @@ def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_
         gen = X.idgen_for(hub, ds, graph, "Young", "Face", settings, fit=False, given=("Beard",), run=run)
         assert gen is not None and [s.target for s in X.idgen_status(hub, run, ds, graph, "Young", "Face", settings,
                                                                       ("Beard",)).to_fit] == []
-        assert gen.sample(do={"Young": 1}, n=4, seed=0, given={"Beard": 1})["Face"].shape == (4, 3, 28, 28)
+        assert gen.sample(do={"Young": 1}, n=4, seed=0, given={"Beard": 1})["Face"].shape == (4, 3, 16, 16)
     finally:
         torch.set_num_threads(threads)
