@@ -23,7 +23,8 @@ Ask for ``kind="vae"`` for fast CPU training and exact counterfactual reconstruc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from core.errors import WorkbenchError
@@ -32,16 +33,44 @@ from core.mechanisms.base import Mechanism, best_device, default_preset
 from core.mechanisms.categorical import CategoricalMechanism
 from core.mechanisms.continuous import ContinuousMechanism
 from core.mechanisms.convert import to_numpy, to_tensor
-from core.mechanisms.diffusion import DiffusionImageMechanism
 from core.mechanisms.encoders import ParentEncoder
 from core.mechanisms.vae import VAEImageMechanism
 
-KINDS: dict[str, type[Mechanism]] = {
+
+class _Kinds(Mapping[str, type[Mechanism]]):
+    """kind -> mechanism class, importing a module the first time its kind is asked for: the
+    diffusion kind pulls in diffusers (seconds and ~160 MiB), which an app whose image nodes are all
+    VAEs never needs."""
+
+    def __init__(self, classes: Mapping[str, type[Mechanism] | tuple[str, str]]) -> None:
+        self._classes = dict(classes)
+
+    def __getitem__(self, kind: str) -> type[Mechanism]:
+        cls = self._classes[kind]
+        if isinstance(cls, tuple):
+            module, name = cls
+            cls = self._classes[kind] = getattr(importlib.import_module(module), name)
+        return cls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+
+KINDS: Mapping[str, type[Mechanism]] = _Kinds({
     "categorical": CategoricalMechanism,
     "continuous": ContinuousMechanism,
-    "diffusion": DiffusionImageMechanism,
+    "diffusion": ("core.mechanisms.diffusion", "DiffusionImageMechanism"),
     "vae": VAEImageMechanism,
-}
+})
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DiffusionImageMechanism":
+        return KINDS["diffusion"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # which kinds can model which node type; the first is the default
 KINDS_FOR_TYPE: dict[str, tuple[str, ...]] = {
