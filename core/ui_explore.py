@@ -700,6 +700,18 @@ def counterfactual_units(n: int, unit: int, n_rows: int, seed: int = 0) -> np.nd
     return np.concatenate([[unit], others]).astype(np.int64)
 
 
+
+def counterfactual_formula(outcome: str, treatment: str, value: str) -> str:
+    """``Y_{X = x}(unit)`` as inline Markdown math (``$...$``, which ``st.caption`` typesets), so the
+    subscript reads as one and names with underscores or values with spaces survive."""
+    from core.estimand import latex_name
+
+    text = value.replace("\\", "").replace("{", "").replace("}", "").replace("$", "").replace("^", "").replace("~", "")
+    for special in "#%&_":  # text-mode specials KaTeX refuses unescaped
+        text = text.replace(special, "\\" + special)
+    return f"${latex_name(outcome)}_{{{latex_name(treatment)} = \\text{{{text}}}}}(\\text{{unit}})$"
+
+
 def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
                          outcome: str, rows: np.ndarray, seed: int = 0, sample_steps: int | None = None) -> Gallery:
     """What units ``rows`` of the data would have been under ``do(X = x)`` (abduction-action-prediction
@@ -707,7 +719,7 @@ def model_counterfactual(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, tre
     recomputed (see :func:`counterfactual_confounders`) has a bidirected edge; otherwise the reason."""
     node = graph.node(treatment)
     title = "Counterfactual (model)"
-    formula = f"{outcome}_{{{treatment} = {value_text(value, node)}}}(unit)"
+    formula = counterfactual_formula(outcome, treatment, value_text(value, node))
     blocking = counterfactual_confounders(graph, treatment, outcome)
     if blocking:
         a, b = blocking[0]
@@ -760,7 +772,7 @@ def world_units_for(hub: ModelHub, world: Any, dataset: Any) -> Any:
 
 def truth_counterfactual(hub: ModelHub, world: Any, dataset: Any, graph: ADMG, treatment: str, value: Any,
                          outcome: str, rows: np.ndarray) -> Gallery:
-    formula = f"{outcome}_{{{treatment} = {value_text(value, graph.node(treatment))}}}(unit)"
+    formula = counterfactual_formula(outcome, treatment, value_text(value, graph.node(treatment)))
     try:
         units = world_units_for(hub, world, dataset).subset(rows)
         cf = world.counterfactual_samples(units, {treatment: value})
@@ -782,6 +794,9 @@ def world_probe(world: Any, graph: ADMG, node: str) -> Any:
         return world.probe(node)
     except WorkbenchError:
         return None
+
+
+ATTRIBUTE_PANELS_PER_ROW = 3  # probe-read attribute panels per row under a gallery
 
 
 def attribute_shares(probe: Any, images: np.ndarray) -> tuple[pd.DataFrame, dict[str, float]]:

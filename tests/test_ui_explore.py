@@ -231,3 +231,12 @@ def test_generated_images_come_from_the_model_of_x(image_run):
     # a generated image is a valid do-value all the way through
     gal = X.model_interventional(hub, run, ds, g, "I", images[0], "A", 4)
     assert gal.ok and gal.formula == "P(A | do(I = an image))"
+
+
+def test_counterfactual_formula_is_inline_math_with_escaped_text():
+    from core.ui_explore import counterfactual_formula
+
+    assert counterfactual_formula("Face", "Male", "1") == r"$\mathrm{Face}_{\mathrm{Male} = \text{1}}(\text{unit})$"
+    odd = counterfactual_formula("my_y", "x_1", "image #3 {50%}")
+    assert odd == r"$\mathrm{my\_y}_{\mathrm{x\_1} = \text{image \#3 50\%}}(\text{unit})$"
+    assert odd.count("$") == 2
