@@ -816,6 +816,32 @@ def attribute_shares(probe: Any, images: np.ndarray) -> tuple[pd.DataFrame, dict
     return pd.DataFrame(rows, columns=["attribute", "value", "share"]), means
 
 
+
+def attribute_figure(shares: pd.DataFrame, panels_per_row: int = ATTRIBUTE_PANELS_PER_ROW) -> Any:
+    """Bars of each probe-read attribute's value shares, one small panel per attribute, at most
+    ``panels_per_row`` a row (five names side by side overlap in a gallery column).  Built with
+    graph_objects, not plotly.express: a refresh draws five of these, and express's faceting costs
+    ~0.1 s each where this costs ~0.03 s."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    attrs = list(dict.fromkeys(shares["attribute"]))
+    rows = -(-len(attrs) // panels_per_row)
+    cols = min(panels_per_row, len(attrs))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=attrs, horizontal_spacing=0.06, shared_yaxes=True,
+                        vertical_spacing=0.4 / rows if rows > 1 else 0.0)
+    for k, name in enumerate(attrs):
+        part = shares[shares["attribute"] == name]
+        fig.add_trace(go.Bar(x=list(part["value"]), y=list(part["share"]), marker_color="#0068c9", showlegend=False,
+                             hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>"),
+                      row=k // panels_per_row + 1, col=k % panels_per_row + 1)
+    fig.update_xaxes(type="category", tickangle=0)
+    fig.update_yaxes(range=[0, 1], nticks=3)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=30 + 150 * rows, margin=dict(l=0, r=0, t=22, b=0), bargap=0.2)
+    return fig
+
+
 def value_shares(node: Node, values: np.ndarray) -> pd.DataFrame:
     """A scalar outcome's distribution in a gallery: share per level (discrete) or a 10-bin histogram."""
     v = np.asarray(values)

@@ -240,3 +240,20 @@ def test_counterfactual_formula_is_inline_math_with_escaped_text():
     odd = counterfactual_formula("my_y", "x_1", "image #3 {50%}")
     assert odd == r"$\mathrm{my\_y}_{\mathrm{x\_1} = \text{image \#3 50\%}}(\text{unit})$"
     assert odd.count("$") == 2
+
+
+def test_attribute_figure_has_one_panel_per_attribute_three_a_row():
+    import pandas as pd
+
+    from core.ui_explore import attribute_figure
+
+    names = ["Male", "Young", "Beard", "Eyeglasses", "Lipstick"]
+    shares = pd.DataFrame([{"attribute": a, "value": v, "share": s}
+                           for a in names for v, s in (("no", 0.25), ("yes", 0.75))])
+    fig = attribute_figure(shares)
+    assert [a.text for a in fig.layout.annotations] == names
+    assert len(fig.data) == 5 and list(fig.data[3].y) == [0.25, 0.75] and list(fig.data[3].x) == ["no", "yes"]
+    # panels 4 and 5 sit on a second row, below the first
+    assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis.domain[0]
+    one = attribute_figure(shares[shares["attribute"] == "Male"])
+    assert len(one.data) == 1 and one.layout.height < fig.layout.height

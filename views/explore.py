@@ -66,15 +66,7 @@ def attribute_bars(g: Gallery, key: str) -> None:
         return
     shares, means = ui_explore.attribute_shares(probe, g.values)
     if len(shares):
-        # at most three panels a row: five attribute names side by side overlap in a gallery column
-        wrap = ui_explore.ATTRIBUTE_PANELS_PER_ROW
-        rows = -(-shares["attribute"].nunique() // wrap)
-        fig = px.bar(shares, x="value", y="share", facet_col="attribute", facet_col_wrap=wrap,
-                     facet_col_spacing=0.06, facet_row_spacing=0.4 / rows)
-        fig.update_xaxes(matches=None, type="category", title=None, tickangle=0, showticklabels=True)
-        fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1], font_size=11))
-        fig.update_yaxes(range=[0, 1], title=None, nticks=3)
-        fig.update_layout(height=30 + 150 * rows, margin=dict(l=0, r=0, t=22, b=0))
+        fig = ui_explore.attribute_figure(shares)
         st.plotly_chart(fig, key=f"ex_attr_{key}", width="stretch", config={"displayModeBar": False})
     if means:
         st.caption("read: " + " · ".join(f"{k} {v:.3g}" for k, v in means.items()))
