@@ -4,7 +4,7 @@ Graph W1 -> W2 -> X -> Y with W1 <-> X and W1 <-> Y (core/worlds/napkin_digits.p
 do(X = x) the truth is known: Y keeps x's digit and thickness and its colour is UNIFORM over the six
 colours, while observationally Y's colour follows X's colour group (through W1 -> W2 -> X).
 
-Three samplers are trained on the same n observational rows with the same image mechanism:
+Three samplers are trained on the same n observational rows (image mechanisms: --kind, --y-kind, --final-kind):
 
 - ID-GEN (core.idgen.IDGen): the napkin plan, p(W1), p(X | W1, W2), p(Y | W1, W2, X) on the data,
   a synthetic data set D' with W2 drawn independently of (W1, X, Y), then p(Y | X, W2) on D';
@@ -18,7 +18,8 @@ TRUE interventional Y (world.interventional_samples); we print the total variati
 attribute, the digit agreement (% of Y whose digit is x's digit), and the colour distributions.
 
     .venv/bin/python benchmarks/napkin_digits.py                       # 16x16, quick preset, VAE (CPU)
-    .venv/bin/python benchmarks/napkin_digits.py --kind diffusion      # the DDPM mechanism (slow on a CPU)
+    .venv/bin/python benchmarks/napkin_digits.py --final-kind diffusion  # DDPM for the models sampled under do(X)
+    .venv/bin/python benchmarks/napkin_digits.py --kind diffusion      # the DDPM mechanism everywhere (slow on a CPU)
     .venv/bin/python benchmarks/napkin_digits.py --full                # GPU: 32x32, full preset, diffusion
 
 Anchor (Rahman, Jordan & Kocaoglu, NeurIPS 2024): DDPM U-Net at 32x32, 1000 steps, classifier-free
