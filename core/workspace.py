@@ -247,14 +247,19 @@ class Workspace:
         return f
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
-    f = path / META
+def _read_json(f: Path, not_found: str) -> Any:
+    """The JSON in ``f``; a missing file raises ``not_found``, an unreadable one says it is corrupt."""
     try:
-        obj = json.loads(f.read_text(encoding="utf-8"))
+        return json.loads(f.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WorkspaceError(f"{path} is not a workspace (no {META})") from None
+        raise WorkspaceError(not_found) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise WorkspaceError(f"{f} is corrupt ({type(e).__name__})") from None
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    f = path / META
+    obj = _read_json(f, f"{path} is not a workspace (no {META})")
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise WorkspaceError(f"{f} is not a Causal Workbench workspace file")
     if not isinstance(obj.get("version"), int) or obj["version"] > FORMAT_VERSION:
@@ -319,12 +324,7 @@ def builtin_names(folder: Path = BUILTIN_ROOT) -> list[str]:
 def read_recipe(source: str | os.PathLike[str]) -> dict[str, Any]:
     """The recipe of a shipped workspace folder (``builtin.json``), checked."""
     f = Path(source) / RECIPE
-    try:
-        obj = json.loads(f.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WorkspaceError(f"{source} is not a shipped workspace (no {RECIPE})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise WorkspaceError(f"{f} is corrupt ({type(e).__name__})") from None
+    obj = _read_json(f, f"{source} is not a shipped workspace (no {RECIPE})")
     data = obj.get("data") if isinstance(obj, dict) else None
     if not isinstance(obj, dict) or obj.get("format") != BUILTIN_FORMAT or not isinstance(data, dict):
         raise WorkspaceError(f"{f} is not a shipped-workspace recipe")

@@ -22,11 +22,12 @@ from core.ui_page import model_page_context
 ctx = model_page_context(
     "Effects",
     "How much of the association between a treatment and an outcome is causal? Compare the outcome's mean "
-           "among units that HAVE each treatment value (conditioning) with its mean when the value is SET "
-           "(intervention). The gap is the spurious part, due to common causes.",
+    "among units that HAVE each treatment value (conditioning) with its mean when the value is SET "
+    "(intervention). The gap is the spurious part, due to common causes.",
 )
 state, hub, ws = ctx.state, ctx.hub, ctx.workspace
 graph, ds, world, run, settings = ctx.graph, ctx.dataset, ctx.world, ctx.run, ctx.settings
+
 
 def treatment_effects() -> None:
     """Conditioning vs intervention curves, effect sizes and attribute shifts for one treatment."""
