@@ -187,7 +187,7 @@ def stage_diagnostics(world, gen, naive, cache, held_out, synthetic, n: int, see
     W2's digit, X's colour group = W2's colour bit (the world's exact X mechanism) and the thickness of
     the true X; p(Y | W1, W2, X) the true Y's digit, colour (W1's) and thickness.  The synthetic data
     set D' should show Y's colour independent of X's (same colour group 50%, where the observed data
-    have ~90%); the last-stage p(Y | W2, X) and the naive p(Y | X) are sampled from observed (W2, X).
+    have ~90%) and uniform (it inherits p(W1)'s colours); the last-stage p(Y | W2, X) and the naive p(Y | X) are sampled from observed (W2, X).
     """
     from core.worlds.napkin_digits import split_w2
 
@@ -222,6 +222,8 @@ def stage_diagnostics(world, gen, naive, cache, held_out, synthetic, n: int, see
             sx, sy = read(probe["X"], syn["X"]), read(probe["Y"], syn["Y"])
             rows.append([spec.data.label, "Y digit = X digit %", pct(sy["digit"] == sx["digit"]), 100.0])
             rows.append(["", "Y colour group = X's %", pct(sy["colour"] // 3 == sx["colour"] // 3), 50.0])
+            # the last stage learns these colours: their distance from uniform is its floor
+            rows.append(["", "Y colour TVD vs uniform", uniform_tvd(sy["colour"], 6), 0.0])
             r = draw(spec, held_out)
             rows.append([label, "digit = x's digit %", pct(r["digit"] == truth["X"]["digit"]), 100.0])
             rows.append(["", "colour group = x's %", pct(r["colour"] // 3 == truth["X"]["colour"] // 3), 50.0])

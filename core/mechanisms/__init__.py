@@ -13,7 +13,7 @@ kind           node types             model; noise; abduction
 categorical    binary, categorical    classifier + Gumbel-max; Gumbel vector; posterior sampling
 continuous     continuous             zuko spline flow; N(0,1) scalar; exact inversion
 diffusion      image                  diffusers U-Net, DDPM/DDIM; x_T; DDIM inversion (approx.)
-vae            image                  conditional VAE + residual; (z, u); exact (null = identity)
+vae            image                  conditional VAE + residual, flow prior p(z|pa); (eps, u); exact
 =============  =====================  ==========================================================
 
 Default for image nodes: ``diffusion`` on every device (sharp, faithful samples for the observational

@@ -12,6 +12,17 @@ Samples draw ``z ~ N(0, I)`` and, when ``sample_pixel_noise`` is on, ``u ~ N(0, 
 default: the per-pixel noise is independent grain, and galleries show the decoder mean.
 The noise tensor is ``[z, u.flatten()]``, shape (B, latent + C*H*W).
 
+``prior = "flow"`` (the presets; configs without the key keep ``"standard"``) adds a learned
+conditional prior ``p(z | pa)``: a neural spline flow ``z = T(eps; pa)``, ``eps ~ N(0, I)``, fitted by
+maximum likelihood to the encoder's posterior draws while the VAE trains (the draws are detached, so
+the VAE itself, its KL to N(0, I) included, trains exactly as before; Ghosh et al. 2020 call this
+ex-post density estimation).  Why: when a node's value is random given its parents — napkin_digits'
+Y is uniform over six colours under do(X) — the aggregate posterior is a handful of clusters that a
+fixed N(0, I) prior covers unevenly (the standard prior never drew a red Y); the flow puts the
+prior's mass where the posterior's is, per parent value.  The exogenous noise is then ``eps``:
+``abduct`` returns ``T^{-1}(mu; pa)`` and ``predict`` decodes ``T(eps; pa)``, so the round trip stays
+exact and a counterfactual keeps ``eps`` (the part of z the parents do not explain).
+
 Why ``beta = 10`` by default: a counterfactual only changes the image if the decoder reads the
 parents rather than z, i.e. if the posterior drops what the parents already explain.  With beta = 1
 it did not (toy: a binary parent places a square; after 1,000 steps do(A = 1 - A) moved the corner
@@ -28,6 +39,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import zuko
 from torch import Tensor, nn
 
 from core.errors import WorkbenchError
@@ -39,11 +51,13 @@ PRESET_CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
         "latent": 16, "width": 32, "image_features": 16, "image_vector": 64, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
+        "prior": "flow", "prior_transforms": 5, "prior_hidden": 128,
         "train": {"steps": 3000, "batch_size": 64, "lr": 1e-3},
     },
     "full": {
         "latent": 32, "width": 64, "image_features": 32, "image_vector": 128, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
+        "prior": "flow", "prior_transforms": 5, "prior_hidden": 128,
         "train": {"steps": 20000, "batch_size": 128, "lr": 5e-4},
     },
 }
@@ -94,6 +108,14 @@ class VAEImageMechanism(Mechanism):
             if not isinstance(scale, (int, float)) or scale <= 0:
                 raise WorkbenchError(f"VAE scale must be 'learned' or a positive number, got {scale!r}")
             self.register_buffer("log_sigma", torch.full((ch, h, w), math.log(float(scale))))
+        prior = c.get("prior", "standard")
+        if prior not in ("standard", "flow"):
+            raise WorkbenchError(f"VAE prior must be 'standard' or 'flow', got {prior!r}")
+        # only a flow prior adds parameters, so checkpoints without the key load unchanged
+        self.prior = None
+        if prior == "flow":
+            self.prior = zuko.flows.NSF(features=latent, context=vec, transforms=int(c.get("prior_transforms", 3)),
+                                        hidden_features=(int(c.get("prior_hidden", 64)),) * 2)
 
     @classmethod
     def build(cls, node: Node, parents: Sequence[Node], preset: str | None = None, **overrides: Any) -> VAEImageMechanism:
@@ -131,24 +153,46 @@ class VAEImageMechanism(Mechanism):
 
     # ---- the interface
 
-    def elbo(self, parents: Parents, values: Tensor, beta: float = 1.0) -> Tensor:
-        """Single-sample ELBO per image (nats, on the [-1, 1] pixel scale); ``beta`` weighs the KL."""
+    def _prior(self, vec: Tensor) -> zuko.distributions.NormalizingFlow:
+        """The flow prior p(z | pa) for these parents' vectors; its ``transform`` maps z -> eps."""
+        return self.prior(vec) if vec.shape[1] else self.prior()
+
+    def _terms(self, parents: Parents, values: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """Per image: minus log p(x | z, pa) at one posterior draw z, KL(q || N(0, I)), the draw z and
+        its log q(z | x, pa); and the parents' vectors (the prior's context)."""
         x = values.to(self.device).float()
         vec, maps = self._conditions(parents, len(x))
         mu, logvar = self.encode(x, vec, maps)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        eps = torch.randn_like(mu)
+        z = mu + torch.exp(0.5 * logvar) * eps
         mean = self.decode(z, vec, maps)
         log_sigma = self.log_sigma.clamp(math.log(1e-3), 2.0)
         nll = 0.5 * ((x - mean) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
         kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
-        return -nll.flatten(1).sum(1) - beta * kl.sum(1)
+        log_q = -0.5 * (eps**2 + logvar + math.log(2 * math.pi)).sum(1)
+        return nll.flatten(1).sum(1), kl.sum(1), z, log_q, vec
+
+    def elbo(self, parents: Parents, values: Tensor, beta: float = 1.0) -> Tensor:
+        """Single-sample ELBO per image (nats, on the [-1, 1] pixel scale) under the N(0, I) prior;
+        ``beta`` weighs the KL."""
+        nll, kl, _, _, _ = self._terms(parents, values)
+        return -nll - beta * kl
 
     def loss(self, parents: Parents, values: Tensor) -> Tensor:
         beta = float(self.config.get("beta", 1.0))
-        return -self.elbo(parents, values, beta).mean() / values[0].numel()
+        nll, kl, z, _, vec = self._terms(parents, values)
+        loss = (nll + beta * kl).mean()
+        if self.prior is not None:
+            # the prior follows the posterior; z is detached, so it never pulls the encoder toward itself
+            loss = loss - self._prior(vec).log_prob(z.detach()).mean()
+        return loss / values[0].numel()
 
     def log_prob(self, parents: Parents, values: Tensor) -> Tensor:
-        return self.elbo(parents, values)
+        """The true (beta = 1) ELBO, under the prior samples are drawn from."""
+        nll, kl, z, log_q, vec = self._terms(parents, values)
+        if self.prior is None:
+            return -nll - kl
+        return -nll - (log_q - self._prior(vec).log_prob(z))
 
     def _split(self, noise: Tensor) -> tuple[Tensor, Tensor]:
         noise = noise.to(self.device).float()
@@ -166,6 +210,8 @@ class VAEImageMechanism(Mechanism):
     def predict(self, parents: Parents, noise: Tensor) -> Tensor:
         z, u = self._split(noise)
         vec, maps = self._conditions(parents, len(noise))
+        if self.prior is not None:
+            z = self._prior(vec).transform.inv(z)
         return self.decode(z, vec, maps) + float(self.config.get("residual_scale", 1.0)) * u
 
     @torch.no_grad()
@@ -174,4 +220,6 @@ class VAEImageMechanism(Mechanism):
         vec, maps = self._conditions(parents, len(x))
         z, _ = self.encode(x, vec, maps)
         u = x - self.decode(z, vec, maps)
+        if self.prior is not None:
+            z = self._prior(vec).transform(z)
         return torch.cat([z, u.flatten(1)], dim=1)
