@@ -468,6 +468,48 @@ def _n_rows(columns: Mapping[str, np.ndarray]) -> int:
     return len(next(iter(columns.values())))
 
 
+def nearest_rows(data: Columns, fixed: Mapping[str, np.ndarray], n: int, rng: np.random.Generator,
+                 k: int | None = None) -> np.ndarray:
+    """For each of n units, a data row drawn uniformly from the ``k`` rows nearest the unit's fixed
+    values, ties included (all rows when nothing is fixed): a draw of P(free | fixed) by nearest
+    neighbours.  ``k`` defaults to 2% of the rows, at most 32.
+
+    The distance sums one term per fixed column, each divided by its mean over the data so that no
+    column dominates by scale: ``[a != b]`` for discrete columns (so every exact match ties at 0),
+    the mean squared difference for continuous values and images (pixels).  Units with the same
+    fixed values share one search."""
+    total = _n_rows(data)
+    if not fixed:
+        return rng.integers(0, total, size=n)
+    k = max(1, min(k if k is not None else min(32, total // 50), total))
+    names = sorted(fixed)
+    keys = [b"".join(np.ascontiguousarray(fixed[c][i]).tobytes() for c in names) for i in range(n)]
+    first_unit: dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        first_unit.setdefault(key, i)
+    group_of = {key: j for j, key in enumerate(first_unit)}
+    group = np.array([group_of[key] for key in keys])
+    units = np.array(list(first_unit.values()))
+    distance = np.zeros((len(units), total))
+    for c in names:
+        a, b = np.asarray(fixed[c])[units], np.asarray(data[c])
+        if b.dtype.kind in "iub" and b.ndim == 1:
+            d = (a[:, None] != b[None, :]).astype(np.float64)
+        else:
+            a = a.reshape(len(a), -1).astype(np.float32)
+            b = b.reshape(len(b), -1).astype(np.float32)
+            d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+            d = np.maximum(d, 0.0) / a.shape[1]
+        distance += d / max(float(d.mean()), 1e-12)
+    kth = np.partition(distance, k - 1, axis=1)[:, k - 1]
+    rows = np.empty(n, dtype=np.int64)
+    for j in range(len(units)):
+        members = np.flatnonzero(group == j)
+        candidates = np.flatnonzero(distance[j] <= kth[j])
+        rows[members] = candidates[rng.integers(0, len(candidates), size=len(members))]
+    return rows
+
+
 class IDGen:
     """Sample interventional distributions on graphs with hidden confounders.
 
@@ -612,8 +654,12 @@ class IDGen:
         for k, v in {**do, **given}.items():
             values[k] = self._broadcast(k, v, n)
         if plan.free_inputs:
-            # Rule 3 makes their value irrelevant; draw from the data so models stay in support.
-            rows = rng.integers(0, _n_rows(self.data), size=n)
+            # Rule 3 makes their value irrelevant, so draw it where the models have seen it: from
+            # data rows that agree with the fixed values.  A draw from the marginal gave the napkin's
+            # last stage (W2, x) pairs its synthetic data never held (W2's digit != x's digit in 90%
+            # of them), and it answered those with a colour bias that depended on x.
+            fixed = {k: v for k, v in values.items() if k in self.data}
+            rows = nearest_rows(self.data, fixed, n, rng)
             for k in plan.free_inputs:
                 values[k] = self.data[k][rows]
         for v in self.graph.sort(plan.network.models):

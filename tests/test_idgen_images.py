@@ -178,3 +178,45 @@ def test_faces_benchmark_runs_end_to_end(capsys):
     rc = faces_spurious.main(["--n", "64", "--steps", "2", "--samples", "16"])
     out = capsys.readouterr().out
     assert rc == 0 and "% of images where the attribute changes" in out and "Young change (pp)" in out
+
+
+# ---- free inputs (rule 3) are drawn where the data hold them together with the fixed values
+
+
+def test_nearest_rows_match_discrete_and_image_fixed_values():
+    from core.idgen import nearest_rows
+
+    rng = np.random.default_rng(0)
+    n_rows = 600
+    cluster = rng.integers(0, 3, n_rows)
+    images = (cluster[:, None, None, None] * 100 + rng.integers(0, 20, (n_rows, 1, 4, 4))).astype(np.uint8)
+    data = {"A": rng.integers(0, 2, n_rows), "X": images, "W": rng.normal(size=n_rows)}
+    # one image for every unit: all draws come from rows of that image's cluster
+    rows = nearest_rows(data, {"X": images[cluster == 2][:1].repeat(50, 0)}, 50, np.random.default_rng(1), k=16)
+    assert (cluster[rows] == 2).all() and len(set(rows.tolist())) > 5
+    # a different image per unit, plus a discrete column that must match exactly
+    units = np.flatnonzero(cluster == 0)[:5].tolist() + np.flatnonzero(cluster == 1)[:5].tolist()
+    fixed = {"X": images[units], "A": np.array([1] * 10)}
+    rows = nearest_rows(data, fixed, 10, np.random.default_rng(2), k=8)
+    assert (cluster[rows] == cluster[units]).all() and (data["A"][rows] == 1).all()
+    # nothing fixed: the marginal; and a seeded draw repeats
+    assert nearest_rows(data, {}, 1000, np.random.default_rng(3)).max() >= n_rows - 20
+    again = nearest_rows(data, fixed, 10, np.random.default_rng(2), k=8)
+    assert np.array_equal(rows, again)
+
+
+def test_free_inputs_agree_with_the_intervened_image(napkin):
+    world, data, gen = napkin
+    # 48 rows: the neighbourhood is the one nearest row, x's own, so W2 is the W2 x was drawn with
+    # (a draw from W2's marginal, the old way, would give other values)
+    out = gen.sample(do={"X": data["X"][5]}, n=40, seed=3)
+    assert (out["W2"] == data["W2"][5]).all()
+
+
+def test_nearest_rows_keep_every_exact_discrete_match():
+    from core.idgen import nearest_rows
+
+    data = {"A": np.array([0, 1] * 500), "W": np.arange(1000)}
+    rows = nearest_rows(data, {"A": np.ones(4000, dtype=np.int64)}, 4000, np.random.default_rng(0))
+    # 500 rows tie at distance 0: all of them are drawn from, not only the first 20 (2% of the rows)
+    assert (data["A"][rows] == 1).all() and len(set(rows.tolist())) > 450

@@ -22,6 +22,9 @@ fixed N(0, I) prior covers unevenly (the standard prior never drew a red Y); the
 prior's mass where the posterior's is, per parent value.  The exogenous noise is then ``eps``:
 ``abduct`` returns ``T^{-1}(mu; pa)`` and ``predict`` decodes ``T(eps; pa)``, so the round trip stays
 exact and a counterfactual keeps ``eps`` (the part of z the parents do not explain).
+The presets use coupling layers (``prior_passes = 2``): an autoregressive flow inverts one latent
+dimension at a time, and sampling 16 faces took 87 ms instead of 6 ms (coupling: 30 ms), with no
+better fit (napkin p(W1)'s colours: TVD to uniform 0.042 autoregressive, 0.023 coupling).
 
 Why ``beta = 10`` by default: a counterfactual only changes the image if the decoder reads the
 parents rather than z, i.e. if the posterior drops what the parents already explain.  With beta = 1
@@ -51,13 +54,13 @@ PRESET_CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
         "latent": 16, "width": 32, "image_features": 16, "image_vector": 64, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
-        "prior": "flow", "prior_transforms": 5, "prior_hidden": 128,
+        "prior": "flow", "prior_transforms": 5, "prior_hidden": 128, "prior_passes": 2,
         "train": {"steps": 3000, "batch_size": 64, "lr": 1e-3},
     },
     "full": {
         "latent": 32, "width": 64, "image_features": 32, "image_vector": 128, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
-        "prior": "flow", "prior_transforms": 5, "prior_hidden": 128,
+        "prior": "flow", "prior_transforms": 5, "prior_hidden": 128, "prior_passes": 2,
         "train": {"steps": 20000, "batch_size": 128, "lr": 5e-4},
     },
 }
@@ -114,8 +117,10 @@ class VAEImageMechanism(Mechanism):
         # only a flow prior adds parameters, so checkpoints without the key load unchanged
         self.prior = None
         if prior == "flow":
+            passes = c.get("prior_passes")
             self.prior = zuko.flows.NSF(features=latent, context=vec, transforms=int(c.get("prior_transforms", 3)),
-                                        hidden_features=(int(c.get("prior_hidden", 64)),) * 2)
+                                        hidden_features=(int(c.get("prior_hidden", 64)),) * 2,
+                                        passes=int(passes) if passes else None)
 
     @classmethod
     def build(cls, node: Node, parents: Sequence[Node], preset: str | None = None, **overrides: Any) -> VAEImageMechanism:
