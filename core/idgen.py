@@ -23,6 +23,10 @@ Lines, as in the paper (``_line1`` ... ``_line7`` below):
    SAMPLE a synthetic data set D' (the intervened variables X \\ S' drawn independently of S', as
    conditioning columns), recurse on D' and G[S'].
 
+Inputs left free by rule 3 (the napkin's W2 in P_{w2}(y | x)) could take any value; ``sample`` draws
+them from the data rows nearest the fixed (do / given) values (:func:`nearest_rows`), because a
+trained model is only reliable on input combinations its training data held.
+
 Conditional queries follow IDC: rule-2 moves conditioning variables into the intervention where
 ``Y _||_ Z_i | X, Z \\ Z_i`` holds in ``G_{\\bar X, \\underline{Z_i}}``; for what remains we sample
 P_x(y, z) from the network above and train a conditional model of y given (z, x) on those samples.
@@ -120,7 +124,7 @@ class Plan:
     treatment: tuple[str, ...]
     given: tuple[str, ...]
     network: Network
-    free_inputs: tuple[str, ...]  # intervened by rule 3 only: any value will do, drawn from data
+    free_inputs: tuple[str, ...]  # intervened by rule 3 only: any value will do; drawn from nearby data rows
     models: list[ModelSpec] = field(default_factory=list)
 
     def describe(self) -> list[str]:
