@@ -51,12 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         rates: dict[str, dict[int, dict[str, float]]] = {"truth": {}, "ID-GEN": {}, "naive": {}}
         for m in (0, 1):
             truth = world.interventional_samples({"Male": m}, args.samples, seed=args.seed + 10 + m).values
-            rates["truth"][m] = {a: 100 * float(np.mean(v)) for a, v in probe.read(truth["Face"]).items()}
             faces = gen.sample(do={"Male": m}, n=args.samples, seed=args.seed + 20 + m)["Face"]
-            rates["ID-GEN"][m] = {a: 100 * float(np.mean(v)) for a, v in probe.read(faces).items()}
-            rows = np.flatnonzero(np.asarray(ds.table["Male"]) == m)
-            seen = ds.images["Face"][rows]
-            rates["naive"][m] = {a: 100 * float(np.mean(v)) for a, v in probe.read(seen).items()}
+            seen = ds.images["Face"][np.flatnonzero(np.asarray(ds.table["Male"]) == m)]
+            for method, images in (("truth", truth["Face"]), ("ID-GEN", faces), ("naive", seen)):
+                rates[method][m] = {a: 100 * float(np.mean(v)) for a, v in probe.read(images).items()}
     took = time.perf_counter() - started
 
     print(f"Shipped workspace {args.workspace}: {run.entry('Face').get('kind')} Face model, "

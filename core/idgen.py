@@ -488,12 +488,9 @@ def nearest_rows(data: Columns, fixed: Mapping[str, np.ndarray], n: int, rng: np
     k = max(1, min(k if k is not None else min(32, total // 50), total))
     names = sorted(fixed)
     keys = [b"".join(np.ascontiguousarray(fixed[c][i]).tobytes() for c in names) for i in range(n)]
-    first_unit: dict[bytes, int] = {}
-    for i, key in enumerate(keys):
-        first_unit.setdefault(key, i)
-    group_of = {key: j for j, key in enumerate(first_unit)}
-    group = np.array([group_of[key] for key in keys])
-    units = np.array(list(first_unit.values()))
+    group_of: dict[bytes, int] = {}
+    group = np.array([group_of.setdefault(key, len(group_of)) for key in keys])
+    units = np.unique(group, return_index=True)[1]  # each group's first unit
     distance = np.zeros((len(units), total))
     for c in names:
         a, b = np.asarray(fixed[c])[units], np.asarray(data[c])

@@ -700,7 +700,6 @@ def counterfactual_units(n: int, unit: int, n_rows: int, seed: int = 0) -> np.nd
     return np.concatenate([[unit], others]).astype(np.int64)
 
 
-
 def counterfactual_formula(outcome: str, treatment: str, value: str) -> str:
     """``Y_{X = x}(unit)`` as inline Markdown math (``$...$``, which ``st.caption`` typesets), so the
     subscript reads as one and names with underscores or values with spaces survive."""
@@ -814,7 +813,6 @@ def attribute_shares(probe: Any, images: np.ndarray) -> tuple[pd.DataFrame, dict
         else:
             means[name] = float(np.mean(vals)) if len(vals) else float("nan")
     return pd.DataFrame(rows, columns=["attribute", "value", "share"]), means
-
 
 
 def attribute_figure(shares: pd.DataFrame, panels_per_row: int = ATTRIBUTE_PANELS_PER_ROW) -> Any:
