@@ -160,3 +160,25 @@ def settle(page, quiet_ms: int = 600, timeout_ms: float = 60_000) -> None:
             return
         page.wait_for_timeout(100)
     raise TimeoutError(f"the page did not settle within {timeout_ms / 1000:.0f} s")
+
+
+def navigate(page, name: str, attempts: int = 3, wait_ms: float = 30_000) -> None:
+    """Open page ``name`` from the sidebar navigation and wait for its heading (same text).
+
+    Streamlit race, not ours: a custom component that reports a value while a page switch is in
+    flight sends its rerun with the old page's script hash, and the server runs the old page again.
+    The Graph page's editor reports its drawing each time it remounts (after every edit made with the
+    other widgets), so a click right after an edit can land back on Graph.  A user clicks again; so
+    do we, after the page has settled."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        settle(page)
+        page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
+        try:
+            page.get_by_role("heading", name=name, exact=True).wait_for(timeout=wait_ms)
+            return
+        except PlaywrightTimeout:
+            print(f"navigate: the {name} page did not open; clicking again")
+            continue
+    raise AssertionError(f"the {name} page did not open after {attempts} clicks on its navigation link")

@@ -7,7 +7,7 @@ Screenshots land in test-artifacts/ (gitignored) for a human to look at.
 from __future__ import annotations
 
 import pytest
-from browser_support import ARTIFACTS, browser_page, require_browser, streamlit_server
+from browser_support import ARTIFACTS, browser_page, navigate, require_browser, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +92,6 @@ def test_graph_page_napkin_query_shows_formula(server, page):
 def test_other_pages_describe_their_step(server, page):
     page.goto(server)
     for name in ("Data", "Train", "Explore", "Effects"):
-        page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
-        page.get_by_role("heading", name=name, exact=True).wait_for()
+        navigate(page, name)
         assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(ARTIFACTS / "effects_page.png"), full_page=True)

@@ -17,6 +17,7 @@ import pytest
 from browser_support import (
     ARTIFACTS,
     browser_page,
+    navigate,
     no_exceptions,
     require_browser,
     rerun_after,
@@ -100,8 +101,7 @@ def test_draw_an_edge_then_explore_three_rungs_on_the_shipped_models(faces_serve
 
         # Explore (opens on do(Male = 1)): pick do(Male = 0); the new edge changes neither Face's
         # parents nor what do(Male) needs
-        page.get_by_test_id("stSidebarNav").get_by_text("Explore", exact=True).click()
-        page.get_by_role("heading", name="Explore", exact=True).wait_for()
+        navigate(page, "Explore")
         page.get_by_text("Galleries sampled in").wait_for(timeout=60_000)
         lap("Explore galleries")
         rerun_after(page, page.locator(".st-key-ex_val_Male").get_by_text("0", exact=True).click)
