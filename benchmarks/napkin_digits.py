@@ -12,7 +12,7 @@ Three samplers are trained on the same n observational rows (image mechanisms: -
 - ancestral sampling that ignores the bidirected edges (on the napkin, Y's only parent is X, so this
   is the SAME model as the naive one; it is listed to show that, and shares its trained weights).
 
-For several do(X = x) (x taken from the world's own samples: one per colour, different digits) the
+For several do(X = x) (x from the world's own samples: one per colour, different digits, glyphs the probe reads) the
 probes (core.worlds.probes) read (digit, colour, thickness) of every generated Y and of the world's
 TRUE interventional Y (world.interventional_samples); we print the total variation distance per
 attribute, the digit agreement (% of Y whose digit is x's digit), and the colour distributions.
@@ -129,20 +129,28 @@ def same_network(a, b) -> bool:
 
 def pick_interventions(world, k: int, seed: int) -> list[dict[str, Any]]:
     """k X images from the world's own samples: colours cycling through the six, digits all different
-    (as far as k allows), so x's colour group and digit both vary."""
+    (as far as k allows), so x's colour group and digit both vary.  Only glyphs the Y probe reads as
+    their digit once Y has copied them: Y keeps x's glyph, so a misread one caps even the truth's
+    digit agreement (seed 1's magenta 2, read as another digit: 83.3% for the truth)."""
     from core.worlds.napkin_digits import split_w2
 
     units = world.sample(2000, seed=seed)
     colour = read(world.probe("X"), units["X"])["colour"]
     digit, _ = split_w2(units["W2"])
+    probe_y = world.probe("Y")
+
+    def readable(j: int) -> bool:
+        y = world.interventional_samples({"X": units["X"][j]}, 6, seed=seed)["Y"]
+        return bool(np.all(read(probe_y, y)["digit"] == digit[j]))
+
     chosen: list[dict[str, Any]] = []
     used_digits: set[int] = set()
     for i in range(k):
         c = i % 6
         idx = [j for j in np.flatnonzero(colour == c) if int(digit[j]) not in used_digits or len(used_digits) >= 10]
-        if not idx:
+        j = next((int(j) for j in idx if readable(int(j))), None)
+        if j is None:
             continue
-        j = int(idx[0])
         used_digits.add(int(digit[j]))
         chosen.append({"image": units["X"][j], "digit": int(digit[j]), "colour": int(c)})
     return chosen
