@@ -6,7 +6,7 @@ colours, while observationally Y's colour follows X's colour group (through W1 -
 
 Three samplers are trained on the same n observational rows (image mechanisms: --kind, --y-kind, --final-kind):
 
-- ID-GEN (core.idgen.IDGen): the napkin plan, p(W1), p(X | W1, W2), p(Y | W1, W2, X) on the data,
+- ID-GEN (core.idgen.IDGen): the napkin plan, p(W1) (draws of the data's own W1 images: it has no inputs), p(X | W1, W2), p(Y | W1, W2, X) on the data,
   a synthetic data set D' with W2 drawn independently of (W1, X, Y), then p(Y | X, W2) on D';
 - the naive conditional model p(Y | X) (conditioning mistaken for intervening);
 - ancestral sampling that ignores the bidirected edges (on the napkin, Y's only parent is X, so this
@@ -91,9 +91,10 @@ def is_final_model(target, inputs) -> bool:
 
 
 def napkin_factory(args: argparse.Namespace, log: Callable[[str], None]) -> Callable:
-    """Image mechanisms per node: ``args.kind`` for W1 and X, ``args.y_kind`` for p(Y | W1, W2, X) and
+    """Image mechanisms per node: ``args.kind`` for X, ``args.y_kind`` for p(Y | W1, W2, X) and
     ``args.final_kind`` for the models sampled under do(X) (each with its own step count); W2 and the
-    other discrete targets get count tables (mechanism_factory's default)."""
+    other discrete targets get count tables, and p(W1), which has no inputs, draws the data's own
+    W1 images (mechanism_factory's defaults)."""
     from core.idgen import mechanism_factory
 
     progress = common.training_progress(log, args.threads, args.idle_threads)
@@ -106,7 +107,7 @@ def napkin_factory(args: argparse.Namespace, log: Callable[[str], None]) -> Call
             out["device"] = args.device
         return out
 
-    others = mechanism_factory(kinds={"W1": args.kind, "X": args.kind}, **options(args.steps))
+    others = mechanism_factory(kinds={"X": args.kind}, **options(args.steps))
     for_y = mechanism_factory(kinds={"Y": args.y_kind}, **options(args.y_steps))
     final = mechanism_factory(kinds={"Y": args.final_kind}, **options(args.final_steps))
 
@@ -302,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     graph = world.graph
-    log(f"napkin_digits {args.size}x{args.size}: n={args.n} observational rows; image mechanisms W1, X: {args.kind} "
+    log(f"napkin_digits {args.size}x{args.size}: n={args.n} observational rows; p(W1): draws from the data's W1 "
+        f"images (core.idgen.EmpiricalModel); image mechanism X: {args.kind} "
         f"(steps {args.steps or 'preset'}), p(Y | W1, W2, X): {args.y_kind} (steps {args.y_steps or 'preset'}), "
         f"p(Y | W2, X) and p(Y | X): {args.final_kind} (steps {args.final_steps or 'preset'}); preset {args.preset}; "
         f"{args.samples} samples per do(x); seed {args.seed}")
@@ -413,7 +415,7 @@ def report(args, log, scores, colour_rows, gens, cache, world, targets, train_s:
     ratio = naive / ours if ours > 0 else float("inf")
     log("")
     log(f"naive colour TVD / ID-GEN colour TVD = {naive:.3f} / {ours:.3f} = {ratio:.1f}x")
-    log(f"targets (W1, X: {args.kind}; p(Y | W1, W2, X): {args.y_kind}; p(Y | W2, X), p(Y | X): {args.final_kind}; "
+    log(f"targets (W1: data draws; X: {args.kind}; p(Y | W1, W2, X): {args.y_kind}; p(Y | W2, X), p(Y | X): {args.final_kind}; "
         f"preset {args.preset}): ID-GEN colour TVD <= 0.10: {'MET' if ours <= 0.10 else 'MISSED'} "
         f"({ours:.3f}); digit agreement >= 90%: {'MET' if agree >= 90 else 'MISSED'} ({agree:.1f}%); "
         f"naive >= 3x ours: {'MET' if ratio >= 3 else 'MISSED'} ({ratio:.1f}x)")

@@ -499,8 +499,9 @@ def run_model_lookup(hub: ModelHub, run: Any, graph: ADMG, dataset: Any):
     """ID-GEN's ``pretrained`` hook: for a plan model ``p(V | inputs)`` on the observed data, the
     run's trained model of ``V`` when it is the same conditional -- ``inputs`` are exactly ``pa(V)``,
     the node and its parents have the same types as when it was trained, and the run was trained on
-    this data (same fingerprint).  Conditionals the factory fits as exact-count tables (all variables
-    discrete) are left to it: a table is exact and instant, a neural model is what costs minutes."""
+    this data (same fingerprint).  Conditionals the factory fits at no cost (exact-count tables, draws
+    from the data for a variable without inputs) are left to it: they are exact and instant, a
+    neural model is what costs minutes."""
     if run is None or not run.fingerprint or run.fingerprint != dataset.fingerprint:
         return None
 
@@ -508,7 +509,7 @@ def run_model_lookup(hub: ModelHub, run: Any, graph: ADMG, dataset: Any):
         from core.idgen import MechanismModel
 
         v = spec.target
-        if v not in graph or not trained_usable(run, graph, v) or plan_is_tabular_spec(spec, graph):
+        if v not in graph or not trained_usable(run, graph, v) or instant_spec(spec, graph):
             return None
         if set(spec.inputs) != set(graph.parents(v)):
             return None
@@ -521,7 +522,7 @@ def idgen_status(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: 
                  settings: Mapping[str, Any] | None = None, given: Sequence[str] = ()) -> Any:
     """Before fitting: which models ``P(Y | do(X))`` needs and which are already trained
     (``core.idgen.PlanStatus``; ``.summary()`` reads "k of m models already trained, ..."); the
-    exact-count tables still to fit are ``instant``, not ``to_fit``: they take no time."""
+    exact-count tables and data draws still to fit are ``instant``, not ``to_fit``: they take no time."""
     from core.idgen import IDGen, PlanStatus
 
     base = (dataset.fingerprint, graph.dumps(), repr(sorted((settings or {}).items())))
@@ -529,13 +530,14 @@ def idgen_status(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: 
     gen = IDGen(graph, dataset.values, cache=hub.idgen_models.get(base, {}), data_key=dataset.fingerprint[:16],
                 pretrained=run_model_lookup(hub, run, graph, dataset))
     status = gen.status(plan)
-    tables = tuple(s for s in status.to_fit if plan_is_tabular_spec(s, graph))
-    return PlanStatus(status.reused, status.cached, tuple(s for s in status.to_fit if s not in tables), tables)
+    instant = tuple(s for s in status.to_fit if instant_spec(s, graph))
+    return PlanStatus(status.reused, status.cached, tuple(s for s in status.to_fit if s not in instant), instant)
 
 
-def plan_is_tabular_spec(spec: Any, graph: ADMG) -> bool:
-    """This plan model is an exact-count table (target and inputs all discrete)."""
-    return graph.node(spec.target).is_discrete and all(graph.node(u).is_discrete for u in spec.inputs)
+def instant_spec(spec: Any, graph: ADMG) -> bool:
+    """This plan model costs no training (``idgen_factory``): an exact-count table (target and inputs
+    all discrete) or draws from the data (no inputs: ``core.idgen.EmpiricalModel``)."""
+    return not spec.inputs or (graph.node(spec.target).is_discrete and all(graph.node(u).is_discrete for u in spec.inputs))
 
 
 def idgen_plan(dataset: Any, graph: ADMG, treatment: str, outcome: str, given: Sequence[str] = ()) -> Any:
@@ -543,12 +545,6 @@ def idgen_plan(dataset: Any, graph: ADMG, treatment: str, outcome: str, given: S
     from core.idgen import compile_query
 
     return compile_query(graph, [outcome], [treatment], list(given), data_key=dataset.fingerprint[:16])
-
-
-def plan_is_tabular(plan: Any, graph: ADMG) -> bool:
-    """Every model of the plan is an exact-count table (all discrete): fitting is instant."""
-    return all(graph.node(s.target).is_discrete and all(graph.node(u).is_discrete for u in s.inputs)
-               for s in plan.models)
 
 
 def check_identifiable(graph: ADMG, treatment: str, outcome: str, given: Sequence[str] = ()) -> None:

@@ -40,6 +40,38 @@ def test_napkin_plan_has_the_synthetic_step(napkin):
     assert gen.plan.free_inputs == ("W2",)
 
 
+def test_input_less_image_models_draw_the_datas_own_images(napkin):
+    """p(W1) has no inputs: the factory draws W1 rows from the data (exact) instead of training a
+    generator, and the synthetic data set's W1 images are all observed ones."""
+    from core.idgen import EmpiricalModel
+
+    _, data, gen = napkin
+    spec = gen.plan.network.models["Y"].data.generators
+    w1 = next(s for s in spec if s.target == "W1")
+    assert isinstance(gen.cache[w1.key], EmpiricalModel)
+    synthetic = gen._materialise(gen.plan.network.models["Y"].data)["W1"]
+    observed = {im.tobytes() for im in data["W1"]}
+    assert len(synthetic) == 32 and all(im.tobytes() in observed for im in synthetic)
+
+
+def test_empirical_model_draws_rows_uniformly_and_refuses_inputs():
+    from core.idgen import EmpiricalModel
+
+    values = np.arange(4 * 3).reshape(4, 3)
+    model = EmpiricalModel().fit({}, values)
+    draws = model.sample({}, 8000, np.random.default_rng(0))
+    assert draws.shape == (8000, 3) and {tuple(r) for r in draws} == {tuple(r) for r in values}
+    assert np.allclose(np.bincount(draws[:, 0] // 3, minlength=4) / 8000, 0.25, atol=0.02)
+    draws[0] = -1  # a copy: the stored rows are not touched
+    assert values.min() == 0 and model.values.min() == 0
+    with pytest.raises(WorkbenchError, match="no inputs"):
+        EmpiricalModel().fit({"A": np.zeros(3)}, values[:3])
+    with pytest.raises(WorkbenchError, match="not fitted"):
+        EmpiricalModel().sample({}, 2, np.random.default_rng(0))
+    with pytest.raises(WorkbenchError, match="at least one"):
+        EmpiricalModel().fit({}, values[:0])
+
+
 def test_samples_images_from_an_image_intervention(napkin):
     world, data, gen = napkin
     x = data["X"][5]

@@ -257,3 +257,21 @@ def test_attribute_figure_has_one_panel_per_attribute_three_a_row():
     assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis.domain[0]
     one = attribute_figure(shares[shares["attribute"] == "Male"])
     assert len(one.data) == 1 and one.layout.height < fig.layout.height
+
+
+def test_instant_specs_are_tables_and_input_less_draws_from_the_data():
+    """What the Explore page counts as "exact (instant)" is what idgen_factory fits at no cost."""
+    from core.idgen import EmpiricalModel, MechanismModel, ModelSpec, TabularModel
+    from core.ui_explore import idgen_factory, instant_spec
+    from core.worlds.napkin_digits import NapkinDigits
+
+    graph = NapkinDigits(size=16).graph
+    factory = idgen_factory({})
+    ref = object()
+    for target, inputs, instant, kind in [("W1", (), True, EmpiricalModel), ("W2", ("W1",), False, MechanismModel),
+                                          ("X", ("W1", "W2"), False, MechanismModel)]:
+        assert instant_spec(ModelSpec(target, inputs, ref), graph) is instant, target
+        assert isinstance(factory(graph.node(target), [graph.node(u) for u in inputs]), kind), target
+    discrete = ADMG.from_dagitty("dag { A -> B }")
+    assert instant_spec(ModelSpec("B", ("A",), ref), discrete)
+    assert isinstance(idgen_factory({})(discrete.node("B"), [discrete.node("A")]), TabularModel)

@@ -326,7 +326,7 @@ def test_idgen_reuses_the_runs_face_model_instead_of_training(faces_ws, monkeypa
     status = X.idgen_status(hub, run, ds, graph, "Male", "Face", settings)
     assert [s.target for s in status.reused] == ["Face"] and not status.to_fit
     assert sorted(s.target for s in status.instant) == ["Beard", "Eyeglasses", "Lipstick", "Young"]
-    assert status.summary() == "1 of 5 models already trained, 4 exact tables (instant), 0 to train"
+    assert status.summary() == "1 of 5 models already trained, 4 exact (instant), 0 to train"
     gen = X.idgen_for(hub, ds, graph, "Male", "Face", settings, run=run)
     (face_key,) = [k for k in gen.reused]
     assert gen.reused[face_key].mechanism is hub.mechanism(run, "Face")  # the run's weights, loaded once
@@ -419,7 +419,7 @@ def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_
 
     ws, graph, ds, run = faces_ws
     assert X.idgen_status(X.ModelHub(), run, ds, graph, "Young", "Face", X.idgen_settings(ws.settings),
-                          ("Beard",)).summary() == "1 of 6 models already trained, 4 exact tables (instant), 1 to train"
+                          ("Beard",)).summary() == "1 of 6 models already trained, 4 exact (instant), 1 to train"
     # 400 rows (other data: the run's Face model is not used) keep ID-GEN's synthetic data small
     ds = ds.subset(np.arange(400))
     settings = {**X.idgen_settings(ws.settings), "idgen_steps": 4}
