@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -478,13 +478,24 @@ def mechanism_factory(kinds: Mapping[str, str] | None = None, tabular_when_possi
     kinds = dict(kinds or {})
 
     def factory(target: Node, inputs: list[Node]) -> ConditionalModel:
-        if tabular_when_possible and all(n.is_discrete for n in [target, *inputs]):
-            return tabular_factory(target, inputs)
-        if empirical_marginals and not inputs:
-            return EmpiricalModel()
+        model = exact_model(target, inputs, tables=tabular_when_possible, empirical=empirical_marginals)
+        if model is not None:
+            return model
         return MechanismModel(target, inputs, kind=kinds.get(target.name), **options)
 
     return factory
+
+
+def exact_model(target: Node, inputs: Sequence[Node], tables: bool = True,
+                empirical: bool = True) -> ConditionalModel | None:
+    """The model that needs no training for ``target | inputs``, or None: an exact-count table where
+    every variable is discrete (``tables``), draws from the data for a target without inputs
+    (``empirical``).  ``mechanism_factory`` falls back to a trained mechanism on None."""
+    if tables and all(n.is_discrete for n in [target, *inputs]):
+        return tabular_factory(target, list(inputs))
+    if empirical and not inputs:
+        return EmpiricalModel()
+    return None
 
 
 def tabular_factory(target: Node, inputs: list[Node]) -> ConditionalModel:

@@ -535,9 +535,12 @@ def idgen_status(hub: ModelHub, run: Any, dataset: Any, graph: ADMG, treatment: 
 
 
 def instant_spec(spec: Any, graph: ADMG) -> bool:
-    """This plan model costs no training (``idgen_factory``): an exact-count table (target and inputs
-    all discrete) or draws from the data (no inputs: ``core.idgen.EmpiricalModel``)."""
-    return not spec.inputs or (graph.node(spec.target).is_discrete and all(graph.node(u).is_discrete for u in spec.inputs))
+    """This plan model costs no training with ``idgen_factory``: the factory's own rule
+    (``core.idgen.exact_model``: an exact-count table, or draws from the data for a variable
+    without inputs)."""
+    from core.idgen import exact_model
+
+    return exact_model(graph.node(spec.target), [graph.node(u) for u in spec.inputs]) is not None
 
 
 def idgen_plan(dataset: Any, graph: ADMG, treatment: str, outcome: str, given: Sequence[str] = ()) -> Any:
