@@ -431,13 +431,14 @@ def block_pairs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x, x.flip(-1)
 
 
-def mirror_error(image_vector: int, steps: int = 1000) -> float:
+def mirror_error(image_vector: int, steps: int = 1000, image_maps: int = 0) -> float:
     """Test MAE (on [-1, 1]) of a VAE's decoder mean for Y = mirror(X) after ``steps`` steps."""
     torch.manual_seed(0)
     x, y = block_pairs(2000, 0)
     xt, yt = block_pairs(500, 1)
     node, parent = Node("Y", "image", shape=(1, 8, 8)), Node("X", "image", shape=(1, 8, 8))
-    mech = make_mechanism(node, [parent], kind="vae", preset="quick", latent=4, width=16, image_vector=image_vector)
+    mech = make_mechanism(node, [parent], kind="vae", preset="quick", latent=4, width=16, image_vector=image_vector,
+                          image_maps=image_maps)
     mech.fit({"X": x}, y, steps=steps, batch_size=64)
     with torch.no_grad():
         z0 = torch.zeros(len(xt), mech.draw_noise(1).shape[1])
@@ -450,6 +451,12 @@ def test_vae_global_image_path_learns_a_mirror():
     # convs (receptive field 5x5).  Measured (1000 steps, three seeds): image_vector=32 0.046-0.067;
     # at 700 steps 0.07-0.09, hence 1000.
     assert mirror_error(32) < 0.10
+
+
+def test_vae_rearranged_maps_learn_a_mirror_faster():
+    # Measured at 600 steps: image_maps=8 alone 0.045, with image_vector=32 0.042; image_vector=32
+    # alone 0.098 (0.138 at 300 steps, 0.056 at 1000).  The maps carry the mirror pixel-aligned.
+    assert mirror_error(0, steps=600, image_maps=8) < 0.07
 
 
 @pytest.mark.slow
@@ -475,6 +482,28 @@ def test_parent_encoder_both_gives_channels_and_a_layout_aware_vector():
         ParentEncoder([P], image_mode="pooled", image_size=(8, 8))
     with pytest.raises(WorkbenchError, match="image_vector"):
         make_mechanism(IMG, [P], kind="vae", preset="quick", image_vector=-1)
+
+
+def test_rearranged_maps_are_extra_pixel_aligned_channels_that_can_read_any_cell():
+    from core.mechanisms.encoders import ParentEncoder, RearrangedImageMaps
+
+    enc = ParentEncoder([A, P], image_mode="both", image_size=(8, 8), image_features=5, rearranged_maps=3)
+    assert enc.vector_dim == 2 + 5 and enc.channel_dim == 1 + 3
+    pa = parent_batch(4, parents=[A, P])
+    maps = enc.channels(pa, 4)
+    assert maps.shape == (4, 4, 8, 8) and torch.equal(maps[:, :1], pa["P"])
+    # every output pixel depends on every input pixel (a 3x3 conv alone reaches a 5x5 window)
+    x = pa["P"][:1].clone().requires_grad_(True)
+    enc.rearranged["P"](x)[0, :, 0, 0].sum().backward()
+    assert x.grad[0, 0, -1, -1] != 0
+    # odd and large sizes: the cell grid stays at most 16x16 and the output is the input's size
+    for shape, cells in (((3, 15, 17), (8, 9)), ((1, 64, 64), (16, 16))):
+        m = RearrangedImageMaps(shape, 2)
+        assert m.cells == cells and m(torch.zeros(2, *shape)).shape == (2, 2, *shape[1:])
+    with pytest.raises(WorkbenchError, match="rearranged image maps are channels"):
+        ParentEncoder([P], image_mode="cnn", rearranged_maps=2)
+    with pytest.raises(WorkbenchError, match="image_maps"):
+        make_mechanism(IMG, [P], kind="vae", preset="quick", image_maps=-1)
 
 
 def state_signature(mech) -> tuple[str, str]:
@@ -505,13 +534,15 @@ def test_stored_configs_without_image_vector_build_the_old_network(kind, parents
     torch.manual_seed(0)
     new = make_mechanism(IMG, pa, kind=kind, preset="quick", **SMALL[kind])
     assert new.config["image_vector"] > 0  # the presets turn the global path on
-    # a checkpoint from before image_vector (and the VAE's flow prior, which came later) existed
-    old_config = {k: v for k, v in new.config.items() if k != "image_vector" and not k.startswith("prior")}
+    # a checkpoint from before image_vector (and the VAE's flow prior and image_maps, which came later) existed
+    old_config = {k: v for k, v in new.config.items()
+                  if k not in ("image_vector", "image_maps") and not k.startswith("prior")}
     torch.manual_seed(0)
     old = mechanism_from_config(old_config)
     assert state_signature(old) == OLD_NETWORKS[kind, parents]
     if parents == "scalar":
-        # no image parent: image_vector changes nothing, bit for bit (faces' Face node, morpho's image node)
+        # no image parent: image_vector and image_maps change nothing, bit for bit (faces' Face node,
+        # morpho's image node)
         torch.manual_seed(0)
         without_prior = mechanism_from_config({k: v for k, v in new.config.items() if not k.startswith("prior")})
         assert state_signature(without_prior) == OLD_NETWORKS[kind, parents]

@@ -16,6 +16,12 @@ data).  Image parents (float, ``[-1, 1]``) go one of three ways:
   spatial layout that a mirror needs, while a linear layer on the flattened map ``y = A vec(f)``
   can permute the cells of ``f`` (a mirror is a permutation of the 4x4 cells plus a mirror of each
   cell's content, which the convolutions before it can learn).
+
+``rearranged_maps`` > 0 (with ``"channels"`` or ``"both"``) adds, per image parent, that many more
+channels at the mechanism's full resolution from ``RearrangedImageMaps``: the parent moved by a learned
+linear map over positions.  The 4x4 global vector keeps a glyph's layout but not its one-pixel detail
+(napkin_digits' Y is X mirrored; a thin 2 came back without the hook at its end); this path carries a
+mirror, flip, shift or rotation at the parent's own resolution, pixel-aligned with the child.
 """
 
 from __future__ import annotations
@@ -79,6 +85,46 @@ class SpatialImageFeatures(nn.Module):
         return self.net(x)
 
 
+class RearrangedImageMaps(nn.Module):
+    """A learned global rearrangement of an image: (B, C, H, W) -> (B, maps, H, W).
+
+    Space-to-depth by ``s`` (``pixel_unshuffle``) turns each s x s block into channels; a 3x3 conv
+    gives ``width`` features per cell ``f`` (width, N) on the ``N = ceil(H/s) * ceil(W/s)`` cells; the
+    cells are mixed by one learned matrix shared over channels (MLP-Mixer's token mixing),
+    ``g = f M^T`` with ``M`` (N, N), so any output cell can read any input cell; a 3x3 conv and
+    depth-to-space put ``maps`` channels back at full resolution, pixel for pixel.  A mirror is a
+    permutation ``M`` plus a mirror inside each block, which the convolutions learn.
+    ``s = max(2, ceil(max(H, W) / 16))`` keeps N <= 256, so M has at most 65,536 numbers.
+
+    ``M`` is stored divided by ``sqrt(N)`` and multiplied back in ``forward`` (its initial values are
+    ``nn.Linear``'s): Adam moves each stored number by about the learning rate per step, and a
+    permutation needs entries near 1, which took ~1,000 steps at 1e-3 on an 8x8 mirror; the factor
+    moves M ``sqrt(N)`` times faster (a learning-rate multiplier for M alone, as in StyleGAN's
+    equalised learning rate).
+    """
+
+    def __init__(self, shape: Sequence[int], maps: int, width: int = 32) -> None:
+        super().__init__()
+        c, h, w = (int(v) for v in shape)
+        self.size = (h, w)
+        self.s = max(2, math.ceil(max(h, w) / 16))
+        self.cells = (math.ceil(h / self.s), math.ceil(w / self.s))
+        n = self.cells[0] * self.cells[1]
+        self.conv_in = nn.Conv2d(c * self.s**2, width, 3, padding=1)
+        self.mix = nn.Linear(n, n, bias=False)
+        self.gain = math.sqrt(n)
+        with torch.no_grad():
+            self.mix.weight /= self.gain
+        self.conv_out = nn.Conv2d(width, maps * self.s**2, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, w = self.size
+        x = F.pad(x, (0, self.cells[1] * self.s - w, 0, self.cells[0] * self.s - h))
+        f = F.silu(self.conv_in(F.pixel_unshuffle(x, self.s)))
+        f = (self.gain * self.mix(f.flatten(2))).view_as(f)
+        return F.pixel_shuffle(self.conv_out(F.silu(f)), self.s)[..., :h, :w]
+
+
 class ParentEncoder(nn.Module):
     def __init__(
         self,
@@ -87,12 +133,15 @@ class ParentEncoder(nn.Module):
         image_size: tuple[int, int] | None = None,
         image_features: int = 16,
         cnn_width: int = 32,
+        rearranged_maps: int = 0,
     ) -> None:
         super().__init__()
         if image_mode not in ("cnn", "channels", "both"):
             raise WorkbenchError(f"image_mode must be 'cnn', 'channels' or 'both', got {image_mode!r}")
         if image_mode in ("channels", "both") and image_size is None and any(p.type == "image" for p in parents):
             raise WorkbenchError("image parents as channels need the mechanism's image size")
+        if rearranged_maps and image_mode == "cnn":
+            raise WorkbenchError("rearranged image maps are channels: use image_mode 'channels' or 'both'")
         self.parents = list(parents)
         self.image_mode = image_mode
         self.image_size = tuple(image_size) if image_size is not None else None
@@ -110,12 +159,19 @@ class ParentEncoder(nn.Module):
                 self.cnns[name] = ImageFeatures(shape[0], image_features, cnn_width)
             elif image_mode == "both":
                 self.cnns[name] = SpatialImageFeatures(shape, image_features, cnn_width)
+        # a separate dict created after the CNNs, so encoders without it draw the same initial weights
+        self.rearranged = nn.ModuleDict()
+        if rearranged_maps:
+            for name, shape in self.images:
+                self.rearranged[name] = RearrangedImageMaps((shape[0], *self.image_size), rearranged_maps, cnn_width)
         self.vector_dim = (
             len(self.continuous)
             + sum(k for _, k in self.discrete)
             + (image_features * len(self.images) if image_mode in ("cnn", "both") else 0)
         )
-        self.channel_dim = sum(s[0] for _, s in self.images) if image_mode in ("channels", "both") else 0
+        self.channel_dim = (
+            sum(s[0] + rearranged_maps for _, s in self.images) if image_mode in ("channels", "both") else 0
+        )
 
     @torch.no_grad()
     def prepare(self, parents: dict[str, Tensor]) -> None:
@@ -145,7 +201,8 @@ class ParentEncoder(nn.Module):
         return torch.cat(parts, dim=1).float()
 
     def channels(self, parents: dict[str, Tensor], n: int) -> Tensor | None:
-        """(n, channel_dim, H, W) image parents resized to the mechanism's size, or None."""
+        """(n, channel_dim, H, W) image parents resized to the mechanism's size (each followed by its
+        rearranged maps when they are on), or None."""
         if self.image_mode == "cnn" or not self.images:
             return None
         dev = self.cont_mean.device
@@ -155,6 +212,8 @@ class ParentEncoder(nn.Module):
             if tuple(x.shape[-2:]) != self.image_size:
                 x = F.interpolate(x, size=self.image_size, mode="bilinear", align_corners=False)
             maps.append(x)
+            if name in self.rearranged:
+                maps.append(self.rearranged[name](x))
         return torch.cat(maps, dim=1)
 
 
@@ -163,11 +222,16 @@ def image_mechanism_encoder(parents: Sequence[Node], image_size: tuple[int, int]
 
     ``config["image_vector"]`` > 0 adds the global path (``image_mode="both"``, that many features per
     image parent); absent or 0 gives the channels-only network, which is what every config stored
-    before the key existed describes, so old checkpoints rebuild exactly.
+    before the key existed describes, so old checkpoints rebuild exactly.  ``config["image_maps"]`` > 0
+    adds that many ``RearrangedImageMaps`` channels per image parent; absent or 0 is off, likewise.
     """
     vector = int(config.get("image_vector", 0) or 0)
-    if vector < 0:
-        raise WorkbenchError(f"image_vector must be 0 (off) or a positive number of features, got {vector}")
+    maps = int(config.get("image_maps", 0) or 0)
+    for key, value in (("image_vector", vector), ("image_maps", maps)):
+        if value < 0:
+            raise WorkbenchError(f"{key} must be 0 (off) or a positive number, got {value}")
     if vector:
-        return ParentEncoder(parents, image_mode="both", image_size=image_size, image_features=vector)
-    return ParentEncoder(parents, image_mode="channels", image_size=image_size, image_features=int(config["image_features"]))
+        return ParentEncoder(parents, image_mode="both", image_size=image_size, image_features=vector,
+                             rearranged_maps=maps)
+    return ParentEncoder(parents, image_mode="channels", image_size=image_size,
+                         image_features=int(config["image_features"]), rearranged_maps=maps)

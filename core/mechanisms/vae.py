@@ -52,13 +52,13 @@ from core.mechanisms.encoders import image_mechanism_encoder
 
 PRESET_CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
-        "latent": 16, "width": 32, "image_features": 16, "image_vector": 64, "scale": "learned", "beta": 10.0,
+        "latent": 16, "width": 32, "image_features": 16, "image_vector": 64, "image_maps": 8, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
         "prior": "flow", "prior_transforms": 5, "prior_hidden": 128, "prior_passes": 2,
         "train": {"steps": 3000, "batch_size": 64, "lr": 1e-3},
     },
     "full": {
-        "latent": 32, "width": 64, "image_features": 32, "image_vector": 128, "scale": "learned", "beta": 10.0,
+        "latent": 32, "width": 64, "image_features": 32, "image_vector": 128, "image_maps": 16, "scale": "learned", "beta": 10.0,
         "residual_scale": 1.0, "sample_pixel_noise": False,
         "prior": "flow", "prior_transforms": 5, "prior_hidden": 128, "prior_passes": 2,
         "train": {"steps": 20000, "batch_size": 128, "lr": 5e-4},
