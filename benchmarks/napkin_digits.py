@@ -359,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         obs = common.distribution(read(probe_y, data["Y"][read(probe_x, data["X"])["colour"] == t["colour"]])["colour"], 6)
         colour_rows.append(["", "observed P(y colour | x colour)", *obs])
         log(f"  do({label}): colour TVD to uniform  ID-GEN {scores['ID-GEN'][-1]['tvd_colour_uniform']:.3f}  "
-            f"naive {scores['naive p(y|x)'][-1]['tvd_colour_uniform']:.3f}")
+            f"naive {scores['naive p(y|x)'][-1]['tvd_colour_uniform']:.3f};  digit agreement %  "
+            f"ID-GEN {scores['ID-GEN'][-1]['digit_agree']:.1f}  naive {scores['naive p(y|x)'][-1]['digit_agree']:.1f}")
     done = time.perf_counter()
 
     report(args, log, scores, colour_rows, gens, cache, world, targets, trained - started, done - diagnosed, diag)

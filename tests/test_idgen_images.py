@@ -216,6 +216,7 @@ def test_napkin_benchmark_runs_end_to_end(capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "colour TVD vs uniform" in out and "naive colour TVD / ID-GEN colour TVD" in out
     assert "stage diagnostics" in out and "p(Y | W2, X) and p(Y | X): diffusion" in out
+    assert out.count("digit agreement %  ID-GEN") == 2  # one line per x
 
 
 @pytest.mark.slow
