@@ -99,8 +99,8 @@ class RearrangedImageMaps(nn.Module):
     ``M`` is stored divided by ``sqrt(N)`` and multiplied back in ``forward`` (its initial values are
     ``nn.Linear``'s): Adam moves each stored number by about the learning rate per step, and a
     permutation needs entries near 1, which took ~1,000 steps at 1e-3 on an 8x8 mirror; the factor
-    moves M ``sqrt(N)`` times faster (a learning-rate multiplier for M alone, as in StyleGAN's
-    equalised learning rate).
+    moves M ``sqrt(N)`` times faster (a learning-rate multiplier for M alone: StyleGAN's
+    equalised-learning-rate reparametrisation, used here to speed one matrix up).
     """
 
     def __init__(self, shape: Sequence[int], maps: int, width: int = 32) -> None:
