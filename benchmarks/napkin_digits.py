@@ -6,8 +6,9 @@ colours, while observationally Y's colour follows X's colour group (through W1 -
 
 Three samplers are trained on the same n observational rows (image mechanisms: --kind, --y-kind, --final-kind):
 
-- ID-GEN (core.idgen.IDGen): the napkin plan, p(W1) (draws of the data's own W1 images: it has no inputs), p(X | W1, W2), p(Y | W1, W2, X) on the data,
-  a synthetic data set D' with W2 drawn independently of (W1, X, Y), then p(Y | X, W2) on D';
+- ID-GEN (core.idgen.IDGen): the napkin plan, p(W1) (draws of the data's own W1 images: it has no
+  inputs), p(X | W1, W2), p(Y | W1, W2, X) on the data, a synthetic data set D' with W2 drawn
+  independently of (W1, X, Y), then p(Y | X, W2) on D';
 - the naive conditional model p(Y | X) (conditioning mistaken for intervening);
 - ancestral sampling that ignores the bidirected edges (on the napkin, Y's only parent is X, so this
   is the SAME model as the naive one; it is listed to show that, and shares its trained weights).
@@ -358,9 +359,10 @@ def main(argv: list[str] | None = None) -> int:
             colour_rows.append(["", m, *common.distribution(reads[m]["colour"], 6)])
         obs = common.distribution(read(probe_y, data["Y"][read(probe_x, data["X"])["colour"] == t["colour"]])["colour"], 6)
         colour_rows.append(["", "observed P(y colour | x colour)", *obs])
-        log(f"  do({label}): colour TVD to uniform  ID-GEN {scores['ID-GEN'][-1]['tvd_colour_uniform']:.3f}  "
-            f"naive {scores['naive p(y|x)'][-1]['tvd_colour_uniform']:.3f};  digit agreement %  "
-            f"ID-GEN {scores['ID-GEN'][-1]['digit_agree']:.1f}  naive {scores['naive p(y|x)'][-1]['digit_agree']:.1f}")
+        ours_x, naive_x = scores["ID-GEN"][-1], scores["naive p(y|x)"][-1]
+        log(f"  do({label}): colour TVD to uniform  ID-GEN {ours_x['tvd_colour_uniform']:.3f}  "
+            f"naive {naive_x['tvd_colour_uniform']:.3f};  digit agreement %  "
+            f"ID-GEN {ours_x['digit_agree']:.1f}  naive {naive_x['digit_agree']:.1f}")
     done = time.perf_counter()
 
     report(args, log, scores, colour_rows, gens, cache, world, targets, trained - started, done - diagnosed, diag)
