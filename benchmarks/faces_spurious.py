@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         options["beta"] = args.beta
     if args.device is not None:
         options["device"] = args.device
-    factory = timed_factory(mechanism_factory(kinds={"Face": args.kind}, **options), log)
+    factory = timed_factory(mechanism_factory(kinds={"Face": args.kind}, seed=args.seed, **options), log)
     cache: dict[str, Any] = {}
 
     def make_gen() -> IDGen:

@@ -101,7 +101,7 @@ def napkin_factory(args: argparse.Namespace, log: Callable[[str], None]) -> Call
     progress = common.training_progress(log, args.threads, args.idle_threads)
 
     def options(steps: int | None) -> dict[str, Any]:
-        out: dict[str, Any] = {"preset": args.preset, "progress": progress}
+        out: dict[str, Any] = {"preset": args.preset, "progress": progress, "seed": args.seed}
         if steps is not None:
             out["steps"] = steps
         if args.device is not None:

@@ -138,7 +138,7 @@ def idgen_sampler(run: Any, args: argparse.Namespace):
     ds = run_data(run, args.data)
     kinds = {v: run.entry(v).get("kind") for v in run.graph.names if v in run.manifest.get("nodes", {})}
     options = {k: v for k, v in (("preset", args.preset), ("steps", args.steps)) if v is not None}
-    factory = mechanism_factory(kinds={v: k for v, k in kinds.items() if k}, **options)
+    factory = mechanism_factory(kinds={v: k for v, k in kinds.items() if k}, seed=args.seed, **options)
     gen = IDGen(run.graph, {v: ds.column(v) for v in run.graph.names}, model_factory=factory, seed=args.seed,
                 data_key=ds.fingerprint[:16])
 

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         do = parse_assignments(args.do, graph, "do")
         given = parse_assignments(args.given, graph, "given")
         options = {k: v for k, v in (("preset", args.preset), ("steps", args.steps)) if v is not None}
-        gen = IDGen(graph, data.values, model_factory=mechanism_factory(**options), seed=args.seed,
+        gen = IDGen(graph, data.values, model_factory=mechanism_factory(seed=args.seed, **options), seed=args.seed,
                     data_key=data.fingerprint)
         plan = gen.plan_query(outcome, list(do), list(given))
         print(f"ID-GEN plan: {len(plan.models)} conditional models", file=sys.stderr)

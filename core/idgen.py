@@ -419,11 +419,19 @@ class MechanismModel:
 
     def __init__(self, target: Node, inputs: list[Node], kind: str | None = None, preset: str | None = None,
                  steps: int | None = None, batch_size: int | None = None, device: Any = None,
-                 progress: Callable[[int, float], Any] | None = None, **overrides: Any) -> None:
+                 progress: Callable[[int, float], Any] | None = None, seed: int = 0, **overrides: Any) -> None:
+        import torch
+
         from core.mechanisms import make_mechanism
+        from core.train import node_seed
 
         self.target, self.inputs = target, list(inputs)
-        self.mechanism = make_mechanism(target, inputs, kind=kind, preset=preset, device=device, **overrides)
+        # One seed per conditional, for the weights and the training batches: a run is reproducible
+        # whatever drew from torch's global generator before (probes, other models, the UI).
+        self.seed = node_seed(seed, f"{target.name}|{','.join(n.name for n in self.inputs)}")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.mechanism = make_mechanism(target, inputs, kind=kind, preset=preset, device=device, **overrides)
         self.steps, self.batch_size, self.progress = steps, batch_size, progress
         self.history: list[float] = []
 
@@ -440,7 +448,7 @@ class MechanismModel:
             raise WorkbenchError(f"the model of {self.target.name} is already trained: it is not fitted again")
         values = to_tensor(self.target, target, self.mechanism.device)
         self.history = self.mechanism.fit(self._parents(inputs), values, steps=self.steps,
-                                          batch_size=self.batch_size, callback=self.progress)
+                                          batch_size=self.batch_size, callback=self.progress, seed=self.seed)
         return self
 
     @classmethod
@@ -450,6 +458,7 @@ class MechanismModel:
         model = cls.__new__(cls)
         model.target, model.inputs, model.mechanism = target, list(inputs), mechanism
         model.steps = model.batch_size = model.progress = None
+        model.seed = 0
         model.history = []
         model.pretrained = True
         return model
@@ -474,7 +483,8 @@ def mechanism_factory(kinds: Mapping[str, str] | None = None, tabular_when_possi
     """Models for any node type: exact-count tables where target and inputs are all discrete (when
     ``tabular_when_possible``), draws from the data for a continuous or image target without inputs
     (when ``empirical_marginals``; see ``EmpiricalModel``), else a mechanism (``kinds`` maps node
-    name -> mechanism kind; ``options`` go to every mechanism: preset, steps, batch_size, device, ...)."""
+    name -> mechanism kind; ``options`` go to every mechanism: preset, steps, batch_size, device, seed,
+    ...; each model's weights and batches come from ``seed`` and its target and inputs)."""
     kinds = dict(kinds or {})
 
     def factory(target: Node, inputs: list[Node]) -> ConditionalModel:
