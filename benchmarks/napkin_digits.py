@@ -31,7 +31,6 @@ and ID-GEN close to the uniform truth (research/anchors.md, section 1; no TVD nu
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from collections.abc import Callable
@@ -265,9 +264,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None, help="training steps per image model (default: the preset's)")
     p.add_argument("--y-steps", type=int, default=None, help="training steps for p(Y | W1, W2, X) (default: --steps)")
     p.add_argument("--final-steps", type=int, default=None,
-                   help="training steps for the --final-kind models (default: --y-steps if given, else twice "
-                        "the preset's: ID-GEN's last stage learns to copy x from generated X images, and at the "
-                        "preset's steps it turned seed 2's thin real 2 into a 7 in 93-100%% of samples)")
+                   help="training steps for the --final-kind models (default: --y-steps)")
     p.add_argument("--synthetic-rows", type=int, default=None, help="rows of ID-GEN's synthetic data set (default: --n)")
     p.add_argument("--interventions", type=int, default=6, help="number of do(X = x) images (default 6)")
     p.add_argument("--samples", type=int, default=None, help="Y samples per intervention and method (default 1000)")
@@ -288,16 +285,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.y_kind = a.y_kind or a.kind
     a.y_steps = a.y_steps if a.y_steps is not None else a.steps
     a.final_kind = a.final_kind or a.y_kind
-    if a.final_steps is None:
-        a.final_steps = a.y_steps if a.y_steps is not None else 2 * preset_steps(a.final_kind, a.preset)
+    a.final_steps = a.final_steps if a.final_steps is not None else a.y_steps
     return a
-
-
-def preset_steps(kind: str, preset: str) -> int:
-    """Training steps of a mechanism kind's preset."""
-    from core.mechanisms import KINDS
-
-    return int(importlib.import_module(KINDS[kind].__module__).PRESET_CONFIGS[preset]["train"]["steps"])
 
 
 def main(argv: list[str] | None = None) -> int:

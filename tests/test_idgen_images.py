@@ -204,15 +204,6 @@ def test_napkin_final_models_are_the_ones_sampled_under_do_x():
     assert parse_args(["--y-kind", "diffusion"]).final_kind == "diffusion"  # defaults follow --y-kind
 
 
-def test_napkin_models_sampled_under_do_x_train_twice_the_presets_steps_by_default():
-    from benchmarks.napkin_digits import parse_args
-    from core.mechanisms.vae import PRESET_CONFIGS
-
-    assert parse_args([]).final_steps == 2 * PRESET_CONFIGS["quick"]["train"]["steps"]
-    assert parse_args(["--y-steps", "50"]).final_steps == 50
-    assert parse_args(["--y-steps", "50", "--final-steps", "70"]).final_steps == 70
-
-
 def test_napkin_interventions_are_glyphs_the_probe_reads():
     """Y copies x's glyph, so every chosen x must give true Ys the probe reads as x's digit (seed 1's
     default pick was a magenta 2 the probe misread, capping the truth's own agreement at 83.3%)."""
