@@ -623,3 +623,24 @@ def test_vae_flow_prior_abduction_round_trip_is_exact():
         assert (mech.predict(pa, noise) - values).abs().max() < 1e-4
         # and with a log-likelihood bound under the prior that samples are drawn from
         assert torch.isfinite(mech.log_prob(pa, values)).all()
+
+
+def test_vae_beta_warmup_ramps_the_kl_weight_over_training_steps_only():
+    node = Node("X", "image", shape=(1, 8, 8))
+    a, x = square_images(32, 0)
+    plain = make_mechanism(node, [A], kind="vae", preset="quick", latent=4, width=8)
+    assert plain.kl_weight() == plain.config["beta"] and "kl_steps" not in plain.state_dict()
+    mech = make_mechanism(node, [A], kind="vae", preset="quick", latent=4, width=8, beta=10.0, beta_warmup=4)
+    weights = []
+    mech.fit({"A": a}, x, steps=6, batch_size=8, callback=lambda step, loss: weights.append(mech.kl_weight()))
+    # the weight used at step k is 10 * (k + 1) / 4, capped at 10; the callback sees the next step's
+    assert weights == [5.0, 7.5, 10.0, 10.0, 10.0, 10.0]
+    mech.eval()
+    with torch.no_grad():
+        mech.loss({"A": a}, x)  # evaluation does not advance the warm-up
+    assert int(mech.kl_steps) == 6
+    again = make_mechanism(node, [A], kind="vae", preset="quick", latent=4, width=8, beta=10.0, beta_warmup=4)
+    again.load_state_dict(mech.state_dict())  # a resumed run goes on where it stopped
+    assert int(again.kl_steps) == 6 and again.kl_weight() == 10.0
+    with pytest.raises(WorkbenchError, match="beta_warmup"):
+        make_mechanism(node, [A], kind="vae", preset="quick", beta_warmup=-1)
