@@ -420,8 +420,6 @@ class MechanismModel:
     def __init__(self, target: Node, inputs: list[Node], kind: str | None = None, preset: str | None = None,
                  steps: int | None = None, batch_size: int | None = None, device: Any = None,
                  progress: Callable[[int, float], Any] | None = None, seed: int = 0, **overrides: Any) -> None:
-        import torch
-
         from core.mechanisms import make_mechanism
         from core.train import node_seed
 
@@ -429,9 +427,8 @@ class MechanismModel:
         # One seed per conditional, for the weights and the training batches: a run is reproducible
         # whatever drew from torch's global generator before (probes, other models, the UI).
         self.seed = node_seed(seed, f"{target.name}|{','.join(n.name for n in self.inputs)}")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            self.mechanism = make_mechanism(target, inputs, kind=kind, preset=preset, device=device, **overrides)
+        self.mechanism = make_mechanism(target, inputs, kind=kind, preset=preset, device=device, seed=self.seed,
+                                        **overrides)
         self.steps, self.batch_size, self.progress = steps, batch_size, progress
         self.history: list[float] = []
 

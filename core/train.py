@@ -551,11 +551,10 @@ def requested_mechanism(graph: ADMG, name: str, options: TrainOptions, seed: int
     """A fresh, seeded mechanism for ``name`` with the requested kind and preset."""
     from core.mechanisms import make_mechanism
 
-    torch.manual_seed(seed)  # weight initialisation draws from the global RNG
     node = graph.node(name)
     parents = [graph.node(p) for p in graph.sort(graph.parents(name))]
     return make_mechanism(node, parents, kind=options.kinds.get(name), preset=options.preset,
-                          device=resolve_device(options.device))
+                          device=resolve_device(options.device), seed=seed)
 
 
 def train(

@@ -27,6 +27,8 @@ import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import torch
+
 from core.errors import WorkbenchError
 from core.graph import Node
 from core.mechanisms.base import Mechanism, best_device, default_preset
@@ -91,12 +93,15 @@ def make_mechanism(
     kind: str | None = None,
     preset: str | None = None,
     device: Any = None,
+    seed: int | None = None,
     **overrides: Any,
 ) -> Mechanism:
     """A fresh mechanism for ``node`` given its parents.
 
     ``kind`` defaults by node type (see the module docstring); ``preset`` defaults to
     ``default_preset(device)``; ``overrides`` replace config keys (nested dicts merge one level).
+    With ``seed`` the initial weights come from it, and torch's global generator is left as it was;
+    without, they are drawn from the global generator.
     """
     kind = kind or default_kind(node)
     if kind not in KINDS:
@@ -106,7 +111,12 @@ def make_mechanism(
             f"node {node.name} is {node.type}: use mechanism kind {' or '.join(KINDS_FOR_TYPE[node.type])}, not {kind}"
         )
     preset = preset or default_preset(device)
-    mech = KINDS[kind].build(node, list(parent_nodes), preset=preset, **overrides)
+    if seed is None:
+        mech = KINDS[kind].build(node, list(parent_nodes), preset=preset, **overrides)
+    else:
+        with torch.random.fork_rng(devices=[]):  # weights are built on the CPU, then moved
+            torch.manual_seed(seed)
+            mech = KINDS[kind].build(node, list(parent_nodes), preset=preset, **overrides)
     return mech.to(device) if device is not None else mech
 
 
