@@ -93,9 +93,9 @@ def is_final_model(target, inputs) -> bool:
 
 def napkin_factory(args: argparse.Namespace, log: Callable[[str], None]) -> Callable:
     """Image mechanisms per node: ``args.kind`` for X, ``args.y_kind`` for p(Y | W1, W2, X) and
-    ``args.final_kind`` for the models sampled under do(X) (each with its own step count); W2 and the
-    other discrete targets get count tables, and p(W1), which has no inputs, draws the data's own
-    W1 images (mechanism_factory's defaults)."""
+    ``args.final_kind`` for the models sampled under do(X) (each with its own step count); the free
+    input's p(W2 | X) gets a categorical mechanism (``args.steps``), and p(W1), which has no inputs,
+    draws the data's own W1 images (mechanism_factory's defaults)."""
     from core.idgen import mechanism_factory
 
     progress = common.training_progress(log, args.threads, args.idle_threads)
@@ -198,6 +198,7 @@ def stage_diagnostics(world, gen, naive, cache, held_out, synthetic, n: int, see
     the true X; p(Y | W1, W2, X) the true Y's digit, colour (W1's) and thickness.  The synthetic data
     set D' should show Y's colour independent of X's (same colour group 50%, where the observed data
     have ~90%) and uniform (it inherits p(W1)'s colours); the last-stage p(Y | W2, X) and the naive p(Y | X) are sampled from observed (W2, X).
+    The free input's p(W2 | X) should read X's digit and colour group (W2's, in the world).
     """
     from core.worlds.napkin_digits import split_w2
 
@@ -222,6 +223,11 @@ def stage_diagnostics(world, gen, naive, cache, held_out, synthetic, n: int, see
             rows.append([label, "digit = W2's digit %", pct(r["digit"] == w2_digit), pct(truth["X"]["digit"] == w2_digit)])
             rows.append(["", "colour group = W2's bit %", pct(r["colour"] // 3 == w2_bit), 100.0])
             rows.append(["", "thickness = true X's %", pct(r["thickness"] == truth["X"]["thickness"]), 100.0])
+        elif spec.target == "W2":  # the free input's p(W2 | X): X shows W2's digit and colour bit
+            model = cache[spec.key].inner
+            d, b = split_w2(model.sample({u: held_out[u] for u in spec.inputs}, n, rng))
+            rows.append([label, "digit = X's digit %", pct(d == truth["X"]["digit"]), pct(w2_digit == truth["X"]["digit"])])
+            rows.append(["", "bit = X's colour group %", pct(b == truth["X"]["colour"] // 3), 100.0])
         elif spec.data.parent is None:
             r = draw(spec, held_out)
             rows.append([label, "digit = true Y's %", pct(r["digit"] == truth["Y"]["digit"]), 100.0])

@@ -201,12 +201,29 @@ def test_plan_reports_models_and_reuses_them_across_queries():
         "p(X | W1, W2) on observed data",
         "p(Y | W1, W2, X) on observed data",
         "p(Y | W2, X) on synthetic P(W1, X, Y | do(W2))",
+        "p(W2 | X) on observed data (draws the free input)",
     ]
-    assert len(gen.missing_models(plan)) == 4
+    assert len(gen.missing_models(plan)) == 5
     gen.fit(["Y"], ["X"])
     assert gen.missing_models(plan) == []
     view = plan.plan_graph()
     assert {"id": "X", "kind": "input"} in view["nodes"] and ["X", "Y"] in view["edges"]
+    assert ["X", "W2"] in view["edges"] and ["W2", "Y"] in view["edges"]
+
+
+def test_free_inputs_are_drawn_from_their_conditional_given_the_intervention():
+    """Rule 3 leaves the napkin's W2 free in P_{w2}(y | x); it is drawn from P(W2 | X = x) on the
+    data (where the last stage was trained on consistent pairs), not from W2's marginal."""
+    graph = parse_dagitty(CASES["napkin"][0])
+    world = strong_napkin(0)
+    data = world.sample(N_TRAIN, seed=2).values
+    gen = IDGen(graph, data).fit(["Y"], ["X"])
+    for x in (0, 1):
+        drawn = np.bincount(gen.sample(do={"X": x}, n=N_SAMPLE, seed=x)["W2"], minlength=2) / N_SAMPLE
+        held = np.bincount(data["W2"][data["X"] == x], minlength=2) / (data["X"] == x).sum()
+        marginal = np.bincount(data["W2"], minlength=2) / len(data["W2"])
+        assert 0.5 * np.abs(drawn - held).sum() <= 0.02
+        assert 0.5 * np.abs(held - marginal).sum() >= 0.1  # so a marginal draw would fail
 
 
 def test_models_are_shared_across_queries():

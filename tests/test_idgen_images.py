@@ -31,9 +31,10 @@ def napkin():
 def test_napkin_plan_has_the_synthetic_step(napkin):
     _, _, gen = napkin
     described = gen.plan.describe()
-    # p(W1), p(X | W1, W2), p(Y | W1, W2, X) on the data; p(Y | X, W2) on the synthetic data set
-    assert len(described) == 4
-    assert sum("observed data" in d for d in described) == 3
+    # p(W1), p(X | W1, W2), p(Y | W1, W2, X) on the data; p(Y | X, W2) on the synthetic data set;
+    # p(W2 | X) on the data for the free input
+    assert len(described) == 5
+    assert sum("observed data" in d for d in described) == 4
     last = gen.plan.network.models["Y"]
     assert last.data.parent is not None and set(last.inputs) == {"W2", "X"}
     assert last.data.context == ("W2",)
@@ -247,43 +248,37 @@ def test_faces_benchmark_runs_end_to_end(capsys):
     assert rc == 0 and "% of images where the attribute changes" in out and "Young change (pp)" in out
 
 
-# ---- free inputs (rule 3) are drawn where the data hold them together with the fixed values
+# ---- free inputs (rule 3) are drawn from a model of P(free | fixed values) on the data
 
 
-def test_nearest_rows_match_discrete_and_image_fixed_values():
-    from core.idgen import nearest_rows
-
-    rng = np.random.default_rng(0)
-    n_rows = 600
-    cluster = rng.integers(0, 3, n_rows)
-    images = (cluster[:, None, None, None] * 100 + rng.integers(0, 20, (n_rows, 1, 4, 4))).astype(np.uint8)
-    data = {"A": rng.integers(0, 2, n_rows), "X": images, "W": rng.normal(size=n_rows)}
-    # one image for every unit: all draws come from rows of that image's cluster
-    rows = nearest_rows(data, {"X": images[cluster == 2][:1].repeat(50, 0)}, 50, np.random.default_rng(1), k=16)
-    assert (cluster[rows] == 2).all() and len(set(rows.tolist())) > 5
-    # a different image per unit, plus a discrete column that must match exactly
-    units = np.flatnonzero(cluster == 0)[:5].tolist() + np.flatnonzero(cluster == 1)[:5].tolist()
-    fixed = {"X": images[units], "A": np.array([1] * 10)}
-    rows = nearest_rows(data, fixed, 10, np.random.default_rng(2), k=8)
-    assert (cluster[rows] == cluster[units]).all() and (data["A"][rows] == 1).all()
-    # nothing fixed: the marginal; and a seeded draw repeats
-    assert nearest_rows(data, {}, 1000, np.random.default_rng(3)).max() >= n_rows - 20
-    again = nearest_rows(data, fixed, 10, np.random.default_rng(2), k=8)
-    assert np.array_equal(rows, again)
-
-
-def test_free_inputs_agree_with_the_intervened_image(napkin):
-    world, data, gen = napkin
-    # 48 rows: the neighbourhood is the one nearest row, x's own, so W2 is the W2 x was drawn with
-    # (a draw from W2's marginal, the old way, would give other values)
+def test_the_free_input_has_its_own_model_given_the_intervened_image(napkin):
+    _, data, gen = napkin
+    spec = gen.plan.free_models["W2"]
+    assert spec.inputs == ("X",) and spec.data.parent is None
+    assert "p(W2 | X) on observed data (draws the free input)" in gen.plan.describe()
+    view = gen.plan.plan_graph()
+    assert {"id": "W2", "kind": "free input", "model": "p(W2 | X) on observed data"} in view["nodes"]
+    assert ["X", "W2"] in view["edges"]
     out = gen.sample(do={"X": data["X"][5]}, n=40, seed=3)
-    assert (out["W2"] == data["W2"][5]).all()
+    assert out["W2"].shape == (40,) and ((out["W2"] >= 0) & (out["W2"] < 20)).all()
 
 
-def test_nearest_rows_keep_every_exact_discrete_match():
-    from core.idgen import nearest_rows
+def test_free_input_draws_read_the_intervened_image():
+    """p(W2 | X) trained on napkin_digits rows: X's digit is W2's digit, so for a real x of digit d
+    the drawn W2 carries d.  Pixel-nearest data rows gave a thin 2 the W2 of a 7 (benchmarks).
+    It needs the categorical's layout-keeping image encoder: the average-pooled CNN read the digit
+    right in 31% of held-out images in this setting (the spatial one: 95%)."""
+    from core.worlds.napkin_digits import split_w2
 
-    data = {"A": np.array([0, 1] * 500), "W": np.arange(1000)}
-    rows = nearest_rows(data, {"A": np.ones(4000, dtype=np.int64)}, 4000, np.random.default_rng(0))
-    # 500 rows tie at distance 0: all of them are drawn from, not only the first 20 (2% of the rows)
-    assert (data["A"][rows] == 1).all() and len(set(rows.tolist())) > 450
+    world = NapkinDigits(size=SIZE)
+    data = world.sample(2000, seed=1).values
+    factory = mechanism_factory(preset="quick", steps=600, batch_size=128, seed=0)
+    gen = IDGen(world.graph, data, model_factory=factory, seed=0)
+    plan = gen.plan_query(["Y"], ["X"])
+    model = gen._model(plan.free_models["W2"])
+    held_out = world.sample(300, seed=2).values
+    w2 = model.sample({"X": held_out["X"]}, 300, np.random.default_rng(0))
+    agree = (split_w2(w2)[0] == split_w2(held_out["W2"])[0]).mean()
+    assert agree >= 0.85, agree
+
+

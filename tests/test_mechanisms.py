@@ -536,7 +536,7 @@ def test_stored_configs_without_image_vector_build_the_old_network(kind, parents
     assert new.config["image_vector"] > 0  # the presets turn the global path on
     # a checkpoint from before image_vector (and the VAE's flow prior and image_maps, which came later) existed
     old_config = {k: v for k, v in new.config.items()
-                  if k not in ("image_vector", "image_maps") and not k.startswith("prior")}
+                  if k not in ("image_vector", "image_maps", "beta_warmup") and not k.startswith("prior")}
     torch.manual_seed(0)
     old = mechanism_from_config(old_config)
     assert state_signature(old) == OLD_NETWORKS[kind, parents]
@@ -544,10 +544,23 @@ def test_stored_configs_without_image_vector_build_the_old_network(kind, parents
         # no image parent: image_vector and image_maps change nothing, bit for bit (faces' Face node,
         # morpho's image node)
         torch.manual_seed(0)
-        without_prior = mechanism_from_config({k: v for k, v in new.config.items() if not k.startswith("prior")})
+        without_prior = mechanism_from_config({k: v for k, v in new.config.items()
+                                               if k != "beta_warmup" and not k.startswith("prior")})
         assert state_signature(without_prior) == OLD_NETWORKS[kind, parents]
     else:
         assert state_signature(new)[0] != OLD_NETWORKS[kind, parents][0]
+
+
+@pytest.mark.parametrize("kind", ["categorical", "continuous"])
+def test_scalar_mechanisms_read_image_parents_with_the_layout_unless_stored_before_the_key(kind):
+    target = TARGETS[kind]
+    new = make_mechanism(target, PARENTS, kind=kind, preset="quick", **TINY[kind])
+    assert new.config["image_layout"] == "spatial" and new.encoder.image_mode == "spatial"
+    # a checkpoint from before image_layout existed: the pooled CNN, as it was trained
+    old = mechanism_from_config({k: v for k, v in new.config.items() if k != "image_layout"})
+    assert old.encoder.image_mode == "cnn"
+    with pytest.raises(WorkbenchError, match="image_layout"):
+        make_mechanism(target, PARENTS, kind=kind, preset="quick", image_layout="flat")
 
 
 # ---- the VAE's learned prior p(z | pa)
@@ -572,7 +585,9 @@ def square_colour_tvd(prior: str, seed: int = 1, steps: int = 400) -> float:
     """TVD between the sampled squares' colours (nearest palette colour) and the uniform truth."""
     a, x = coloured_squares(1024, 0)
     torch.manual_seed(seed)
-    mech = make_mechanism(Node("X", "image", shape=(3, 8, 8)), [A], kind="vae", preset="quick", latent=4, width=16, prior=prior)
+    # the KL warm-up scaled to the run as in the preset (a third of it), so the KL weight reaches beta
+    mech = make_mechanism(Node("X", "image", shape=(3, 8, 8)), [A], kind="vae", preset="quick", latent=4, width=16, prior=prior,
+                          beta_warmup=steps // 3)
     mech.fit({"A": a}, x, steps=steps, batch_size=64)
     a_new = torch.randint(0, 2, (3000,), generator=gen(5))
     with torch.no_grad():
@@ -628,7 +643,8 @@ def test_vae_flow_prior_abduction_round_trip_is_exact():
 def test_vae_beta_warmup_ramps_the_kl_weight_over_training_steps_only():
     node = Node("X", "image", shape=(1, 8, 8))
     a, x = square_images(32, 0)
-    plain = make_mechanism(node, [A], kind="vae", preset="quick", latent=4, width=8)
+    assert make_mechanism(node, [A], kind="vae", preset="quick").config["beta_warmup"] == 1000  # on in the presets
+    plain = make_mechanism(node, [A], kind="vae", preset="quick", latent=4, width=8, beta_warmup=0)
     assert plain.kl_weight() == plain.config["beta"] and "kl_steps" not in plain.state_dict()
     mech = make_mechanism(node, [A], kind="vae", preset="quick", latent=4, width=8, beta=10.0, beta_warmup=4)
     weights = []

@@ -28,11 +28,11 @@ from torch import Tensor, nn
 from core.errors import WorkbenchError
 from core.graph import Node
 from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset, merged_config, rand
-from core.mechanisms.encoders import ParentEncoder
+from core.mechanisms.encoders import scalar_mechanism_encoder
 
 PRESET_CONFIGS: dict[str, dict[str, Any]] = {
-    "quick": {"hidden": 64, "layers": 2, "image_features": 16, "train": {"steps": 1500, "batch_size": 256, "lr": 3e-3}},
-    "full": {"hidden": 256, "layers": 3, "image_features": 32, "train": {"steps": 5000, "batch_size": 256, "lr": 1e-3}},
+    "quick": {"hidden": 64, "layers": 2, "image_features": 16, "image_layout": "spatial", "train": {"steps": 1500, "batch_size": 256, "lr": 3e-3}},
+    "full": {"hidden": 256, "layers": 3, "image_features": 32, "image_layout": "spatial", "train": {"steps": 5000, "batch_size": 256, "lr": 1e-3}},
 }
 
 # keep perturbed scores of the non-observed classes this far below the max, relative to |M|
@@ -71,7 +71,7 @@ class CategoricalMechanism(Mechanism):
             raise WorkbenchError(f"a categorical mechanism models a binary/categorical node, not {self.node.type} {self.node.name}")
         c = self.config
         self.levels = int(self.node.levels)
-        self.encoder = ParentEncoder(self.parent_nodes, image_mode="cnn", image_features=int(c["image_features"]))
+        self.encoder = scalar_mechanism_encoder(self.parent_nodes, c)
         width_in = max(1, self.encoder.vector_dim)  # a root node sees one constant zero input
         layers: list[nn.Module] = []
         for _ in range(int(c["layers"])):

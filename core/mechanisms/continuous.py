@@ -22,15 +22,15 @@ from torch import Tensor
 from core.errors import WorkbenchError
 from core.graph import Node
 from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset, merged_config, randn
-from core.mechanisms.encoders import ParentEncoder
+from core.mechanisms.encoders import scalar_mechanism_encoder
 
 PRESET_CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
-        "transforms": 3, "hidden": [64, 64], "bins": 8, "image_features": 16,
+        "transforms": 3, "hidden": [64, 64], "bins": 8, "image_features": 16, "image_layout": "spatial",
         "train": {"steps": 2000, "batch_size": 256, "lr": 3e-3},
     },
     "full": {
-        "transforms": 5, "hidden": [128, 128], "bins": 16, "image_features": 32,
+        "transforms": 5, "hidden": [128, 128], "bins": 16, "image_features": 32, "image_layout": "spatial",
         "train": {"steps": 8000, "batch_size": 512, "lr": 1e-3},
     },
 }
@@ -44,7 +44,7 @@ class ContinuousMechanism(Mechanism):
         if self.node.type != "continuous":
             raise WorkbenchError(f"a continuous mechanism models a continuous node, not {self.node.type} {self.node.name}")
         c = self.config
-        self.encoder = ParentEncoder(self.parent_nodes, image_mode="cnn", image_features=int(c["image_features"]))
+        self.encoder = scalar_mechanism_encoder(self.parent_nodes, c)
         self.flow = zuko.flows.NSF(
             features=1,
             context=self.encoder.vector_dim,
