@@ -543,6 +543,15 @@ def instant_spec(spec: Any, graph: ADMG) -> bool:
     return exact_model(graph.node(spec.target), [graph.node(u) for u in spec.inputs]) is not None
 
 
+def instant_label(spec: Any, graph: ADMG) -> str:
+    """How an instant plan model is made, for the plan list: ``"exact table"`` (counts) or
+    ``"draws from the data"`` (a continuous or image variable without inputs)."""
+    from core.idgen import EmpiricalModel, exact_model
+
+    model = exact_model(graph.node(spec.target), [graph.node(u) for u in spec.inputs])
+    return "draws from the data" if isinstance(model, EmpiricalModel) else "exact table"
+
+
 def idgen_plan(dataset: Any, graph: ADMG, treatment: str, outcome: str, given: Sequence[str] = ()) -> Any:
     """The ID-GEN plan (raises NotIdentifiable with the hedge before anything is trained)."""
     from core.idgen import compile_query

@@ -262,7 +262,7 @@ def test_attribute_figure_has_one_panel_per_attribute_three_a_row():
 def test_instant_specs_are_tables_and_input_less_draws_from_the_data():
     """What the Explore page counts as "exact (instant)" is what idgen_factory fits at no cost."""
     from core.idgen import EmpiricalModel, MechanismModel, ModelSpec, TabularModel
-    from core.ui_explore import idgen_factory, instant_spec
+    from core.ui_explore import idgen_factory, instant_label, instant_spec
     from core.worlds.napkin_digits import NapkinDigits
 
     graph = NapkinDigits(size=16).graph
@@ -272,6 +272,9 @@ def test_instant_specs_are_tables_and_input_less_draws_from_the_data():
                                           ("X", ("W1", "W2"), False, MechanismModel)]:
         assert instant_spec(ModelSpec(target, inputs, ref), graph) is instant, target
         assert isinstance(factory(graph.node(target), [graph.node(u) for u in inputs]), kind), target
+    assert instant_label(ModelSpec("W1", (), ref), graph) == "draws from the data"
     discrete = ADMG.from_dagitty("dag { A -> B }")
     assert instant_spec(ModelSpec("B", ("A",), ref), discrete)
+    assert instant_label(ModelSpec("B", ("A",), ref), discrete) == "exact table"
+    assert instant_label(ModelSpec("A", (), ref), discrete) == "exact table"
     assert isinstance(idgen_factory({})(discrete.node("B"), [discrete.node("A")]), TabularModel)

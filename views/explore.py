@@ -241,11 +241,13 @@ def galleries() -> None:
                            + ", ".join(f"p({s.target} | {', '.join(s.inputs)})" for s in status.reused)
                            + " from the Train page).")
             if not fitted and status.to_fit:
-                where = {**{s.key: "exact table" for s in status.instant}, **{s.key: "trained" for s in status.cached},
+                where = {**{s.key: ui_explore.instant_label(s, graph) for s in status.instant},
+                         **{s.key: "trained" for s in status.cached},
                          **{s.key: "trained (Train page)" for s in status.reused}}
                 st.info(f"The graph has hidden confounders: ID-GEN needs {len(plan.models)} conditional models for "
                         f"{query}; {status.summary()} now:  \n"
-                        + "  \n".join(f"- {s.describe()} · {where.get(s.key, 'to train')}" for s in plan.models),
+                        + "  \n".join(f"- {text} · {where.get(s.key, 'to train')}"
+                                       for s, text in zip(plan.models, plan.describe(), strict=True)),
                         icon=":material/info:")
                 # neural models train in the background (the Train page's job machinery): the page stays usable
                 fit_now = False
