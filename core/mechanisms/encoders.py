@@ -2,7 +2,7 @@
 
 Scalar parents become one vector per unit: one-hot for binary/categorical parents, standardised
 ``(x - mean) / std`` for continuous ones (mean and std are buffers fixed by ``prepare`` from training
-data).  Image parents (float, ``[-1, 1]``) go one of three ways:
+data).  Image parents (float, ``[-1, 1]``) go one of four ways:
 
 - ``image_mode="channels"``: resized (bilinear) to the mechanism's own image size and returned as
   extra input channels — for image mechanisms, where a pixel-aligned parent is most useful;
