@@ -538,17 +538,18 @@ def instant_spec(spec: Any, graph: ADMG) -> bool:
     """This plan model costs no training with ``idgen_factory``: the factory's own rule
     (``core.idgen.exact_model``: an exact-count table, or draws from the data for a variable
     without inputs)."""
-    from core.idgen import exact_model
-
-    return exact_model(graph.node(spec.target), [graph.node(u) for u in spec.inputs]) is not None
+    return instant_label(spec, graph) is not None
 
 
-def instant_label(spec: Any, graph: ADMG) -> str:
+def instant_label(spec: Any, graph: ADMG) -> str | None:
     """How an instant plan model is made, for the plan list: ``"exact table"`` (counts) or
-    ``"draws from the data"`` (a continuous or image variable without inputs)."""
+    ``"draws from the data"`` (a continuous or image variable without inputs); None when it must
+    be trained."""
     from core.idgen import EmpiricalModel, exact_model
 
     model = exact_model(graph.node(spec.target), [graph.node(u) for u in spec.inputs])
+    if model is None:
+        return None
     return "draws from the data" if isinstance(model, EmpiricalModel) else "exact table"
 
 
