@@ -169,13 +169,18 @@ def test_attribute_scores_against_a_known_answer():
     from benchmarks.napkin_digits import attribute_scores
 
     truth = {"digit": np.full(6, 3), "colour": np.arange(6), "thickness": np.zeros(6, int)}
-    same = attribute_scores(truth, truth, x_digit=3)
+    observed = np.array([0.5, 0.5, 0, 0, 0, 0])  # a confounded P(y colour | x colour)
+    same = attribute_scores(truth, truth, x_digit=3, observed_colour=observed)
     assert same["tvd_digit"] == 0 and same["tvd_colour"] == 0 and same["tvd_thickness"] == 0
     assert same["tvd_colour_uniform"] == pytest.approx(0.0) and same["digit_agree"] == 100.0
+    assert same["tvd_colour_observed"] == pytest.approx(2 / 3)
     biased = {"digit": np.array([3, 3, 3, 5, 5, 5]), "colour": np.zeros(6, int), "thickness": np.zeros(6, int)}
-    s = attribute_scores(biased, truth, x_digit=3)
+    s = attribute_scores(biased, truth, x_digit=3, observed_colour=observed)
     assert s["tvd_digit"] == pytest.approx(0.5) and s["digit_agree"] == pytest.approx(50.0)
     assert s["tvd_colour"] == pytest.approx(5 / 6) and s["tvd_colour_uniform"] == pytest.approx(5 / 6)
+    assert s["tvd_colour_observed"] == pytest.approx(0.5)
+    copies = {**biased, "colour": np.array([0, 0, 0, 1, 1, 1])}  # a faithful naive model copies the bias
+    assert attribute_scores(copies, truth, x_digit=3, observed_colour=observed)["tvd_colour_observed"] == pytest.approx(0)
 
 
 def test_faces_exact_rates_match_the_world():
@@ -237,6 +242,8 @@ def test_napkin_benchmark_runs_end_to_end(capsys):
     assert rc == 0 and "colour TVD vs uniform" in out and "naive colour TVD / ID-GEN colour TVD" in out
     assert "stage diagnostics" in out and "p(Y | W2, X) and p(Y | X): diffusion" in out
     assert out.count("digit agreement %  ID-GEN") == 2  # one line per x
+    assert "baseline check: naive p(y|x) colour TVD vs observed" in out  # 2 steps: flagged as under-trained
+    assert "under-trained" in out
 
 
 @pytest.mark.slow
