@@ -277,7 +277,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=None, help="training steps per image model (default: the preset's)")
     p.add_argument("--y-steps", type=int, default=None, help="training steps for p(Y | W1, W2, X) (default: --steps)")
     p.add_argument("--final-steps", type=int, default=None,
-                   help="training steps for the --final-kind models (default: --y-steps)")
+                   help="training steps for the --final-kind models (default: twice --y-steps, or twice the preset's: "
+                        "at the preset's steps the naive p(Y | X) can stop short of learning the data's bias)")
     p.add_argument("--synthetic-rows", type=int, default=None, help="rows of ID-GEN's synthetic data set (default: --n)")
     p.add_argument("--interventions", type=int, default=6, help="number of do(X = x) images (default 6)")
     p.add_argument("--samples", type=int, default=None, help="Y samples per intervention and method (default 1000)")
@@ -298,8 +299,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.y_kind = a.y_kind or a.kind
     a.y_steps = a.y_steps if a.y_steps is not None else a.steps
     a.final_kind = a.final_kind or a.y_kind
-    a.final_steps = a.final_steps if a.final_steps is not None else a.y_steps
+    if a.final_steps is None:
+        a.final_steps = 2 * (a.y_steps if a.y_steps is not None else preset_steps(a.final_kind, a.preset))
     return a
+
+
+def preset_steps(kind: str, preset: str) -> int:
+    """The training steps of an image mechanism's preset."""
+    from core.mechanisms import diffusion, vae
+
+    configs = {"vae": vae.PRESET_CONFIGS, "diffusion": diffusion.PRESET_CONFIGS}[kind]
+    return int(configs[preset]["train"]["steps"])
 
 
 def main(argv: list[str] | None = None) -> int:

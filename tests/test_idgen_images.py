@@ -206,8 +206,10 @@ def test_napkin_final_models_are_the_ones_sampled_under_do_x():
     assert not is_final_model(y, [nodes["W1"], nodes["W2"], nodes["X"]])
     assert not is_final_model(nodes["X"], [nodes["W2"]])
     a = parse_args(["--y-kind", "vae", "--final-kind", "diffusion", "--y-steps", "7"])
-    assert (a.kind, a.y_kind, a.final_kind, a.final_steps) == ("vae", "vae", "diffusion", 7)
+    assert (a.kind, a.y_kind, a.final_kind, a.final_steps) == ("vae", "vae", "diffusion", 14)
     assert parse_args(["--y-kind", "diffusion"]).final_kind == "diffusion"  # defaults follow --y-kind
+    # the models sampled under do(X) train twice as long as the preset: the naive baseline needs it
+    assert parse_args([]).final_steps == 6000 and parse_args(["--final-steps", "5"]).final_steps == 5
 
 
 def test_napkin_interventions_are_glyphs_the_probe_reads():
