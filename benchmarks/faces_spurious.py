@@ -79,6 +79,21 @@ def shift_cell(r0: dict[str, float], r1: dict[str, float], a: str) -> str:
     return f"{100 * r0[a]:.0f} -> {100 * r1[a]:.0f} ({100 * (r1[a] - r0[a]):+.0f})"
 
 
+# a naive p(face | male) whose Young change is further than this from the data's has not learnt the
+# observational association, so its spurious change would understate what conditioning does
+NAIVE_FIT_TOLERANCE_PP = 5.0
+
+
+def baseline_check(naive_change: float, observed_change: float) -> str:
+    """One line: does the naive model reproduce the data's Young change under Male = 0 -> 1 (pp)?"""
+    gap = abs(naive_change - observed_change)
+    verdict = (f"faithful (within {NAIVE_FIT_TOLERANCE_PP:.0f} pp)" if gap <= NAIVE_FIT_TOLERANCE_PP else
+               f"under-trained (off by {gap:.1f} pp > {NAIVE_FIT_TOLERANCE_PP:.0f}): it does not reproduce the data's "
+               "association, so its spurious change understates what conditioning does")
+    return (f"baseline check: naive p(face|male) Young change {naive_change:+.1f} pp vs observed P(Young | Male) "
+            f"{observed_change:+.1f} pp: {verdict}")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=None, help="observational training rows (default 5000; 20000 with --full)")
@@ -220,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"Young change (pp): truth probe-read {truth_young:+.1f}, ID-GEN {young['ID-GEN']:+.1f}, "
         f"naive {young['naive p(face|male)']:+.1f}, ignore confounders {young['ignore confounders']:+.1f} "
         f"(exact truth 0; two standard errors of sampling noise: {floor:.1f})")
+    log(baseline_check(young["naive p(face|male)"], 100 * (observed[1]["Young"] - observed[0]["Young"])))
     for a in ("Beard", "Lipstick"):
         ex = 100 * (exact[1][a] - exact[0][a])
         got = 100 * (rates(reads["ID-GEN"][1])[a] - rates(reads["ID-GEN"][0])[a])

@@ -255,6 +255,15 @@ def test_faces_benchmark_runs_end_to_end(capsys):
     rc = faces_spurious.main(["--n", "64", "--steps", "2", "--samples", "16"])
     out = capsys.readouterr().out
     assert rc == 0 and "% of images where the attribute changes" in out and "Young change (pp)" in out
+    assert "baseline check: naive p(face|male) Young change" in out
+
+
+def test_faces_baseline_check_flags_a_naive_model_that_missed_the_association():
+    from benchmarks.faces_spurious import baseline_check
+
+    assert "faithful" in baseline_check(-48.3, -47.0)
+    line = baseline_check(-12.0, -47.0)
+    assert "under-trained (off by 35.0 pp" in line and "faithful" not in line
 
 
 # ---- free inputs (rule 3) are drawn from a model of P(free | fixed values) on the data
