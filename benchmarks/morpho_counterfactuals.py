@@ -142,7 +142,8 @@ def world_data(size: int, n: int, seed: int) -> dict[str, np.ndarray]:
 def run_dirs(args: argparse.Namespace) -> dict[str, Path]:
     """Run folders: one for the scalar nodes (shared), one per image mechanism kind."""
     base = Path(args.runs) / f"s{args.size}_n{args.n}_seed{args.seed}_{args.preset}"
-    return {"scalars": base / "scalars", **{k: base / f"image_{k}" for k in KINDS}}
+    vae = "image_vae" if args.vae_scale == "learned" else f"image_vae_scale-{args.vae_scale}"
+    return {"scalars": base / "scalars", "vae": base / vae, "diffusion": base / "image_diffusion"}
 
 
 def train_child(argv: Sequence[str]) -> int:
@@ -155,6 +156,7 @@ def train_child(argv: Sequence[str]) -> int:
     p.add_argument("--preset", required=True)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--vae-scale", default="learned")
     a = p.parse_args(argv)
     common.set_threads(a.threads)
     from core.train import TrainOptions, train
@@ -176,7 +178,8 @@ def train_child(argv: Sequence[str]) -> int:
             print(f"    [{time.strftime('%H:%M:%S')}] {p.node} {p.phase} {p.step}/{p.total_steps}{loss}{eta} {p.message}",
                   flush=True)
 
-    options = TrainOptions(preset=a.preset, steps=a.steps, kinds=kinds, seed=a.seed, device="cpu")
+    overrides = {"image": {"scale": a.vae_scale}} if kinds.get("image") == "vae" and a.vae_scale != "learned" else {}
+    options = TrainOptions(preset=a.preset, steps=a.steps, kinds=kinds, seed=a.seed, device="cpu", overrides=overrides)
     result = train(graph, data, out, nodes=nodes, options=options, callback=progress, accelerator=None)
     print(result.summary(), flush=True)
     return 0
@@ -203,7 +206,7 @@ def train_in_child(args: argparse.Namespace, run: Path, nodes: Sequence[str], ki
         return
     cmd = [sys.executable, os.path.abspath(__file__), "--_train", str(run), ",".join(nodes), kind,
            "--size", str(args.size), "--n", str(args.n), "--seed", str(args.seed), "--preset", args.preset,
-           "--threads", str(args.threads)]
+           "--threads", str(args.threads), "--vae-scale", args.vae_scale]
     if steps is not None:
         cmd += ["--steps", str(steps)]
     log(f"  [{time.strftime('%H:%M:%S')}] training {', '.join(nodes)} ({kind}) into {run}")
@@ -521,6 +524,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=10000, help="observational training rows (default 10000)")
     p.add_argument("--preset", choices=("quick", "full"), default="quick", help="mechanism preset (default quick)")
     p.add_argument("--kinds", default="vae,diffusion", help="image mechanisms to compare (default vae,diffusion)")
+    p.add_argument("--vae-scale", choices=("learned", "conditional"), default="learned",
+                   help="the VAE's pixel scale: one learned per pixel (the preset) or sigma(z, pa) from the decoder, "
+                        "which rescales the abducted residual for the counterfactual parents (own run folder)")
     p.add_argument("--steps", type=int, default=None, help="training steps of the image node (default: the preset's)")
     p.add_argument("--scalar-steps", type=int, default=None, help="training steps of t, i, d (default: the preset's)")
     p.add_argument("--samples", type=int, default=500, help="samples per distribution compared (default 500)")
@@ -565,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     probe = world.probe()
     log(f"morpho_digits {args.size}x{args.size}: n={args.n} training rows, preset {args.preset}, image kinds "
-        f"{', '.join(args.kinds)}; {args.samples} samples per distribution, {args.units} counterfactual units; "
+        f"{', '.join(args.kinds)} (VAE scale {args.vae_scale}); {args.samples} samples per distribution, {args.units} counterfactual units; "
         f"seed {args.seed}; {args.threads} thread(s); load average {os.getloadavg()[0]:.1f}")
     started = time.perf_counter()
     dirs = train_all(args, log)
@@ -591,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     truth = evaluate_truth(world, probe, args, truth_data)
     naive = evaluate_naive(world, probe, args, truth_data)
     header = (f"Neural SCM vs ground truth, morpho_digits {args.size}x{args.size}, preset {args.preset}, "
+              f"VAE scale {args.vae_scale}, "
               f"n={args.n}, {args.samples} samples/distribution, {args.units} cf units, seed {args.seed} "
               f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, total {time.perf_counter() - started:.0f} s, "
               f"load average at end {os.getloadavg()[0]:.1f})")

@@ -98,6 +98,9 @@ class TrainOptions:
     batch_size: int | None = None
     lr: float | None = None
     kinds: Mapping[str, str] = field(default_factory=dict)
+    # per node, mechanism config keys over the preset's (e.g. {"image": {"scale": "conditional"}});
+    # a node that already started keeps the config it was stored with
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     seed: int = 0
     optimizer: str = "adam"
     weight_decay: float = 0.0
@@ -554,7 +557,7 @@ def requested_mechanism(graph: ADMG, name: str, options: TrainOptions, seed: int
     node = graph.node(name)
     parents = [graph.node(p) for p in graph.sort(graph.parents(name))]
     return make_mechanism(node, parents, kind=options.kinds.get(name), preset=options.preset,
-                          device=resolve_device(options.device), seed=seed)
+                          device=resolve_device(options.device), seed=seed, **options.overrides.get(name, {}))
 
 
 def train(

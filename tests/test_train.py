@@ -237,6 +237,19 @@ def test_trained_nodes_are_skipped_extended_or_protected(tmp_path, data):
         train(GRAPH, data, tmp_path / "run", nodes=["Z"], options=TrainOptions(preset="full", steps=20, device="cpu"))
 
 
+def test_config_overrides_reach_the_stored_mechanism_and_survive_a_resume(tmp_path, data):
+    conditional = {"I": {"scale": "conditional"}}
+    train(GRAPH, data, tmp_path / "run", nodes=["I"], options=quick(4, overrides=conditional))
+    run = load_run(tmp_path / "run")
+    assert run.entry("I")["config"]["scale"] == "conditional"
+    assert run.load_mechanism("I").conditional_scale and "log_sigma" not in weights(tmp_path / "run", "I")
+    longer = train(GRAPH, data, tmp_path / "run", nodes=["I"], options=quick(6))  # no override: kept as stored
+    assert longer.nodes["I"].resumed_from == 4 and load_run(tmp_path / "run").entry("I")["config"]["scale"] == "conditional"
+    with pytest.raises(WorkbenchError, match="VAE scale must be"):
+        train(GRAPH, data, tmp_path / "other", nodes=["I"], options=quick(4, overrides={"I": {"scale": "per-image"}}))
+    assert not (tmp_path / "other" / "I").exists()
+
+
 # ---- bad input
 
 

@@ -12,6 +12,14 @@ Samples draw ``z ~ N(0, I)`` and, when ``sample_pixel_noise`` is on, ``u ~ N(0, 
 default: the per-pixel noise is independent grain, and galleries show the decoder mean.
 The noise tensor is ``[z, u.flatten()]``, shape (B, latent + C*H*W).
 
+``scale = "conditional"`` (opt-in; the presets keep ``"learned"``, one sigma per pixel shared by all
+images) lets the decoder output ``log sigma(z, pa)`` beside the mean: ``V = d(z, pa) + sigma(z, pa) * e``,
+the location-scale noise of Deep SCM's conditional flows.  Abduction stores the standardised residual
+``e = (x - d(z, pa)) / sigma(z, pa)`` and a counterfactual is ``d(z, pa*) + sigma(z, pa*) * e``, so a
+residual that belonged to the factual parents shrinks where the new parents make a pixel certain.
+Why: with the shared scale, thinning a thick Morpho digit keeps the thick stroke's residual and
+paints its edges back (benchmarks/README.md, Morpho counterfactuals).
+
 ``prior = "flow"`` (the presets; configs without the key keep ``"standard"``) adds a learned
 conditional prior ``p(z | pa)``: a neural spline flow ``z = T(eps; pa)``, ``eps ~ N(0, I)``, fitted by
 maximum likelihood to the encoder's posterior draws while the VAE trains (the draws are detached, so
@@ -111,13 +119,16 @@ class VAEImageMechanism(Mechanism):
             conv_block(width, width),
         )
         # image parents join again at full resolution so the decoder can copy pixel-aligned structure
-        self.dec_out = nn.Sequential(conv_block(width + maps, width), nn.Conv2d(width, ch, 3, padding=1))
         scale = c["scale"]
+        # "conditional": the decoder's last convolution also outputs log sigma(z, pa), one per pixel
+        self.conditional_scale = scale == "conditional"
+        out_ch = 2 * ch if self.conditional_scale else ch
+        self.dec_out = nn.Sequential(conv_block(width + maps, width), nn.Conv2d(width, out_ch, 3, padding=1))
         if scale == "learned":
             self.log_sigma = nn.Parameter(torch.full((ch, h, w), math.log(0.1)))
-        else:
-            if not isinstance(scale, (int, float)) or scale <= 0:
-                raise WorkbenchError(f"VAE scale must be 'learned' or a positive number, got {scale!r}")
+        elif not self.conditional_scale:
+            if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale <= 0:
+                raise WorkbenchError(f"VAE scale must be 'learned', 'conditional' or a positive number, got {scale!r}")
             self.register_buffer("log_sigma", torch.full((ch, h, w), math.log(float(scale))))
         self.beta_warmup = c.get("beta_warmup", 0) or 0
         if not isinstance(self.beta_warmup, int) or self.beta_warmup < 0:
@@ -160,6 +171,11 @@ class VAEImageMechanism(Mechanism):
 
     def decode(self, z: Tensor, vec: Tensor, maps: Tensor | None) -> Tensor:
         """Decoder mean d(z, pa), (B, C, H, W)."""
+        return self.decode_with_scale(z, vec, maps)[0]
+
+    def decode_with_scale(self, z: Tensor, vec: Tensor, maps: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Decoder mean d(z, pa) and log sigma, clamped to [log 1e-3, 2]: per image (B, C, H, W) with
+        ``scale = "conditional"``, else the shared per-pixel (C, H, W)."""
         _, h, w = self.node.shape
         f = self.dec_in(torch.cat([z, vec], dim=1)).view(len(z), -1, self.h4, self.w4)
         f = self.dec_up(f)
@@ -167,7 +183,12 @@ class VAEImageMechanism(Mechanism):
             f = F.interpolate(f, size=(h, w), mode="bilinear", align_corners=False)
         if maps is not None:
             f = torch.cat([f, maps], dim=1)
-        return self.dec_out(f)
+        out = self.dec_out(f)
+        if self.conditional_scale:
+            mean, log_sigma = out.chunk(2, dim=1)
+        else:
+            mean, log_sigma = out, self.log_sigma
+        return mean, log_sigma.clamp(math.log(1e-3), 2.0)
 
     # ---- the interface
 
@@ -183,8 +204,7 @@ class VAEImageMechanism(Mechanism):
         mu, logvar = self.encode(x, vec, maps)
         eps = torch.randn_like(mu)
         z = mu + torch.exp(0.5 * logvar) * eps
-        mean = self.decode(z, vec, maps)
-        log_sigma = self.log_sigma.clamp(math.log(1e-3), 2.0)
+        mean, log_sigma = self.decode_with_scale(z, vec, maps)
         nll = 0.5 * ((x - mean) / log_sigma.exp()) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
         kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
         log_q = -0.5 * (eps**2 + logvar + math.log(2 * math.pi)).sum(1)
@@ -229,7 +249,9 @@ class VAEImageMechanism(Mechanism):
         z = randn((n, self.latent), generator, self.device)
         numel = math.prod(self.node.shape)
         if self.config.get("sample_pixel_noise", False):
-            u = randn((n, numel), generator, self.device) * self.log_sigma.detach().exp().flatten()
+            u = randn((n, numel), generator, self.device)
+            if not self.conditional_scale:  # a conditional scale multiplies in predict: u is standardised
+                u = u * self.log_sigma.detach().exp().flatten()
         else:
             u = torch.zeros(n, numel, device=self.device)
         return torch.cat([z, u], dim=1)
@@ -239,14 +261,20 @@ class VAEImageMechanism(Mechanism):
         vec, maps = self._conditions(parents, len(noise))
         if self.prior is not None:
             z = self._prior(vec).transform.inv(z)
-        return self.decode(z, vec, maps) + float(self.config.get("residual_scale", 1.0)) * u
+        mean, log_sigma = self.decode_with_scale(z, vec, maps)
+        if self.conditional_scale:
+            u = u * log_sigma.exp()  # the residual at the scale these parents give each pixel
+        return mean + float(self.config.get("residual_scale", 1.0)) * u
 
     @torch.no_grad()
     def abduct(self, parents: Parents, values: Tensor, generator: torch.Generator | None = None) -> Tensor:
         x = values.to(self.device).float()
         vec, maps = self._conditions(parents, len(x))
         z, _ = self.encode(x, vec, maps)
-        u = x - self.decode(z, vec, maps)
+        mean, log_sigma = self.decode_with_scale(z, vec, maps)
+        u = x - mean
+        if self.conditional_scale:
+            u = u / log_sigma.exp()
         if self.prior is not None:
             z = self._prior(vec).transform(z)
         return torch.cat([z, u.flatten(1)], dim=1)
