@@ -242,7 +242,8 @@ def test_config_overrides_reach_the_stored_mechanism_and_survive_a_resume(tmp_pa
     train(GRAPH, data, tmp_path / "run", nodes=["I"], options=quick(4, overrides=conditional))
     run = load_run(tmp_path / "run")
     assert run.entry("I")["config"]["scale"] == "conditional"
-    assert run.load_mechanism("I").conditional_scale and "log_sigma" not in weights(tmp_path / "run", "I")
+    assert run.load_mechanism("I").conditional_scale
+    assert any(k.startswith("residual_scale_head.") for k in weights(tmp_path / "run", "I"))
     longer = train(GRAPH, data, tmp_path / "run", nodes=["I"], options=quick(6))  # no override: kept as stored
     assert longer.nodes["I"].resumed_from == 4 and load_run(tmp_path / "run").entry("I")["config"]["scale"] == "conditional"
     with pytest.raises(WorkbenchError, match="VAE scale must be"):
