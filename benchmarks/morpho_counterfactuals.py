@@ -48,6 +48,7 @@ thickness range (the 1%-99% quantile span of the observational t); peak training
 
     .venv/bin/python benchmarks/morpho_counterfactuals.py                 # 16x16, quick preset (CPU)
     .venv/bin/python benchmarks/morpho_counterfactuals.py --kinds vae --samples 200 --units 100
+    .venv/bin/python benchmarks/morpho_counterfactuals.py --kinds vae --vae-scale conditional   # sigma(z, pa) residual
     .venv/bin/python benchmarks/morpho_counterfactuals.py --size 28 --preset full   # a GPU box
 """
 
