@@ -13,8 +13,9 @@ default: the per-pixel noise is independent grain, and galleries show the decode
 The noise tensor is ``[z, u.flatten()]``, shape (B, latent + C*H*W).
 
 ``scale = "conditional"`` (opt-in; the presets keep ``"learned"``, one sigma per pixel shared by all
-images) lets the decoder output ``log sigma(z, pa)`` beside the mean: ``V = d(z, pa) + sigma(z, pa) * e``,
-the location-scale noise of Deep SCM's conditional flows.  Abduction stores the standardised residual
+images) adds a head that reads ``log sigma(z, pa)`` off the decoder's detached features, fitted to the
+detached residual while the VAE trains (the ELBO keeps the shared scale, so the VAE trains as
+before): ``V = d(z, pa) + sigma(z, pa) * e``, the location-scale noise of Deep SCM's conditional flows.  Abduction stores the standardised residual
 ``e = (x - d(z, pa)) / sigma(z, pa)`` and a counterfactual is ``d(z, pa*) + sigma(z, pa*) * e``, so a
 residual that belonged to the factual parents shrinks where the new parents make a pixel certain.
 Why: with the shared scale, thinning a thick Morpho digit keeps the thick stroke's residual and
