@@ -179,7 +179,7 @@ def train_child(argv: Sequence[str]) -> int:
             print(f"    [{time.strftime('%H:%M:%S')}] {p.node} {p.phase} {p.step}/{p.total_steps}{loss}{eta} {p.message}",
                   flush=True)
 
-    overrides = {"image": {"scale": a.vae_scale}} if kinds.get("image") == "vae" and a.vae_scale != "learned" else {}
+    overrides = {"image": {"scale": a.vae_scale}} if kinds.get("image") == "vae" else {}
     options = TrainOptions(preset=a.preset, steps=a.steps, kinds=kinds, seed=a.seed, device="cpu", overrides=overrides)
     result = train(graph, data, out, nodes=nodes, options=options, callback=progress, accelerator=None)
     print(result.summary(), flush=True)
@@ -526,8 +526,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--preset", choices=("quick", "full"), default="quick", help="mechanism preset (default quick)")
     p.add_argument("--kinds", default="vae,diffusion", help="image mechanisms to compare (default vae,diffusion)")
     p.add_argument("--vae-scale", choices=("learned", "conditional"), default="learned",
-                   help="the VAE's pixel scale: one learned per pixel (the preset) or sigma(z, pa) from the decoder, "
-                        "which rescales the abducted residual for the counterfactual parents (own run folder)")
+                   help="the VAE's residual scale: one learned per pixel (the preset's) or sigma(z, pa) from a head on the "
+                        "decoder's features, which rescales the abducted residual for the counterfactual parents "
+                        "(own run folder)")
     p.add_argument("--steps", type=int, default=None, help="training steps of the image node (default: the preset's)")
     p.add_argument("--scalar-steps", type=int, default=None, help="training steps of t, i, d (default: the preset's)")
     p.add_argument("--samples", type=int, default=500, help="samples per distribution compared (default 500)")
