@@ -8,12 +8,14 @@ PORT ?= 8501
 
 .PHONY: run test test-all browser lint bench clean-venv
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch alone first, so nothing else can pull a different build
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	# the project itself, editable: `core` and `workbench` import from anywhere, no sys.path edits
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -34,10 +36,12 @@ browser:
 		else echo "note: chromium missing and cannot apt-get; browser tests will be skipped"; fi; }
 
 test: $(VENV)/.installed-dev browser
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 # Everything, including slow training/quality tests.
 test-all: $(VENV)/.installed-dev browser
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -m ""
 
 lint: $(VENV)/.installed-dev

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import ui, ui_train, workspace
+from core.runs import workspace
+from workbench import session, train_page, ui
 
 st.set_page_config(page_title="Causal Workbench", page_icon=ui.app_icon(), layout="wide")
 
@@ -24,7 +25,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-ws = workspace.sync_session(st.session_state)  # a saved graph and data come back; changes are saved
+ws = session.sync_session(st.session_state)  # a saved graph and data come back; changes are saved
 ui.ensure_graph_state(st.session_state)
 
 with st.sidebar:
@@ -36,14 +37,14 @@ with st.sidebar:
     # ---- workspace and model status (logic in core.workspace and core.ui_train)
     names = workspace.list_workspaces()
     st.selectbox("**Workspace**", names, index=names.index(ws.name), key="ws_pick",
-                 on_change=workspace.on_pick_workspace, args=(st.session_state,))
+                 on_change=session.on_pick_workspace, args=(st.session_state,))
     with st.popover("New workspace", icon=":material/add:"):
         st.text_input("Name", key="ws_new_name", placeholder="my-project")
         st.button("Create (keeps the current graph and data)", key="ws_create",
-                  on_click=workspace.on_create_workspace, args=(st.session_state,))
+                  on_click=session.on_create_workspace, args=(st.session_state,))
     for problem in st.session_state.get("workspace_problems") or ():
         st.warning(problem, icon=":material/warning:")
-    job = st.cache_resource(ui_train.new_registry)().get(ws.key)
-    st.markdown(ui_train.model_status_markdown(st.session_state.get("graph"), ws, job))
+    job = st.cache_resource(train_page.new_registry)().get(ws.key)
+    st.markdown(train_page.model_status_markdown(st.session_state.get("graph"), ws, job))
 
 page.run()

@@ -30,9 +30,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_support import browser_page, require_browser, rerun_after, streamlit_server  # noqa: E402
+from tests.browser.support import browser_page, require_browser, rerun_after, streamlit_server  # noqa: E402
 
 TARGET_GIB = 2.0
 

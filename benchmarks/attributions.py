@@ -29,16 +29,12 @@ better than direct-only on indirect effects.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from core.attributions import (  # noqa: E402
+from core.effects.attributions import (  # noqa: E402
     KINDS,
     SyntheticTask,
     TrainConfig,

@@ -20,8 +20,6 @@ from typing import Any
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:  # scripts run as `python benchmarks/<name>.py` from the repository root
-    sys.path.insert(0, REPO)
 
 
 def distribution(codes: np.ndarray, k: int) -> np.ndarray:

@@ -27,20 +27,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import format_table, log_to  # noqa: E402
-
-from core import ui_explore as X  # noqa: E402
-from core.checkpoint import load_run  # noqa: E402
-from core.train import TrainOptions, train  # noqa: E402
+from benchmarks.common import format_table, log_to  # noqa: E402
+from core.runs.checkpoint import load_run  # noqa: E402
+from core.runs.train import TrainOptions, train  # noqa: E402
 from core.worlds.registry import sample_dataset  # noqa: E402
+from workbench import explore as X  # noqa: E402
 
 TARGET_S = 2.0
 N = 16

@@ -36,15 +36,8 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from benchmarks import common
-except ImportError:  # run as a script
-    import common  # type: ignore[no-redef]
-
-try:
-    from benchmarks.napkin_digits import same_network, timed_factory
-except ImportError:
-    from napkin_digits import same_network, timed_factory  # type: ignore[no-redef]
+from benchmarks import common
+from benchmarks.napkin_digits import same_network, timed_factory
 
 ATTRS = ("Male", "Young", "Beard", "Eyeglasses", "Lipstick")
 METHODS = ("ID-GEN", "naive p(face|male)", "ignore confounders")

@@ -20,13 +20,11 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from core.identify import NotIdentifiable, identify  # noqa: E402
 from core.worlds.discrete import random_admg  # noqa: E402
@@ -160,7 +158,7 @@ def truth_check(count: int, seed: int, timeout: float) -> list[str]:
     from the true P(y | do(x)) by > 1e-6."""
     import numpy as np
 
-    from core.estimand import from_json
+    from core.identify.estimand import from_json
     from core.worlds.discrete import DiscreteSCM
 
     rng = np.random.default_rng(seed)

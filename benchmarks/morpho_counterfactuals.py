@@ -67,10 +67,7 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from benchmarks import common
-except ImportError:  # run as a script: benchmarks/ is on sys.path, the repository root is not yet
-    import common  # type: ignore[no-redef]
+from benchmarks import common
 
 KINDS = ("vae", "diffusion")
 SCALARS = ("thickness", "intensity", "digit")
@@ -160,7 +157,7 @@ def train_child(argv: Sequence[str]) -> int:
     p.add_argument("--vae-scale", default="learned")
     a = p.parse_args(argv)
     common.set_threads(a.threads)
-    from core.train import TrainOptions, train
+    from core.runs.train import TrainOptions, train
     from core.worlds.morpho_digits import MorphoDigits
 
     out, nodes, kind = a._train
@@ -188,8 +185,8 @@ def train_child(argv: Sequence[str]) -> int:
 
 def already_trained(run: Path, nodes: Sequence[str], steps: int | None) -> bool:
     """Whether every node in the run folder finished training (with at least ``steps`` steps, if given)."""
-    from core.checkpoint import load_run
     from core.errors import WorkbenchError
+    from core.runs.checkpoint import load_run
 
     if not (run / "manifest.json").exists():
         return False
@@ -205,7 +202,7 @@ def train_in_child(args: argparse.Namespace, run: Path, nodes: Sequence[str], ki
     if already_trained(run, nodes, steps):  # no child process (and no torch import) just to skip
         log(f"  {', '.join(nodes)} ({kind}) already trained in {run} (--retrain to start over)")
         return
-    cmd = [sys.executable, os.path.abspath(__file__), "--_train", str(run), ",".join(nodes), kind,
+    cmd = [sys.executable, "-m", "benchmarks.morpho_counterfactuals", "--_train", str(run), ",".join(nodes), kind,
            "--size", str(args.size), "--n", str(args.n), "--seed", str(args.seed), "--preset", args.preset,
            "--threads", str(args.threads), "--vae-scale", args.vae_scale]
     if steps is not None:
@@ -229,7 +226,7 @@ def train_all(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str,
 
 def node_costs(run: Path, node: str) -> dict[str, Any]:
     """Training seconds, steps and peak RSS (MiB) of a node, from its run manifest."""
-    from core.checkpoint import load_run
+    from core.runs.checkpoint import load_run
 
     entry = load_run(run).entry(node)
     m = entry.get("metrics", {})
@@ -281,7 +278,7 @@ def column_cache(run: Path, args: argparse.Namespace) -> Path:
 
 
 def load_scm(dirs: Mapping[str, Path], kind: str):
-    from core.checkpoint import load_run
+    from core.runs.checkpoint import load_run
     from core.scm import NeuralSCM
 
     scalars = load_run(dirs["scalars"])

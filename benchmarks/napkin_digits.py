@@ -38,10 +38,7 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from benchmarks import common
-except ImportError:  # run as a script: benchmarks/ is on sys.path, the repository root is not yet
-    import common  # type: ignore[no-redef]
+from benchmarks import common
 
 ATTRS = ("digit", "colour", "thickness")
 LEVELS = {"digit": 10, "colour": 6, "thickness": 3}

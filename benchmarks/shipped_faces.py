@@ -3,7 +3,7 @@
 The first screen a newcomer sees is the Explore page on the shipped faces workspace
 (``assets/workspaces/faces``): P(Face | do(Male = m)) sampled by ID-GEN with the run's trained Face
 VAE and exact tables for the binary attributes.  Here the same code path (``core.workspace``'s
-install, ``core.ui_explore.idgen_for``) draws ``--samples`` faces per m and a probe reads each
+install, ``core.explore.idgen_for``) draws ``--samples`` faces per m and a probe reads each
 attribute off them; the truth is the world's own do(Male = m) faces read by the same probe, and the
 naive baseline is what the data shows when we CONDITION on Male = m (the spurious Young shift).
 
@@ -20,8 +20,9 @@ import sys
 import tempfile
 import time
 
-import common
 import numpy as np
+
+from benchmarks import common
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     common.set_threads(args.threads)
 
-    from core import ui_explore as X
-    from core import workspace as W
+    from core.runs import workspace as W
     from core.worlds.registry import world_from_record
+    from workbench import explore as X
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as root:

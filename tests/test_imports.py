@@ -15,8 +15,8 @@ def test_vae_workspace_does_not_import_diffusers():
     mechanism still gets one."""
     code = (
         "import sys\n"
-        "import core.mechanisms, core.ui_explore, core.ui_effects, core.workspace, core.idgen, core.scm\n"
-        "from core.checkpoint import load_run\n"
+        "import core.mechanisms, workbench.explore, workbench.effects_page, core.runs.workspace, core.idgen, core.scm\n"
+        "from core.runs.checkpoint import load_run\n"
         "face = load_run('assets/workspaces/faces/run').load_mechanism('Face', 'cpu')\n"
         "assert face.kind == 'vae'\n"
         "assert 'diffusers' not in sys.modules, 'diffusers imported for a VAE workspace'\n"

@@ -14,10 +14,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import ui
 from core.data import Dataset, association_matrix, confounded_pairs, feature_table, gallery_items, load_upload
 from core.errors import WorkbenchError
 from core.worlds.registry import WORLDS, Param, sample_dataset, world_from_record
+from workbench import ui
 
 state = st.session_state
 ui.ensure_graph_state(state)

@@ -14,10 +14,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import ui_effects, ui_explore
-from core.effects import WorldSampler, attribute_shift_table
+from core.effects.estimates import WorldSampler, attribute_shift_table
 from core.errors import WorkbenchError
-from core.ui_page import model_page_context
+from views.common import model_page_context
+from workbench import effects_page, explore
 
 ctx = model_page_context(
     "Effects",
@@ -31,14 +31,14 @@ graph, ds, world, run, settings = ctx.graph, ctx.dataset, ctx.world, ctx.run, ct
 
 def treatment_effects() -> None:
     """Conditioning vs intervention curves, effect sizes and attribute shifts for one treatment."""
-    choices = ui_explore.outcome_choices(graph, world)
+    choices = explore.outcome_choices(graph, world)
     if not choices:
         st.info("No scalar outcome to average (image nodes need a world's probe).", icon=":material/info:")
         return
-    labels = [ui_explore.outcome_label(c) for c in choices]
-    default_t, default_y = ui_explore.default_query(graph)
+    labels = [explore.outcome_label(c) for c in choices]
+    default_t, default_y = explore.default_query(graph)
     if state.get("ef_outcome") not in labels:
-        state["ef_outcome"] = labels[ui_effects.default_effect_outcome(choices, default_y, default_t)]
+        state["ef_outcome"] = labels[effects_page.default_effect_outcome(choices, default_y, default_t)]
     q = st.columns([1.4, 1, 0.8, 0.8, 0.6])
     out_label = q[0].selectbox("Outcome", labels, key="ef_outcome")
     outcome, attribute = choices[labels.index(out_label)]
@@ -55,7 +55,7 @@ def treatment_effects() -> None:
     n_boot = q[3].number_input("Bootstrap resamples", min_value=50, max_value=5000, value=300, step=50, key="ef_boot")
     seed = q[4].number_input("Seed", min_value=0, value=0, step=1, key="ef_seed")
     tnode = graph.node(treatment)
-    values = ui_explore.treatment_values(tnode, ds, k=5 if attribute else 7)
+    values = explore.treatment_values(tnode, ds, k=5 if attribute else 7)
     c = st.columns([1, 1, 3])
     a = c[0].selectbox("Compare do(T = a)", values, index=len(values) - 1, key=f"ef_a_{treatment}")
     b = c[1].selectbox("with do(T = b)", values, index=0, key=f"ef_b_{treatment}")
@@ -67,25 +67,25 @@ def treatment_effects() -> None:
         """Everything the page shows for this query, or one error line."""
         result: dict = {"query": query, "error": None, "hedge": None, "notes": []}
         try:
-            readout = ui_explore.make_readout(world, graph, outcome, attribute)
+            readout = explore.make_readout(world, graph, outcome, attribute)
             truth = WorldSampler(world) if world is not None else None
             try:
-                model = ui_explore.model_sampler(hub, run, ds, graph, treatment, outcome, settings)
-            except ui_explore.MissingModels as e:
+                model = explore.model_sampler(hub, run, ds, graph, treatment, outcome, settings)
+            except explore.MissingModels as e:
                 model = None
                 result["notes"].append(str(e))
-            curves = ui_explore.effect_curves(ds, graph, treatment, outcome, values, model, truth, readout, int(n),
+            curves = explore.effect_curves(ds, graph, treatment, outcome, values, model, truth, readout, int(n),
                                               int(seed), int(n_boot))
-            sizes = ui_explore.effect_sizes(ds, graph, treatment, outcome, a, b, model, truth, readout, int(n), int(seed),
+            sizes = explore.effect_sizes(ds, graph, treatment, outcome, a, b, model, truth, readout, int(n), int(seed),
                                             int(n_boot))
             shifts, shift_note = None, ""
             if world is not None:
-                scm, shift_note = ui_effects.shift_model(hub, run, graph, treatment)
-                shifts = attribute_shift_table(world, treatment, a, ui_explore.shift_reader(world, graph),
+                scm, shift_note = effects_page.shift_model(hub, run, graph, treatment)
+                shifts = attribute_shift_table(world, treatment, a, explore.shift_reader(world, graph),
                                                model=scm, n=min(int(n), 500), seed=int(seed))
             result.update(curves=curves, sizes=sizes, shifts=shifts, shift_note=shift_note)
             if ws is not None:  # the workspace keeps the numbers too
-                ws.save_result(f"effects_{treatment}_{outcome}.csv", ui_explore.curves_csv(curves, sizes, shifts))
+                ws.save_result(f"effects_{treatment}_{outcome}.csv", explore.curves_csv(curves, sizes, shifts))
         except WorkbenchError as e:
             result["error"] = str(e)
             hedge = getattr(e, "hedge", None)
@@ -103,18 +103,18 @@ def treatment_effects() -> None:
     if res["error"]:
         st.error(res["error"], icon=":material/block:")
         if res["hedge"] is not None:
-            st.markdown(ui_explore.hedge_markdown(res["hedge"], treatment, outcome))
+            st.markdown(explore.hedge_markdown(res["hedge"], treatment, outcome))
         return
     for note in res["notes"]:
         st.info(f"Interventional curve of the model left out: {note}", icon=":material/info:")
 
     curves: pd.DataFrame = res["curves"]
-    y_label = ui_explore.outcome_label((outcome, attribute))
+    y_label = explore.outcome_label((outcome, attribute))
     colours = {"conditioning (data)": "#dc2626", "intervention (model)": "#2563eb", "intervention (truth)": "#16a34a"}
     fig = go.Figure()
     # the spurious part is measured against the truth where there is one (else the model's causal curve)
     causal = "intervention (truth)" if (curves.source == "intervention (truth)").any() else "intervention (model)"
-    gap = ui_explore.spurious_gap(curves, causal=causal)
+    gap = explore.spurious_gap(curves, causal=causal)
     if len(gap):
         x = list(gap["value"])
         fig.add_trace(go.Scatter(x=x + x[::-1], y=list(gap["conditioning"]) + list(gap["intervention"])[::-1], mode="none",
@@ -158,7 +158,7 @@ def treatment_effects() -> None:
         if res.get("shift_note"):
             st.caption(res["shift_note"])
 
-    csv = ui_explore.curves_csv(curves, sizes, shifts)
+    csv = explore.curves_csv(curves, sizes, shifts)
     st.download_button("Download the numbers (CSV)", csv, file_name=f"effects_{treatment}_{outcome}.csv", mime="text/csv",
                        key="ef_download", on_click="ignore", icon=":material/download:")
 
@@ -169,14 +169,14 @@ def attributions() -> None:
     st.caption("How much of a predictor's output does each input cause, directly and through the other inputs? "
                "Total: set the input, let its descendants among the inputs follow (an SCM over the inputs); "
                "direct: set it, keep the other inputs as observed; indirect = total − direct.")
-    scalars = ui_effects.scalar_nodes(graph)
+    scalars = effects_page.scalar_nodes(graph)
     if len(scalars) < 2:
         st.info("A predictor needs at least two scalar nodes (a target and an input).", icon=":material/info:")
         return
     source = st.radio("Predictor", ["Train on the workspace data", "Upload (safetensors + spec)"], horizontal=True,
                       key="at_source")
     if source.startswith("Train"):
-        default_target, default_inputs = ui_effects.default_predictor_query(graph)
+        default_target, default_inputs = effects_page.default_predictor_query(graph)
         if state.get("at_target") not in scalars:
             state["at_target"] = default_target
         c = st.columns([1, 2, 1, 0.8])
@@ -184,10 +184,10 @@ def attributions() -> None:
         options = [v for v in scalars if v != target]
         kept = [v for v in state.get("at_inputs", []) if v in options]
         if "at_inputs" not in state or not kept:
-            state["at_inputs"] = [v for v in ui_effects.default_predictor_query(graph, target)[1] if v in options]
+            state["at_inputs"] = [v for v in effects_page.default_predictor_query(graph, target)[1] if v in options]
         inputs = c[1].multiselect("Inputs", options, key="at_inputs")
-        problem = ui_effects.input_scm_problem(graph, inputs, target) if inputs else None
-        modes = ui_effects.training_modes(problem)
+        problem = effects_page.input_scm_problem(graph, inputs, target) if inputs else None
+        modes = effects_page.training_modes(problem)
         if state.get("at_mode") not in modes:
             state["at_mode"] = modes[0]
         mode = c[2].radio("Training", modes, key="at_mode",
@@ -195,13 +195,13 @@ def attributions() -> None:
                                "inputs have no direct effect on the target.")
         if problem:
             st.caption(f"Ante-hoc training is off: {problem}.")
-        steps = c[3].number_input("Steps", min_value=50, max_value=20_000, value=ui_effects.QUICK_STEPS, step=100,
+        steps = c[3].number_input("Steps", min_value=50, max_value=20_000, value=effects_page.QUICK_STEPS, step=100,
                                   key="at_steps")
         train_key = ("train", target, tuple(inputs), mode, int(steps), ds.fingerprint)
         if st.button("Train predictor", key="at_train", icon=":material/model_training:", disabled=not inputs):
             try:
-                with st.spinner(f"Training {ui_effects.QUICK_HIDDEN} MLP, {steps} steps…"):
-                    pred = ui_effects.train_workspace_predictor(ds, graph, target, inputs, mode.startswith("ante"),
+                with st.spinner(f"Training {effects_page.QUICK_HIDDEN} MLP, {steps} steps…"):
+                    pred = effects_page.train_workspace_predictor(ds, graph, target, inputs, mode.startswith("ante"),
                                                                 int(steps))
                 state["at_predictor"] = (train_key, pred, None)
             except WorkbenchError as e:
@@ -213,7 +213,7 @@ def attributions() -> None:
         train_key = ("upload", spec.file_id if spec else None, weights.file_id if weights else None)
         if spec is not None and weights is not None and (state.get("at_predictor") or (None,))[0] != train_key:
             try:
-                state["at_predictor"] = (train_key, ui_effects.load_uploaded_predictor(spec.getvalue(),
+                state["at_predictor"] = (train_key, effects_page.load_uploaded_predictor(spec.getvalue(),
                                                                                       weights.getvalue(), graph), None)
             except WorkbenchError as e:
                 state["at_predictor"] = (train_key, None, str(e))
@@ -230,16 +230,16 @@ def attributions() -> None:
     st.caption(f"Predictor: {pred.label}{took}{fit}.")
     found = None
     try:
-        found = ui_effects.neural_scm_for_inputs(hub, run, graph, pred.inputs) if run is not None else None
+        found = effects_page.neural_scm_for_inputs(hub, run, graph, pred.inputs) if run is not None else None
     except WorkbenchError:
         found = None
-    scm_problem = ui_effects.input_scm_problem(graph, pred.inputs)
-    choices = ui_effects.scm_choices(pred, found is not None, fit_possible=scm_problem is None)
+    scm_problem = effects_page.input_scm_problem(graph, pred.inputs)
+    choices = effects_page.scm_choices(pred, found is not None, fit_possible=scm_problem is None)
     if state.get("at_scm") not in choices:
         state["at_scm"] = choices[0]
     c = st.columns([3, 1, 1, 1])  # the SCM names are long: a narrow box cut them
     scm_source = c[0].selectbox("Inputs' SCM (for total effects)", choices, key="at_scm",
-                                format_func=ui_effects.SCM_SOURCES.get)
+                                format_func=effects_page.SCM_SOURCES.get)
     points = c[1].number_input("Grid points", min_value=5, max_value=200, value=25, step=5, key="at_points")
     units = c[2].number_input("Units averaged", min_value=50, max_value=20_000, value=500, step=50, key="at_units")
     fmt = c[3].radio("Image export", ["png", "svg"], horizontal=True, key="at_format")
@@ -250,9 +250,9 @@ def attributions() -> None:
         result: dict = {"query": query, "error": None}
         try:
             with st.spinner("Sampling the ACE curves…"):
-                scm = ui_effects.input_scm(scm_source, pred, ds, graph, hub, run)
-                curves = ui_effects.attribution_curves(pred, ds, graph, scm, int(points), int(units))
-            result.update(frame=ui_effects.curves_frame(curves), split=ui_effects.effect_split(curves))
+                scm = effects_page.input_scm(scm_source, pred, ds, graph, hub, run)
+                curves = effects_page.attribution_curves(pred, ds, graph, scm, int(points), int(units))
+            result.update(frame=effects_page.curves_frame(curves), split=effects_page.effect_split(curves))
         except WorkbenchError as e:
             result["error"] = str(e)
         state["at_result"] = result
@@ -266,16 +266,16 @@ def attributions() -> None:
     frame, split = res["frame"], res["split"]
     export = {"toImageButtonOptions": {"format": fmt, "filename": f"attributions_{pred.target or 'output'}",
                                        "scale": 2}, "displaylogo": False}
-    st.plotly_chart(ui_effects.curves_figure(frame, pred.target or "output"), key="at_curves", width="stretch",
+    st.plotly_chart(effects_page.curves_figure(frame, pred.target or "output"), key="at_curves", width="stretch",
                     config=export)
-    st.plotly_chart(ui_effects.split_figure(split), key="at_split", width="stretch", config=export)
+    st.plotly_chart(effects_page.split_figure(split), key="at_split", width="stretch", config=export)
     st.caption("ACE curves are centred (each minus its mean over the grid). Bars: mean |ACE| of the direct and "
                "the indirect curve. Camera icon: save the chart as " + fmt.upper() + ".")
-    st.download_button("Download the attributions (CSV)", ui_effects.attribution_csv(frame, split, pred.label),
+    st.download_button("Download the attributions (CSV)", effects_page.attribution_csv(frame, split, pred.label),
                        file_name=f"attributions_{pred.target or 'output'}.csv", mime="text/csv", key="at_download",
                        on_click="ignore", icon=":material/download:")
     if pred.mode != "uploaded":
-        files = ui_effects.predictor_files(pred)
+        files = effects_page.predictor_files(pred)
         c = st.columns(2)
         for col, (name, data) in zip(c, files.items(), strict=True):
             col.download_button(f"Download {name}", data, file_name=name, key=f"at_dl_{name}", on_click="ignore",

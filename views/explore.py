@@ -13,11 +13,11 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from core import ui_explore, ui_train
 from core.errors import WorkbenchError
-from core.ui import query_text
-from core.ui_explore import Gallery
-from core.ui_page import model_page_context
+from views.common import model_page_context
+from workbench import explore, train_page
+from workbench.explore import Gallery
+from workbench.ui import query_text
 
 ctx = model_page_context(
     "Explore",
@@ -26,7 +26,7 @@ ctx = model_page_context(
     "unit. On a built-in world the last column is the truth.",
 )
 state, hub, ws = ctx.state, ctx.hub, ctx.workspace
-registry = st.cache_resource(ui_train.new_registry)()  # the Train page's background jobs (one registry)
+registry = st.cache_resource(train_page.new_registry)()  # the Train page's background jobs (one registry)
 graph, ds, world, run, settings = ctx.graph, ctx.dataset, ctx.world, ctx.run, ctx.settings
 
 
@@ -35,7 +35,7 @@ def on_idgen_steps() -> None:
         ws.update_settings(idgen_steps=int(state["ex_idgen_steps"]))
 
 names = list(graph.names)
-default_t, default_y = ui_explore.default_query(graph)
+default_t, default_y = explore.default_query(graph)
 if state.get("ex_treatment") not in names:
     state["ex_treatment"] = default_t
 q = st.columns([1, 1, 1, 1])
@@ -46,16 +46,16 @@ if state.get("ex_outcome") not in outcomes:
 outcome = q[1].selectbox("Look at", outcomes, key="ex_outcome")
 n = q[2].slider("Samples per gallery", 4, 32, 16, step=4, key="ex_n")
 seed = q[3].number_input("Seed", min_value=0, step=1, value=0, key="ex_seed")
-choices = ui_explore.given_choices(graph, treatment, outcome)
+choices = explore.given_choices(graph, treatment, outcome)
 state["ex_given"] = [v for v in state.get("ex_given", []) if v in choices]
 given_nodes = st.multiselect("Given (condition on Z = z, for P(Y | do(X = x), Z = z))", choices, key="ex_given",
                              placeholder="nothing: the unconditional P(Y | do(X = x))")
 steps = None
-if ui_explore.uses_diffusion(run, graph):
+if explore.uses_diffusion(run, graph):
     # DDIM with fewer steps: a faster, slightly rougher preview (0 = the model's own step count)
     steps = st.slider("Diffusion sampling steps (0 = the model's own)", 0, 50, 10, key="ex_ddim_steps") or None
 tnode, ynode = graph.node(treatment), graph.node(outcome)
-probe = ui_explore.world_probe(world, graph, outcome)
+probe = explore.world_probe(world, graph, outcome)
 
 
 # ---- rendering one gallery
@@ -64,9 +64,9 @@ probe = ui_explore.world_probe(world, graph, outcome)
 def attribute_bars(g: Gallery, key: str) -> None:
     if probe is None or ynode.type != "image" or not g.ok:
         return
-    shares, means = ui_explore.attribute_shares(probe, g.values)
+    shares, means = explore.attribute_shares(probe, g.values)
     if len(shares):
-        fig = ui_explore.attribute_figure(shares)
+        fig = explore.attribute_figure(shares)
         st.plotly_chart(fig, key=f"ex_attr_{key}", width="stretch", config={"displayModeBar": False})
     if means:
         st.caption("read: " + " · ".join(f"{k} {v:.3g}" for k, v in means.items()))
@@ -74,9 +74,9 @@ def attribute_bars(g: Gallery, key: str) -> None:
 
 def show_values(values: np.ndarray, captions: list[str], key: str, width: int = 56) -> None:
     if ynode.type == "image":
-        st.image([ui_explore.display_image(x) for x in values], caption=captions or None, width=width, clamp=True)
+        st.image([explore.display_image(x) for x in values], caption=captions or None, width=width, clamp=True)
     else:
-        fig = px.bar(ui_explore.value_shares(ynode, values), x="value", y="share")
+        fig = px.bar(explore.value_shares(ynode, values), x="value", y="share")
         fig.update_xaxes(type="category", title=outcome)
         fig.update_yaxes(range=[0, 1])
         fig.update_layout(height=220, margin=dict(l=0, r=0, t=10, b=0))
@@ -90,7 +90,7 @@ def show_gallery(g: Gallery, key: str) -> None:
     if not g.ok:
         {"info": st.info, "warning": st.warning, "error": st.error}[g.level](g.message, icon=":material/block:")
         if g.hedge is not None:
-            st.markdown(ui_explore.hedge_markdown(g.hedge, treatment, outcome, given_nodes))
+            st.markdown(explore.hedge_markdown(g.hedge, treatment, outcome, given_nodes))
         return
     if g.factual is not None and ynode.type != "image":
         st.markdown(f"unit {g.captions[0]}: {outcome} = {g.factual[0]:.4g} → **{g.values[0]:.4g}**  \n"
@@ -109,7 +109,7 @@ def show_gallery(g: Gallery, key: str) -> None:
 # ---- the intervention and conditioning controls
 
 
-def scalar_value(ctl: ui_explore.Control, label: str, key: str):
+def scalar_value(ctl: explore.Control, label: str, key: str):
     """A slider (continuous) or radio/select (discrete) for one node's value."""
     if ctl.kind == "slider":
         return st.slider(label, ctl.lo, ctl.hi, ctl.default, step=ctl.step, key=key)
@@ -128,13 +128,13 @@ def image_picker():
     source = st.radio(f"do({treatment} = an image) from", ["data", "model"], horizontal=True,
                       format_func={"data": "data images", "model": f"generated by the model of {treatment}"}.get,
                       key=f"ex_img_source_{treatment}")
-    ctl = ui_explore.intervention_control(tnode, ds, seed=0)
+    ctl = explore.intervention_control(tnode, ds, seed=0)
     if source == "model":
         gen_seed = int(state.get(f"ex_gen_seed_{treatment}", 0))
         try:
             with st.spinner(f"Generating images of {treatment}…"):
-                made = ui_explore.generated_images(hub, run, graph, ds, treatment, seed=gen_seed, sample_steps=steps)
-            ctl = ui_explore.intervention_control(tnode, ds, generated=made)
+                made = explore.generated_images(hub, run, graph, ds, treatment, seed=gen_seed, sample_steps=steps)
+            ctl = explore.intervention_control(tnode, ds, generated=made)
         except WorkbenchError as e:
             st.info(f"No generated images: {e}. Showing data images.", icon=":material/info:")
     if ctl.rows:  # data images: the state holds the chosen data row
@@ -151,7 +151,7 @@ def image_picker():
     cols = st.columns(len(choices))
     for col, c, img in zip(cols, choices, ctl.images, strict=True):
         with col:
-            st.image(ui_explore.display_image(img), width=48, clamp=True)
+            st.image(explore.display_image(img), width=48, clamp=True)
             st.button("Use" if c != current else "✓", key=f"ex_pick_{treatment}_{'r' if ctl.rows else 'g'}{c}",
                       on_click=on_pick, args=(key, c), type="primary" if c == current else "secondary")
     return ds.column(treatment)[current] if ctl.rows else ctl.images[current]
@@ -160,7 +160,7 @@ def image_picker():
 def intervention_value():
     if tnode.type == "image":
         return image_picker()
-    return scalar_value(ui_explore.intervention_control(tnode, ds), f"do({treatment} = x)", f"ex_val_{treatment}")
+    return scalar_value(explore.intervention_control(tnode, ds), f"do({treatment} = x)", f"ex_val_{treatment}")
 
 
 def given_values() -> dict:
@@ -171,7 +171,7 @@ def given_values() -> dict:
     out = {}
     for i, z in enumerate(given_nodes):
         with cols[i % len(cols)]:
-            ctl = ui_explore.intervention_control(graph.node(z), ds)
+            ctl = explore.intervention_control(graph.node(z), ds)
             out[z] = scalar_value(ctl, f"given {z} = z", f"ex_given_val_{z}")
     return out
 
@@ -181,8 +181,8 @@ IDGEN_JOB = f"{ws.key}#idgen" if ws is not None else "idgen"
 
 def on_fit_idgen(query: tuple) -> None:
     # the settings saved now (a steps change may land in the same rerun), as the next run reads them
-    now = ui_explore.idgen_settings(ws.settings) if ws is not None else settings
-    labels, work = ui_explore.idgen_fit_work(hub, ds, graph, *query[:2], now, query[2], run)
+    now = explore.idgen_settings(ws.settings) if ws is not None else settings
+    labels, work = explore.idgen_fit_work(hub, ds, graph, *query[:2], now, query[2], run)
     try:
         job = registry.start(IDGEN_JOB, labels, work)
         job.query = query
@@ -215,7 +215,7 @@ def idgen_progress() -> None:
     if job is None or not job.alive:
         st.rerun()  # finished (or stopped): the whole page picks up the fitted network or the error
     for p in job.snapshot().values():
-        st.progress(p.fraction, text=ui_train.progress_text(p))
+        st.progress(p.fraction, text=train_page.progress_text(p))
     st.button("Stop", key="ex_idgen_stop", on_click=job.request_stop, icon=":material/stop:")
 
 
@@ -229,19 +229,19 @@ def galleries() -> None:
     fit_now = True
     if not graph.is_markovian:
         try:
-            ui_explore.check_identifiable(graph, treatment, outcome, given_nodes)
-            plan = ui_explore.idgen_plan(ds, graph, treatment, outcome, given_nodes)
-            fitted = ui_explore.idgen_for(hub, ds, graph, treatment, outcome, settings, fit=False,
+            explore.check_identifiable(graph, treatment, outcome, given_nodes)
+            plan = explore.idgen_plan(ds, graph, treatment, outcome, given_nodes)
+            fitted = explore.idgen_for(hub, ds, graph, treatment, outcome, settings, fit=False,
                                           given=given_nodes, run=run) is not None
             # which models are already trained: the Train page's (same conditional, same data), earlier fits, tables
-            status = ui_explore.idgen_status(hub, run, ds, graph, treatment, outcome, settings, given_nodes)
+            status = explore.idgen_status(hub, run, ds, graph, treatment, outcome, settings, given_nodes)
             query = query_text([treatment], [outcome], given_nodes)
             if status.reused and not status.to_fit:
                 st.caption(f"ID-GEN for {query}: {status.summary()} ("
                            + ", ".join(f"p({s.target} | {', '.join(s.inputs)})" for s in status.reused)
                            + " from the Train page).")
             if not fitted and status.to_fit:
-                where = {**{s.key: ui_explore.instant_label(s, graph) for s in status.instant},
+                where = {**{s.key: explore.instant_label(s, graph) for s in status.instant},
                          **{s.key: "trained" for s in status.cached},
                          **{s.key: "trained (Train page)" for s in status.reused}}
                 st.info(f"The graph has hidden confounders: ID-GEN needs {len(plan.models)} conditional models for "
@@ -254,18 +254,18 @@ def galleries() -> None:
                 idgen_job_panel(treatment, outcome, given_nodes)
         except WorkbenchError:
             pass  # the galleries below show the reason
-    rows = ui_explore.counterfactual_units(n, int(unit), ds.n, int(seed))
+    rows = explore.counterfactual_units(n, int(unit), ds.n, int(seed))
     t0 = time.perf_counter()
     with st.spinner("Training the ID-GEN network, then sampling…" if fit_now and not graph.is_markovian else "Sampling…"):
-        obs = ui_explore.observational_gallery(ds, graph, treatment, value, outcome, n, int(seed), given)
-        do = ui_explore.model_interventional(hub, run, ds, graph, treatment, value, outcome, n, int(seed), settings,
+        obs = explore.observational_gallery(ds, graph, treatment, value, outcome, n, int(seed), given)
+        do = explore.model_interventional(hub, run, ds, graph, treatment, value, outcome, n, int(seed), settings,
                                              fit_idgen=fit_now, sample_steps=steps, given=given)
-        cf = ui_explore.model_counterfactual(hub, run, ds, graph, treatment, value, outcome, rows, int(seed),
+        cf = explore.model_counterfactual(hub, run, ds, graph, treatment, value, outcome, rows, int(seed),
                                              sample_steps=steps)
         truth = truth_cf = None
         if world is not None:
-            truth = ui_explore.truth_interventional(world, graph, treatment, value, outcome, n, int(seed), given)
-            truth_cf = ui_explore.truth_counterfactual(hub, world, ds, graph, treatment, value, outcome, rows)
+            truth = explore.truth_interventional(world, graph, treatment, value, outcome, n, int(seed), given)
+            truth_cf = explore.truth_counterfactual(hub, world, ds, graph, treatment, value, outcome, rows)
     state["ex_seconds"] = time.perf_counter() - t0
     cols = st.columns(4 if truth is not None else 3, gap="medium")
     with cols[0]:

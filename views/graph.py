@@ -12,9 +12,9 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit_flow import streamlit_flow
 
-from core import ui, ui_flow
 from core.errors import WorkbenchError
 from core.graph import ADMG, NODE_TYPES
+from workbench import flow, ui
 
 state = st.session_state
 ui.ensure_graph_state(state)
@@ -28,7 +28,7 @@ if "graph_text" not in state:
 def follow_renames(renamed: list[tuple[str, str]]) -> None:
     """The question (treatment, outcome, given) keeps a node that was renamed."""
     for key in ui.QUERY_KEYS.values():
-        state[key] = ui_flow.renamed_choices(state.get(key, []), renamed)
+        state[key] = flow.renamed_choices(state.get(key, []), renamed)
 
 
 def apply(edit: Callable[[ADMG], ADMG], renamed: list[tuple[str, str]] = (), **after: object) -> None:
@@ -112,11 +112,11 @@ def on_remove_edge() -> None:
 
 
 def on_flip_edge(a: str, b: str, kind: str) -> None:
-    apply(lambda g: ui_flow.toggle_edge_kind(g, a, b, kind), flow_selected=None)
+    apply(lambda g: flow.toggle_edge_kind(g, a, b, kind), flow_selected=None)
 
 
 def on_reverse_edge(a: str, b: str) -> None:
-    apply(lambda g: ui_flow.reverse_edge(g, a, b), flow_selected=None)
+    apply(lambda g: flow.reverse_edge(g, a, b), flow_selected=None)
 
 
 def on_delete_edge(a: str, b: str, kind: str) -> None:
@@ -138,7 +138,7 @@ def redraw_editor() -> None:
     """Show the current graph afresh (after an edit the editor drew in its own way, or refused).
     The drawing's frame (spacing, offset) in the canvas is fixed for the life of one editor instance."""
     state["flow_graph"] = state["graph"]
-    state["flow_frame"] = ui_flow.fit_frame(state["graph"])
+    state["flow_frame"] = flow.fit_frame(state["graph"])
     state["flow_rev"] = state.get("flow_rev", 0) + 1
 
 
@@ -150,9 +150,9 @@ def read_editor(key: str, returned) -> None:
     state["flow_seen"] = stamp
     shown: ADMG = state["flow_graph"]
     try:
-        edits = ui_flow.diff_flow(shown, ui_flow.records(returned.nodes), ui_flow.records(returned.edges),
+        edits = flow.diff_flow(shown, flow.records(returned.nodes), flow.records(returned.edges),
                                   state.get("flow_edge_kind", "directed"), state["flow_frame"])
-        new = ui_flow.apply_flow_edits(shown, edits) if edits else shown
+        new = flow.apply_flow_edits(shown, edits) if edits else shown
     except WorkbenchError as e:
         state["graph_error"] = str(e)
         redraw_editor()  # the editor reverts to the valid graph; nothing is lost
@@ -166,7 +166,7 @@ def read_editor(key: str, returned) -> None:
         else:
             redraw_editor()  # draw the new edge in its style (arrowheads, dashes)
         st.rerun()  # the sidebar and the saved workspace follow the edit
-    picked = ui_flow.selection(shown, returned.selected_id)
+    picked = flow.selection(shown, returned.selected_id)
     state["flow_selected"] = picked
     if picked is not None and picked[0] == "node":
         state["edit_node"] = picked[1]  # the "Change a node" form shows the clicked node
@@ -192,23 +192,23 @@ with right:
 
 with editor_box:
     st.subheader("Draw")
-    st.radio("New edges are", ui_flow.EDGE_KINDS, key="flow_edge_kind", horizontal=True,
-             format_func=ui_flow.EDGE_KIND_LABELS.get,
+    st.radio("New edges are", flow.EDGE_KINDS, key="flow_edge_kind", horizontal=True,
+             format_func=flow.EDGE_KIND_LABELS.get,
              help="Drag from the dot under a node to the dot above another node to connect them.")
     key = flow_key()
-    returned = streamlit_flow(key, ui_flow.flow_state(state["flow_graph"], state["flow_frame"]), height=440,
+    returned = streamlit_flow(key, flow.flow_state(state["flow_graph"], state["flow_frame"]), height=440,
                               show_controls=True, allow_new_edges=True, get_node_on_click=True,
                               get_edge_on_click=True, enable_node_menu=True, enable_edge_menu=True,
                               enable_pane_menu=True, hide_watermark=True, min_zoom=0.3,
                               style={"border": "1px solid #e2e8f0", "borderRadius": "10px", "background": "#fff"})
     read_editor(key, returned)
-    st.html(ui_flow.legend_html())
+    st.html(flow.legend_html())
     st.caption("Drag a node to move it. Drag from the dot **under** a node to the dot **above** another to "
                "connect them (cause → effect). Right-click a node or edge to delete it (or rename the node "
                "with *Edit Node*); right-click the canvas to add a node. Click a node to change its type "
                "under **Edit** on the left; click an edge for its options here.")
     picked = state.get("flow_selected")
-    if picked is not None and picked[0] == "edge" and ui_flow.selection(state["graph"], ui_flow.edge_id(*picked[1])):
+    if picked is not None and picked[0] == "edge" and flow.selection(state["graph"], flow.edge_id(*picked[1])):
         a, b, kind = picked[1]
         with st.container(border=True, key="flow_edge_panel"):
             st.markdown(f"**Edge** `{a} {ui.EDGE_KINDS[kind]} {b}`")
@@ -303,7 +303,7 @@ with left:
 
 if not state.get("graph_query_seeded"):  # once a session: a restored graph opens with its roles' question
     state["graph_query_seeded"] = True
-    seeded = ui_flow.first_visit_query({r: state.get(k, []) for r, k in ui.QUERY_KEYS.items()}, graph)
+    seeded = flow.first_visit_query({r: state.get(k, []) for r, k in ui.QUERY_KEYS.items()}, graph)
     for role, key in ui.QUERY_KEYS.items():
         state[key] = seeded[role]
 

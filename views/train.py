@@ -12,14 +12,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import ui, ui_train
-from core.checkpoint import CheckpointError, load_run
 from core.errors import WorkbenchError
-from core.workspace import Workspace, node_status, status_line
+from core.runs.checkpoint import CheckpointError, load_run
+from core.runs.workspace import Workspace, node_status, status_line
+from workbench import train_page, ui
 
 state = st.session_state
 ui.ensure_graph_state(state)
-registry = st.cache_resource(ui_train.new_registry)()
+registry = st.cache_resource(train_page.new_registry)()
 ws: Workspace | None = state.get("workspace")
 
 st.title("Train", anchor=False)
@@ -44,7 +44,7 @@ except WorkbenchError as e:
 job = registry.get(ws.key)
 busy = job is not None and job.alive
 saved = ws.settings
-settings = ui_train.default_settings(graph, saved.get("nodes"))
+settings = train_page.default_settings(graph, saved.get("nodes"))
 
 # ---- callbacks
 
@@ -57,11 +57,11 @@ def save_settings() -> None:
 
 def start(nodes: list[str]) -> None:
     save_settings()
-    chosen = ui_train.default_settings(graph, ws.settings.get("nodes"))
+    chosen = train_page.default_settings(graph, ws.settings.get("nodes"))
     steps = int(state.get("train_steps") or 0) or None
     device = state.get("train_device", "auto")
     try:
-        work = ui_train.training_work(graph, ds, ws.run_path, nodes, chosen, steps=steps,
+        work = train_page.training_work(graph, ds, ws.run_path, nodes, chosen, steps=steps,
                                       device=None if device == "auto" else device)
         registry.start(ws.key, nodes, work)
         state["train_error"] = None
@@ -136,10 +136,10 @@ for n in graph.nodes:
     c[0].markdown(f"`{v}`  \n{ui.node_type_text(n)}")
     parents = graph.sort(graph.parents(v))
     c[1].markdown(", ".join(f"`{p}`" for p in parents) if parents else "none (root)")
-    kinds = ui_train.kind_options(n)
+    kinds = train_page.kind_options(n)
     c[2].selectbox("Mechanism", kinds, index=kinds.index(settings[v]["kind"]), key=f"train_kind_{v}",
                    label_visibility="collapsed", on_change=save_settings, disabled=busy)
-    presets = ui_train.preset_options()
+    presets = train_page.preset_options()
     c[3].selectbox("Preset", presets, index=presets.index(settings[v]["preset"]), key=f"train_preset_{v}",
                    label_visibility="collapsed", on_change=save_settings, disabled=busy)
     c[4].caption(status_line(rows[v]))
@@ -189,7 +189,7 @@ def loss_chart(rows_: list[dict]) -> object:
 @st.fragment(run_every=1.0 if busy else None)
 def progress_panel() -> None:
     j = registry.get(ws.key)
-    phase = ui_train.job_state(j)
+    phase = train_page.job_state(j)
     if phase in ("running", "stopping"):
         state["train_was_busy"] = True
     elif state.pop("train_was_busy", False):
@@ -200,7 +200,7 @@ def progress_panel() -> None:
         for v in j.nodes:
             p = snap.get(v)
             if p is not None:
-                st.progress(p.fraction, text=ui_train.progress_text(p))
+                st.progress(p.fraction, text=train_page.progress_text(p))
         if phase == "stopping":
             st.info("Stopping after the current step; a checkpoint is being saved.", icon=":material/pause:")
         elif phase == "failed":
@@ -214,7 +214,7 @@ def progress_panel() -> None:
         man = ws.manifest()
     except WorkbenchError:
         man = None
-    rows_ = ui_train.loss_rows(snap, man, graph.names)
+    rows_ = train_page.loss_rows(snap, man, graph.names)
     if rows_:
         st.plotly_chart(loss_chart(rows_), key="train_loss_chart", width="stretch")
     elif j is None:
@@ -224,7 +224,7 @@ def progress_panel() -> None:
 progress_panel()
 
 st.markdown("**The same step from the command line** (for headless GPU boxes):")
-chosen_now = ui_train.default_settings(graph, ws.settings.get("nodes"))
-st.code("\n".join(ui_train.cli_commands(graph, chosen_now, f"{ws.path}/graph.json", f"{ws.path}/data.npz",
+chosen_now = train_page.default_settings(graph, ws.settings.get("nodes"))
+st.code("\n".join(train_page.cli_commands(graph, chosen_now, f"{ws.path}/graph.json", f"{ws.path}/data.npz",
                                         str(ws.run_path), int(saved.get("steps") or 0) or None)),
         language="bash", wrap_lines=True)

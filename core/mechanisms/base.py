@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,6 +41,11 @@ Parents = Mapping[str, Tensor]
 FitCallback = Callable[[int, float], Any]
 
 PRESETS = ("quick", "full")
+
+
+def node_seed(seed: int, name: str) -> int:
+    """A per-node seed: the same node gets the same stream whichever other nodes train with it."""
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % (2**63 - 1)
 
 
 def best_device() -> torch.device:

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from core.errors import WorkbenchError
-from core.estimand import JointTable
 from core.graph import ADMG, Node
+from core.identify.estimand import JointTable
 from core.worlds.base import World
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from core.assets import ASSETS
 from core.errors import WorkbenchError
 
 SIZES = (16, 28, 32)
@@ -38,9 +39,7 @@ _UPSAMPLE = 6
 # Skeletons are a pure function of scikit-learn's digits and the code below; they are cached in the
 # repository (numpy .npz, no pickle) because thinning 1797 glyphs takes seconds on a busy CPU.
 # Delete the file to recompute it (tests check the cache equals a fresh computation).
-SKELETON_CACHE = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "assets", "probes", "glyph_skeletons.npz"
-)
+SKELETON_CACHE = str(ASSETS / "probes" / "glyph_skeletons.npz")
 _CACHE_VERSION = 1
 
 

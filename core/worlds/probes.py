@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from core.assets import ASSETS
 from core.errors import WorkbenchError
 from core.worlds.glyphs import SIZES, draw_coverage, glyph_labels
 from core.worlds.render import (
@@ -42,7 +43,7 @@ from core.worlds.render import (
     stroke_radius_px,
 )
 
-PROBE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "assets", "probes")
+PROBE_DIR = str(ASSETS / "probes")
 DIGIT_SIZES = (16, 28)
 FACE_SIZES = (16, 28, 32)
 CALIBRATION_FILE = "thickness_calibration.json"

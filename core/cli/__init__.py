@@ -1,0 +1,70 @@
+"""``python -m core <command>``: every page action is also a command, so GPU boxes can work headless.
+
+Each command lives in its own module ``core.cli.<name>`` with ``add_arguments(parser)`` and
+``run(args) -> int``; modules are imported only when their command runs, so ``identify`` never
+imports torch.  Bad input (a ``WorkbenchError``) prints one line on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from core.errors import WorkbenchError
+
+COMMANDS = {
+    "identify": "is a causal query identifiable? print its estimand or the hedge",
+    "world": "sample a built-in ground-truth world into a dataset folder",
+    "train": "train one conditional generative model per node",
+    "sample": "sample observational, interventional or counterfactual units",
+    "effects": "average, direct and indirect effects with intervals",
+}
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"core.cli.{name}")
+    except ModuleNotFoundError as e:
+        if e.name == f"core.cli.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Causal Workbench command line")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = _load(name)
+        if module is None:
+            continue  # not built yet
+        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"error: file not found: {e.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def split_names(text: str | None) -> list[str]:
+    """``"X, X2"`` -> ``["X", "X2"]``; empty pieces are dropped."""
+    if not text:
+        return []
+    return [t.strip() for t in text.split(",") if t.strip()]

@@ -1,0 +1,43 @@
+"""ID-GEN: sample any identifiable P(y | do(x), z) with conditional generative models."""
+
+from core.idgen.sampler import (
+    ConditionalModel,
+    DataRef,
+    EmpiricalModel,
+    IDGen,
+    MechanismModel,
+    ModelSpec,
+    Network,
+    Plan,
+    PlanStatus,
+    TabularModel,
+    compile_query,
+    exact_model,
+    fit_plan,
+    idc_reduce,
+    ignore_confounders_plan,
+    mechanism_factory,
+    naive_conditional_plan,
+    tabular_factory,
+)
+
+__all__ = [
+    "ConditionalModel",
+    "DataRef",
+    "EmpiricalModel",
+    "IDGen",
+    "MechanismModel",
+    "ModelSpec",
+    "Network",
+    "Plan",
+    "PlanStatus",
+    "TabularModel",
+    "compile_query",
+    "exact_model",
+    "fit_plan",
+    "idc_reduce",
+    "ignore_confounders_plan",
+    "mechanism_factory",
+    "naive_conditional_plan",
+    "tabular_factory",
+]

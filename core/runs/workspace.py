@@ -1,0 +1,494 @@
+"""Workspaces: one project per folder, so closing the browser (or the server) loses nothing.
+
+A workspace folder holds everything the pages build up::
+
+    workspaces/<name>/workspace.json   name, graph name, where the data is, per-node training settings
+    workspaces/<name>/graph.json       the causal graph (node-link JSON, the canonical format)
+    workspaces/<name>/data.npz         a copy of the data set (or ``workspace.json`` references a
+                                       dataset folder / .npz elsewhere, checked by fingerprint)
+    workspaces/<name>/run/             the training run folder (``core.checkpoint``)
+    workspaces/<name>/results/         tables the pages export (effects, attribute shifts)
+
+Several workspaces live side by side under ``./workspaces/`` (gitignored; the environment variable
+``CAUSAL_WORKBENCH_WORKSPACES`` moves the root, which tests use).  ``.last`` in the root names the
+workspace opened last, so reopening the app restores it.
+
+The first start (no workspace yet) opens a ready workspace ``default`` built from a shipped one
+(:func:`install_builtin`): ``assets/workspaces/faces/`` holds the graph, the Train page settings, a
+trained run (quick preset: safetensors weights and JSON manifest, a few MB) and the RECIPE of its
+data -- world, parameters, sampling seed, n and fingerprint -- not the data: the world re-samples it
+in about two seconds and the fingerprint proves it is the very data the models were trained on
+(the run records that fingerprint; ID-GEN and the checkpoint refuse mismatches).  The environment
+variable ``CAUSAL_WORKBENCH_DEFAULT`` picks another shipped workspace, or ``empty`` for an empty
+``default`` (the test suite's setting).  Session glue (:func:`sync_session`) keeps
+``st.session_state`` and the folder in step with plain dict operations, so it is tested without
+Streamlit: on a session's first run the saved graph and data are loaded into the state; on every
+later run a graph or data set that changed is written back (compared by object identity, so an
+unchanged session costs nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.assets import ASSETS
+from core.runs.checkpoint import MANIFEST, atomic_write_json, node_signature, read_manifest
+from core.errors import WorkbenchError
+from core.graph import ADMG, GraphError
+
+FORMAT = "causal-workbench-workspace"
+FORMAT_VERSION = 1
+ROOT = ASSETS.parent  # the repository: ./workspaces/ lives beside assets/
+ENV_ROOT = "CAUSAL_WORKBENCH_WORKSPACES"
+DEFAULT_NAME = "default"
+META = "workspace.json"
+GRAPH_FILE = "graph.json"
+DATA_FILE = "data.npz"
+RUN_DIR = "run"
+RESULTS_DIR = "results"
+LAST_FILE = ".last"
+BUILTIN_ROOT = ASSETS / "workspaces"
+BUILTIN_DEFAULT = "faces"
+ENV_DEFAULT = "CAUSAL_WORKBENCH_DEFAULT"
+RECIPE = "builtin.json"
+BUILTIN_FORMAT = "causal-workbench-builtin-workspace"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+# session_state keys this module owns
+
+
+class WorkspaceError(WorkbenchError):
+    """A workspace name, folder or file that cannot be used."""
+
+
+def workspace_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """Where workspaces live: ``root``, else ``$CAUSAL_WORKBENCH_WORKSPACES``, else ``./workspaces``."""
+    return Path(root or os.environ.get(ENV_ROOT) or ROOT / "workspaces")
+
+
+def check_name(name: str) -> str:
+    """A workspace name is a folder name: letters, digits, ``_ . -``, at most 64 characters."""
+    name = str(name).strip()
+    if not _NAME_RE.match(name):
+        raise WorkspaceError(
+            f"bad workspace name {name!r}: use letters, digits, '_', '.' or '-' (at most 64, not starting with '.')"
+        )
+    return name
+
+
+def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the workspace folders under ``root``, sorted."""
+    base = workspace_root(root)
+    if not base.is_dir():
+        return []
+    # dot-folders are workspaces being installed (see install_builtin), not workspaces yet
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / META).is_file())
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass
+class Workspace:
+    """One workspace folder; ``meta`` is the parsed ``workspace.json``."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def key(self) -> str:
+        """A stable key for caches and background jobs (the resolved folder)."""
+        return str(self.path.resolve())
+
+    @property
+    def run_path(self) -> Path:
+        return self.path / RUN_DIR
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / RESULTS_DIR
+
+    # ---- metadata
+
+    def _write_meta(self) -> None:
+        self.meta["updated"] = _now()
+        atomic_write_json(self.path / META, self.meta)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.meta.get("settings") or {})
+
+    def update_settings(self, **items: Any) -> None:
+        """Merge ``items`` into the saved settings (JSON values only)."""
+        settings = self.settings
+        settings.update(items)
+        self.meta["settings"] = json.loads(json.dumps(settings))  # a JSON round trip refuses non-JSON early
+        self._write_meta()
+
+    # ---- graph
+
+    def save_graph(self, graph: ADMG, name: str | None = None) -> None:
+        atomic_write_json(self.path / GRAPH_FILE, graph.to_json())
+        if name is not None:
+            self.meta["graph_name"] = str(name)
+        self._write_meta()
+
+    def load_graph(self) -> ADMG | None:
+        """The saved graph, or None when the workspace has none yet."""
+        f = self.path / GRAPH_FILE
+        if not f.is_file():
+            return None
+        try:
+            return ADMG.from_json(f.read_text(encoding="utf-8"))
+        except (GraphError, ValueError) as e:
+            raise WorkspaceError(f"{f} is not a readable graph ({e})") from None
+
+    @property
+    def graph_name(self) -> str:
+        return str(self.meta.get("graph_name") or "graph")
+
+    # ---- data
+
+    def save_dataset(self, dataset: Any, source: str = "", world: Any = None) -> None:
+        """Keep a copy of ``dataset`` (a ``core.data.Dataset``) in the workspace as ``data.npz``."""
+        dataset.save_npz(self.path / DATA_FILE)
+        self.meta["data"] = {"mode": "copy", "path": DATA_FILE, "fingerprint": dataset.fingerprint,
+                             "rows": dataset.n, "source": source}
+        self._write_meta()
+
+    def reference_dataset(self, path: str | os.PathLike[str], source: str = "") -> Any:
+        """Point the workspace at a dataset folder or .npz elsewhere (not copied); returns it loaded."""
+        from core.data import load_dataset
+
+        p = Path(path).resolve()
+        ds = load_dataset(p)
+        self.meta["data"] = {"mode": "reference", "path": str(p), "fingerprint": ds.fingerprint,
+                             "rows": ds.n, "source": source or f"folder {p}"}
+        self._write_meta()
+        return ds
+
+    @property
+    def data_source(self) -> str:
+        return str((self.meta.get("data") or {}).get("source") or "")
+
+    def load_dataset(self) -> Any:
+        """The workspace's data set (``core.data.Dataset``), or None when it has none.  A referenced
+        data set whose content changed since it was chosen is refused: the trained models were made
+        for the old one."""
+        ref = self.meta.get("data")
+        if not ref:
+            return None
+        from core.data import load_dataset
+
+        p = Path(ref["path"])
+        p = p if p.is_absolute() else self.path / p
+        if not p.exists():
+            raise WorkspaceError(f"workspace {self.name}: its data {p} is missing")
+        ds = load_dataset(p)
+        if ref.get("fingerprint") and ds.fingerprint != ref["fingerprint"]:
+            raise WorkspaceError(
+                f"workspace {self.name}: the data at {p} changed since it was chosen "
+                f"(fingerprint {ds.fingerprint[:12]}, expected {str(ref['fingerprint'])[:12]})"
+            )
+        return ds
+
+    # ---- the training run
+
+    def has_run(self) -> bool:
+        return (self.run_path / MANIFEST).is_file()
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The run manifest (a plain read, no locks: it is always replaced atomically), or None."""
+        if not self.has_run():
+            return None
+        return read_manifest(self.run_path)
+
+    def load_run(self):
+        """The run folder as a :class:`core.checkpoint.Run`, or None before any training."""
+        if not self.has_run():
+            return None
+        from core.runs.checkpoint import load_run
+
+        return load_run(self.run_path)
+
+    def discard_run(self) -> None:
+        """Forget every trained model (the run folder is deleted)."""
+        if self.run_path.exists():
+            if self.run_path.is_dir() and ((self.run_path / MANIFEST).is_file() or not any(self.run_path.iterdir())):
+                shutil.rmtree(self.run_path)
+            else:
+                raise WorkspaceError(f"{self.run_path} is not a run folder: not deleting it")
+
+    # ---- results
+
+    def save_result(self, name: str, text: str) -> Path:
+        """Write one exported table (CSV text) to ``results/<name>``."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
+            raise WorkspaceError(f"bad result file name {name!r}")
+        self.results_path.mkdir(exist_ok=True)
+        f = self.results_path / name
+        f.write_text(text, encoding="utf-8")
+        return f
+
+
+def _read_json(f: Path, not_found: str) -> Any:
+    """The JSON in ``f``; a missing file raises ``not_found``, an unreadable one says it is corrupt."""
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkspaceError(not_found) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WorkspaceError(f"{f} is corrupt ({type(e).__name__})") from None
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    f = path / META
+    obj = _read_json(f, f"{path} is not a workspace (no {META})")
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise WorkspaceError(f"{f} is not a Causal Workbench workspace file")
+    if not isinstance(obj.get("version"), int) or obj["version"] > FORMAT_VERSION:
+        raise WorkspaceError(f"{f} has version {obj.get('version')!r}; this workbench reads up to {FORMAT_VERSION}")
+    return obj
+
+
+def create_workspace(name: str, root: str | os.PathLike[str] | None = None) -> Workspace:
+    """A new, empty workspace; an existing one with that name is refused (never overwritten)."""
+    name = check_name(name)
+    path = workspace_root(root) / name
+    if path.exists():
+        raise WorkspaceError(f"a workspace named {name!r} already exists")
+    path.mkdir(parents=True)
+    ws = Workspace(path, {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "created": _now(),
+                          "graph_name": None, "data": None, "settings": {}})
+    ws._write_meta()
+    return ws
+
+
+def open_workspace(name: str, root: str | os.PathLike[str] | None = None) -> Workspace:
+    name = check_name(name)
+    path = workspace_root(root) / name
+    if not path.is_dir():
+        raise WorkspaceError(f"no workspace named {name!r} (have {', '.join(list_workspaces(root)) or 'none'})")
+    return Workspace(path, _read_meta(path))
+
+
+def remember_last(name: str, root: str | os.PathLike[str] | None = None) -> None:
+    base = workspace_root(root)
+    base.mkdir(parents=True, exist_ok=True)
+    (base / LAST_FILE).write_text(check_name(name) + "\n", encoding="utf-8")
+
+
+def last_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
+    """The workspace opened last (``.last``), else the first one, else a new ``default`` (from the
+    shipped workspace: see :func:`first_workspace`)."""
+    base = workspace_root(root)
+    names = list_workspaces(root)
+    try:
+        last = (base / LAST_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        last = ""
+    if last in names:
+        return open_workspace(last, root)
+    if names:
+        return open_workspace(names[0], root)
+    return first_workspace(root)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shipped workspaces: a trained run plus the recipe of its data
+
+
+def builtin_names(folder: Path = BUILTIN_ROOT) -> list[str]:
+    """The shipped workspaces (folders of ``assets/workspaces`` with a recipe)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / RECIPE).is_file())
+
+
+def read_recipe(source: str | os.PathLike[str]) -> dict[str, Any]:
+    """The recipe of a shipped workspace folder (``builtin.json``), checked."""
+    f = Path(source) / RECIPE
+    obj = _read_json(f, f"{source} is not a shipped workspace (no {RECIPE})")
+    data = obj.get("data") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict) or obj.get("format") != BUILTIN_FORMAT or not isinstance(data, dict):
+        raise WorkspaceError(f"{f} is not a shipped-workspace recipe")
+    missing = [k for k in ("world", "params", "seed", "n", "fingerprint") if k not in data]
+    if missing:
+        raise WorkspaceError(f"{f}: the data recipe lacks {', '.join(missing)}")
+    return obj
+
+
+def regenerate_dataset(recipe: Mapping[str, Any]) -> Any:
+    """The recipe's data set, re-sampled from its world and seed (``core.worlds.registry``); the
+    caller compares ``.fingerprint`` with ``recipe["data"]["fingerprint"]``."""
+    from core.worlds.registry import sample_dataset
+
+    d = recipe["data"]
+    ds, _ = sample_dataset(str(d["world"]), int(d["n"]), seed=int(d["seed"]), params=dict(d["params"]))
+    return ds
+
+
+def data_source_text(recipe: Mapping[str, Any]) -> str:
+    """``"world faces (size=28, confounding=1.0, p_glasses=0.2), seed 0"`` (the Data page's wording)."""
+    d = recipe["data"]
+    shown = ", ".join(f"{k}={v}" for k, v in d["params"].items())
+    return f"world {d['world']}" + (f" ({shown})" if shown else "") + f", seed {d['seed']}"
+
+
+def install_builtin(name: str = DEFAULT_NAME, root: str | os.PathLike[str] | None = None,
+                    source: str | os.PathLike[str] | None = None) -> Workspace:
+    """Create workspace ``name`` from a shipped one (default ``assets/workspaces/faces``): its graph
+    and settings, a copy of its trained run, and its data re-sampled from the recipe.
+
+    Built in a hidden folder beside the target and renamed into place, so a crash leaves no half
+    workspace and two sessions starting at once end with one (the loser opens the winner's).  Data
+    that re-samples to another fingerprint (a numerics change in the world) is kept with a note: the
+    models then count as fitted to other data and the pages say so."""
+    name = check_name(name)
+    src = Path(source) if source is not None else BUILTIN_ROOT / BUILTIN_DEFAULT
+    recipe = read_recipe(src)
+    base = workspace_root(root)
+    target = base / name
+    if target.exists():
+        raise WorkspaceError(f"a workspace named {name!r} already exists")
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=base))
+    try:
+        ws = Workspace(tmp, {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "created": _now(),
+                             "graph_name": None, "data": None, "settings": dict(recipe.get("settings") or {}),
+                             "builtin": src.name})
+        try:
+            graph = ADMG.from_json((src / GRAPH_FILE).read_text(encoding="utf-8"))
+        except (OSError, GraphError, ValueError) as e:
+            raise WorkspaceError(f"shipped workspace {src}: its graph cannot be read ({e})") from None
+        ws.save_graph(graph, str(recipe.get("graph_name") or src.name))
+        ds = regenerate_dataset(recipe)
+        expected = str(recipe["data"]["fingerprint"])
+        ws.save_dataset(ds, data_source_text(recipe))
+        if ds.fingerprint != expected:
+            ws.meta["notes"] = [f"the re-sampled data differs from the data the shipped models were trained on "
+                                f"(fingerprint {ds.fingerprint[:12]}, expected {expected[:12]}): retrain on the Train page"]
+        if (src / RUN_DIR / MANIFEST).is_file():
+            shutil.copytree(src / RUN_DIR, tmp / RUN_DIR)
+        ws._write_meta()
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if (target / META).is_file():  # another session installed it first: use theirs
+                shutil.rmtree(tmp, ignore_errors=True)
+                return open_workspace(name, root)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return open_workspace(name, root)
+
+
+def first_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
+    """The workspace a first start opens: the shipped one named by ``$CAUSAL_WORKBENCH_DEFAULT``
+    (default ``faces``), installed as ``default``; ``empty`` (or shipped assets that cannot be
+    used) gives an empty ``default``."""
+    choice = os.environ.get(ENV_DEFAULT, BUILTIN_DEFAULT).strip() or BUILTIN_DEFAULT
+    if choice != "empty":
+        try:
+            return install_builtin(DEFAULT_NAME, root, BUILTIN_ROOT / choice)
+        except WorkbenchError as e:
+            ws = create_workspace(DEFAULT_NAME, root)
+            ws.meta["notes"] = [f"the shipped workspace {choice!r} could not be installed: {e}"]
+            ws._write_meta()
+            return ws
+    return create_workspace(DEFAULT_NAME, root)
+
+
+def pack_builtin(out: str | os.PathLike[str], graph: ADMG, graph_name: str, run_dir: str | os.PathLike[str],
+                 world: str, params: Mapping[str, Any], seed: int, n: int,
+                 settings: Mapping[str, Any] | None = None, description: str = "") -> Path:
+    """Write a shipped workspace folder: graph, recipe, and the run's manifest and weights (the
+    optimiser files stay behind: they only serve resuming, and double the size).  The data is
+    re-sampled here to record its fingerprint, and must match the run's."""
+    from core.runs.checkpoint import load_run
+
+    run = load_run(run_dir)
+    recipe = {"format": BUILTIN_FORMAT, "version": 1, "graph_name": graph_name, "description": description,
+              "data": {"world": world, "params": dict(params), "seed": int(seed), "n": int(n), "fingerprint": ""},
+              "settings": json.loads(json.dumps(dict(settings or {})))}
+    ds = regenerate_dataset(recipe)
+    if run.fingerprint != ds.fingerprint:
+        raise WorkspaceError(f"run {run_dir} was trained on other data than the recipe gives "
+                             f"({str(run.fingerprint)[:12]} vs {ds.fingerprint[:12]})")
+    recipe["data"]["fingerprint"] = ds.fingerprint
+    recipe["data"]["params"] = dict(ds.world["params"])  # every parameter, defaults included
+    out = Path(out)
+    if (out / RUN_DIR).exists():
+        shutil.rmtree(out / RUN_DIR)  # a previous pack: replaced (notes beside it stay)
+    (out / RUN_DIR / "nodes").mkdir(parents=True)
+    atomic_write_json(out / GRAPH_FILE, graph.to_json())
+    manifest = json.loads(json.dumps(run.manifest))
+    for entry in manifest["nodes"].values():
+        if entry.get("weights"):
+            shutil.copy2(run.path / entry["weights"], out / RUN_DIR / entry["weights"])
+        entry["optimizer"] = None
+    atomic_write_json(out / RUN_DIR / MANIFEST, manifest)
+    atomic_write_json(out / RECIPE, recipe)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Node status for the sidebar (read from the run manifest)
+
+
+def node_status(graph: ADMG, manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per node of ``graph``: status (untrained / training / trained), steps, last loss, kind.
+
+    A model trained for another version of the node (type or parents changed since) does not count:
+    the row says ``untrained`` with a note, because that model cannot be used with this graph.
+    """
+    nodes = (manifest or {}).get("nodes", {})
+    run_graph = None
+    if manifest:
+        try:
+            run_graph = ADMG.from_json(manifest["graph"])
+        except (GraphError, KeyError, TypeError):
+            run_graph = None
+    rows = []
+    for v in graph.names:
+        entry = nodes.get(v)
+        row = {"node": v, "status": "untrained", "steps_done": 0, "total_steps": 0, "loss": None, "kind": None,
+               "note": ""}
+        if entry and entry.get("status") != "untrained":
+            if run_graph is None or v not in run_graph or node_signature(run_graph, v) != node_signature(graph, v):
+                row["note"] = "its model was trained for another graph"
+            else:
+                hist = entry.get("loss_history") or []
+                loss = (entry.get("metrics") or {}).get("final_loss")
+                row.update(status=entry["status"], steps_done=int(entry.get("steps_done", 0)),
+                           total_steps=int(entry.get("total_steps", 0)), kind=entry.get("kind"),
+                           loss=float(loss) if isinstance(loss, (int, float)) else (float(hist[-1][1]) if hist else None))
+        rows.append(row)
+    return rows
+
+
+def status_line(row: Mapping[str, Any]) -> str:
+    """``"trained · 400/400 steps · loss 0.213 · vae"`` (or ``untrained``, with its note)."""
+    if row["status"] == "untrained":
+        return "untrained" + (f" ({row['note']})" if row.get("note") else "")
+    parts = [row["status"], f"{row['steps_done']}/{row['total_steps']} steps"]
+    if row.get("loss") is not None:
+        parts.append(f"loss {row['loss']:.4g}")
+    if row.get("kind"):
+        parts.append(str(row["kind"]))
+    return " · ".join(parts)

@@ -1,0 +1,5 @@
+"""Neural structural causal models: trained node mechanisms composed into the three rungs."""
+
+from core.scm.neural import NeuralSCM
+
+__all__ = ["NeuralSCM"]

@@ -1,0 +1,269 @@
+"""Run folders: atomic writes, round trips, refusals (foreign folders, other graphs or data, corruption)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.graph import ADMG
+from core.mechanisms import make_mechanism
+from core.runs.checkpoint import (
+    MANIFEST,
+    CheckpointError,
+    atomic_write_bytes,
+    downsample_history,
+    load_run,
+    open_run,
+    readable_json,
+)
+
+GRAPH = ADMG.from_json(
+    {
+        "nodes": [{"name": "Z", "type": "binary"}, {"name": "X", "type": "continuous"}, {"name": "Y", "type": "binary"}],
+        "directed": [["Z", "X"], ["X", "Y"], ["Z", "Y"]],
+        "bidirected": [],
+    }
+)
+
+
+def mechanism_for(graph: ADMG, name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    parents = [graph.node(p) for p in graph.sort(graph.parents(name))]
+    return make_mechanism(graph.node(name), parents, preset="quick", device="cpu")
+
+
+def save(run, mech, step: int = 10, total: int = 10, status: str = "trained", history=None):
+    opt = torch.optim.Adam(mech.parameters(), lr=1e-3)
+    run.save_node(
+        mech.node.name, kind=mech.kind, config=mech.config, weights=mech.state_dict(), optimizer=opt.state_dict(),
+        step=step, total_steps=total, loss_history=history if history is not None else [1.0] * step,
+        rng={"torch": torch.get_rng_state()}, status=status, metrics={"final_loss": 1.0},
+    )
+
+
+# ---- atomic writes and pure helpers
+
+
+def test_atomic_write_replaces_and_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "f.bin"
+    atomic_write_bytes(target, b"old")
+    atomic_write_bytes(target, b"new content")
+    assert target.read_bytes() == b"new content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+    assert stat.S_IMODE(os.stat(target).st_mode) & 0o044, "files get the umask mode, not mkstemp's 0600"
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "f.bin"
+    atomic_write_bytes(target, b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+def test_downsample_history_keeps_level_and_bounds_size():
+    history = [float(i % 7) for i in range(2003)]
+    rows = downsample_history(history, max_points=100)
+    assert len(rows) <= 100
+    assert rows[-1][0] == 2003  # the last bucket is labelled with the last step
+    steps = [r[0] for r in rows]
+    assert steps == sorted(steps)
+    # equal buckets except the last: the bucket means average back to the overall mean
+    k = rows[0][0]
+    full = [r[1] for r in rows[:-1]]
+    assert sum(full) / len(full) == pytest.approx(sum(history[: k * len(full)]) / (k * len(full)), rel=1e-5)
+    assert downsample_history([]) == []
+    assert downsample_history([2.0, 4.0], max_points=10) == [[1, 2.0], [2, 4.0]]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values)
+def test_readable_json_round_trips(obj):
+    assert json.loads(readable_json(obj)) == obj
+
+
+# ---- run folders
+
+
+def test_save_and_load_round_trip_gives_the_same_model(tmp_path):
+    run = open_run(tmp_path / "run", GRAPH, fingerprint="abc", rows=5)
+    mech = mechanism_for(GRAPH, "Y", seed=3)
+    save(run, mech)
+    loaded = load_run(tmp_path / "run").load_mechanism("Y")
+    pa = {"Z": torch.tensor([0, 1, 1]), "X": torch.tensor([0.5, -1.0, 2.0])}
+    assert torch.equal(mech.logits(pa), loaded.logits(pa))
+    other = mechanism_for(GRAPH, "Y", seed=4)  # a differently initialised model really differs
+    assert not torch.equal(other.logits(pa), loaded.logits(pa))
+    again = load_run(tmp_path / "run")
+    assert again.trained_nodes() == ["Y"]
+    assert set(again.mechanisms()) == {"Y"}
+    assert again.manifest["data"] == {"fingerprint": "abc", "rows": 5}
+    files = sorted(p.name for p in (tmp_path / "run" / "nodes").iterdir())
+    assert files == ["Y.10.optim.pt", "Y.10.safetensors"]
+
+
+def test_a_new_checkpoint_replaces_the_old_files_and_resume_state_round_trips(tmp_path):
+    run = open_run(tmp_path / "run", GRAPH)
+    mech = mechanism_for(GRAPH, "X")
+    save(run, mech, step=5, total=20, status="training", history=[3.0, 2.0, 1.0, 0.5, 0.25])
+    save(run, mech, step=7, total=20, status="training", history=[3.0, 2.0, 1.0, 0.5, 0.25, 0.2, 0.1])
+    files = sorted(p.name for p in (tmp_path / "run" / "nodes").iterdir())
+    assert files == ["X.7.optim.pt", "X.7.safetensors"]
+    ck = load_run(tmp_path / "run").load_node_checkpoint("X")
+    assert ck.step == 7
+    assert ck.loss_history == pytest.approx([3.0, 2.0, 1.0, 0.5, 0.25, 0.2, 0.1])
+    assert ck.rng["torch"].dtype == torch.uint8 and ck.rng["torch"].shape == torch.get_rng_state().shape
+    assert set(ck.weights) == set(mech.state_dict())
+
+
+def test_partially_trained_node_loads_only_on_request(tmp_path):
+    run = open_run(tmp_path / "run", GRAPH)
+    save(run, mechanism_for(GRAPH, "X"), step=5, total=20, status="training")
+    with pytest.raises(CheckpointError, match=r"X .* is training \(5/20 steps\)"):
+        load_run(tmp_path / "run").load_mechanism("X")
+    assert load_run(tmp_path / "run").load_mechanism("X", allow_partial=True).kind == "continuous"
+    with pytest.raises(CheckpointError, match="Z .* is untrained"):
+        load_run(tmp_path / "run").load_mechanism("Z")
+    assert load_run(tmp_path / "run").mechanisms() == {}
+
+
+def test_stray_files_of_an_unfinished_save_are_ignored_then_removed(tmp_path):
+    """A kill between writing node files and the manifest leaves files the manifest does not name."""
+    run = open_run(tmp_path / "run", GRAPH)
+    mech = mechanism_for(GRAPH, "X")
+    save(run, mech, step=5, total=20, status="training")
+    nodes = tmp_path / "run" / "nodes"
+    (nodes / "X.10.safetensors").write_bytes(b"half a file")
+    assert load_run(tmp_path / "run").load_node_checkpoint("X").step == 5
+    save(run, mech, step=15, total=20, status="training")
+    assert sorted(p.name for p in nodes.iterdir()) == ["X.15.optim.pt", "X.15.safetensors"]
+
+
+def test_a_foreign_folder_is_never_written_into(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"jpeg")
+    with pytest.raises(CheckpointError, match="not empty and is not a run folder"):
+        open_run(folder, GRAPH)
+    assert sorted(p.name for p in folder.iterdir()) == ["holiday.jpg"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CheckpointError, match="is a file"):
+        open_run(tmp_path / "file", GRAPH)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_run(tmp_path / "nowhere")
+    with pytest.raises(CheckpointError, match="no manifest.json"):
+        load_run(folder)
+
+
+def test_an_empty_folder_becomes_a_run(tmp_path):
+    (tmp_path / "empty").mkdir()
+    run = open_run(tmp_path / "empty", GRAPH)
+    assert (tmp_path / "empty" / MANIFEST).is_file()
+    assert [run.status(v) for v in GRAPH.names] == ["untrained"] * 3
+
+
+def test_other_graph_or_other_data_is_refused(tmp_path):
+    run = open_run(tmp_path / "run", GRAPH, fingerprint="a" * 64)
+    save(run, mechanism_for(GRAPH, "X"))
+    more_parents = ADMG.from_json(
+        {**GRAPH.to_json(), "nodes": GRAPH.to_json()["nodes"] + [{"name": "W", "type": "binary"}],
+         "directed": GRAPH.to_json()["directed"] + [["W", "X"]]}
+    )
+    with pytest.raises(CheckpointError, match=r"trained X as continuous with parents \{Z binary\}, but the graph now "
+                                              r"has continuous with parents \{W binary, Z binary\}"):
+        open_run(tmp_path / "run", more_parents, fingerprint="a" * 64)
+    retyped = ADMG.from_json({**GRAPH.to_json(), "nodes": [
+        {"name": "Z", "type": "categorical", "levels": 3}, {"name": "X", "type": "continuous"},
+        {"name": "Y", "type": "binary"}]})
+    with pytest.raises(CheckpointError, match=r"X as continuous with parents \{Z binary\}, but the graph now has continuous with parents \{Z categorical\[3\]\}"):
+        load_run(tmp_path / "run", graph=retyped)
+    with pytest.raises(CheckpointError, match="trained on different data"):
+        open_run(tmp_path / "run", GRAPH, fingerprint="b" * 64)
+    dropped = GRAPH.without_nodes(["X"])
+    with pytest.raises(CheckpointError, match="trained model of X, which the graph does not have"):
+        open_run(tmp_path / "run", dropped)
+    # changes that do not touch a trained model are fine: a new node, new edges into untrained Y
+    extended = ADMG.from_json({**GRAPH.to_json(), "nodes": GRAPH.to_json()["nodes"] + [{"name": "W", "type": "binary"}],
+                               "directed": GRAPH.to_json()["directed"] + [["W", "Y"]]})
+    run2 = open_run(tmp_path / "run", extended, fingerprint="a" * 64)
+    assert run2.status("W") == "untrained" and run2.status("X") == "trained"
+    assert load_run(tmp_path / "run").graph == extended
+    # the refusals left the folder as it was: X still loads
+    assert load_run(tmp_path / "run").load_mechanism("X").kind == "continuous"
+
+
+def test_corrupt_files_give_one_clear_line(tmp_path):
+    run = open_run(tmp_path / "run", GRAPH)
+    save(run, mechanism_for(GRAPH, "X"))
+    root = tmp_path / "run"
+    weights = root / "nodes" / "X.10.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match=r"X\.10\.safetensors is corrupt") as e:
+        load_run(root).load_mechanism("X")
+    assert "\n" not in str(e.value)
+    weights.write_bytes(good)
+    manifest = (root / MANIFEST).read_text()
+    (root / MANIFEST).write_text(manifest[:100])
+    with pytest.raises(CheckpointError, match=r"manifest.json is corrupt \(not JSON"):
+        load_run(root)
+    (root / MANIFEST).write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(CheckpointError, match="not a Causal Workbench run manifest"):
+        load_run(root)
+    (root / MANIFEST).write_text(json.dumps({**json.loads(manifest), "version": 99}))
+    with pytest.raises(CheckpointError, match="format version 99"):
+        load_run(root)
+    # a manifest whose config no longer fits the graph (hand-edited) is caught before loading weights
+    bad = json.loads(manifest)
+    bad["nodes"]["X"]["config"]["parents"] = []
+    (root / MANIFEST).write_text(json.dumps(bad))
+    with pytest.raises(CheckpointError, match="model of X was built for continuous with no parents, but the graph has continuous with parents {Z binary}"):
+        load_run(root).load_mechanism("X")
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_optimizer_file_is_never_unpickled(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = open_run(tmp_path / "run", GRAPH)
+    save(run, mechanism_for(GRAPH, "X"), step=3, total=10, status="training")
+    optim = tmp_path / "run" / "nodes" / "X.3.optim.pt"
+    torch.save({"optimizer": Evil(), "step": 3}, optim)
+    with pytest.raises(CheckpointError, match=r"X\.3\.optim\.pt is corrupt"):
+        load_run(tmp_path / "run").load_node_checkpoint("X")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_inconsistent_step_between_manifest_and_optimizer_file_is_reported(tmp_path):
+    run = open_run(tmp_path / "run", GRAPH)
+    save(run, mechanism_for(GRAPH, "X"), step=3, total=10, status="training")
+    optim = tmp_path / "run" / "nodes" / "X.3.optim.pt"
+    state = torch.load(optim, weights_only=True)
+    state["step"] = 2
+    torch.save(state, optim)
+    with pytest.raises(CheckpointError, match="manifest says step 3, optimiser file says 2"):
+        load_run(tmp_path / "run").load_node_checkpoint("X")

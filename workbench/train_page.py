@@ -1,0 +1,389 @@
+"""Logic behind the Train page: per-node settings, background training jobs and their progress.
+
+Training runs in a background thread (``core.train.train`` with a ``threading.Event`` to stop), so
+the page stays usable.  A :class:`JobRegistry` (one per server process: the page keeps it in
+``st.cache_resource``) maps a workspace to its job, so a browser refresh finds the running job and
+its progress again.  A job trains the chosen nodes one preset group after another (``TrainOptions``
+has one preset per call; kinds are per node); stopping saves a checkpoint, and training the same
+nodes again resumes from it (``core.train`` resumes any partial node).
+
+Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import WorkbenchError
+from core.graph import ADMG, Node
+
+LOSS_POINTS = 400  # live loss points kept per node (older ones are averaged pairwise)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-node settings
+
+
+def kind_options(node: Node) -> list[str]:
+    """Mechanism kinds that can model ``node`` (the default first)."""
+    from core.mechanisms import KINDS_FOR_TYPE
+
+    return list(KINDS_FOR_TYPE[node.type])
+
+
+def preset_options() -> list[str]:
+    from core.mechanisms.base import PRESETS
+
+    return list(PRESETS)
+
+
+def default_settings(graph: ADMG, saved: Mapping[str, Any] | None = None, device: Any = None) -> dict[str, dict[str, str]]:
+    """``{node: {"kind", "preset"}}``: saved choices where still valid, else the defaults (the
+    node type's default kind; the device's default preset)."""
+    from core.mechanisms.base import default_preset
+
+    saved = dict(saved or {})
+    preset = default_preset(device)
+    out = {}
+    for n in graph.nodes:
+        s = saved.get(n.name) or {}
+        kinds = kind_options(n)
+        out[n.name] = {
+            "kind": s.get("kind") if s.get("kind") in kinds else kinds[0],
+            "preset": s.get("preset") if s.get("preset") in preset_options() else preset,
+        }
+    return out
+
+
+def preset_groups(nodes: Sequence[str], settings: Mapping[str, Mapping[str, str]], graph: ADMG) -> list[tuple[str, list[str]]]:
+    """Nodes grouped by preset, each group in topological order, groups in order of first node."""
+    groups: dict[str, list[str]] = {}
+    for v in graph.sort(nodes):
+        groups.setdefault(settings[v]["preset"], []).append(v)
+    return list(groups.items())
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress of one job
+
+
+@dataclass
+class NodeProgress:
+    node: str
+    step: int = 0
+    total: int = 0
+    loss: float | None = None
+    eta: float | None = None
+    phase: str = "waiting"  # waiting, start, step, checkpoint, done
+    message: str = ""
+    started_at: int = 0  # the step this session started from (>0 on resume)
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    _stride: int = 1
+    _pending: list[float] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / self.total) if self.total else 0.0
+
+    def add_loss(self, step: int, loss: float) -> None:
+        """Keep at most ``LOSS_POINTS`` points: when full, average neighbours and double the stride."""
+        self._pending.append(loss)
+        if len(self._pending) < self._stride:
+            return
+        self.losses.append((step, sum(self._pending) / len(self._pending)))
+        self._pending = []
+        if len(self.losses) >= LOSS_POINTS:
+            merged = []
+            for i in range(0, len(self.losses) - 1, 2):
+                (_, a), (s2, b) = self.losses[i], self.losses[i + 1]
+                merged.append((s2, (a + b) / 2))
+            if len(self.losses) % 2:
+                merged.append(self.losses[-1])
+            self.losses = merged
+            self._stride *= 2
+
+
+def format_eta(seconds: float | None) -> str:
+    """``"1:05"``, ``"1:02:03"``; ``"…"`` when unknown."""
+    if seconds is None:
+        return "…"
+    s = int(round(max(0.0, seconds)))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def progress_text(p: NodeProgress) -> str:
+    """The label of a node's progress bar."""
+    if p.phase == "waiting":
+        return f"{p.node}: waiting"
+    head = f"{p.node}: {p.step}/{p.total} steps"
+    if p.loss is not None:
+        head += f" · loss {p.loss:.4g}"
+    if p.phase == "done":
+        return f"{head} · {p.message or 'done'}"
+    return f"{head} · ETA {format_eta(p.eta)}"
+
+
+class TrainJob:
+    """One background training job: its thread, stop event and per-node progress (thread-safe)."""
+
+    def __init__(self, key: str, nodes: Sequence[str]) -> None:
+        self.key = key
+        self.nodes = list(nodes)
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()
+        self.progress: dict[str, NodeProgress] = {v: NodeProgress(v) for v in nodes}
+        self.error: str | None = None
+        self.current: str | None = None
+        self.started = time.time()
+        self.finished: float | None = None
+        self.summary = ""
+        self.thread: threading.Thread | None = None
+
+    # called from the training thread
+    def callback(self, p: Any) -> bool:
+        with self.lock:
+            np_ = self.progress.setdefault(p.node, NodeProgress(p.node))
+            np_.total, np_.phase, np_.message, np_.eta = p.total_steps, p.phase, p.message, p.eta_seconds
+            if p.phase == "start":
+                np_.started_at = np_.step = p.step
+                self.current = p.node
+            elif p.phase == "step":
+                np_.step = p.step
+                if p.loss is not None:
+                    np_.loss = p.loss
+                    np_.add_loss(p.step, p.loss)
+            elif p.phase == "done":
+                np_.step = p.step
+                if p.loss is not None:
+                    np_.loss = p.loss
+                if self.current == p.node:
+                    self.current = None
+        return not self.stop_event.is_set()
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event.is_set() and self.alive
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def snapshot(self) -> dict[str, NodeProgress]:
+        """Copies of the per-node progress, safe to read while the thread runs."""
+        with self.lock:
+            return {v: NodeProgress(p.node, p.step, p.total, p.loss, p.eta, p.phase, p.message, p.started_at,
+                                    list(p.losses)) for v, p in self.progress.items()}
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the thread; True when it has finished."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.alive
+
+
+_REGISTRIES: weakref.WeakSet[JobRegistry] = weakref.WeakSet()
+
+
+class JobRegistry:
+    """Background jobs by workspace key: at most one live job per workspace."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, TrainJob] = {}
+        self._lock = threading.Lock()
+        _REGISTRIES.add(self)
+
+    def jobs(self) -> list[TrainJob]:
+        with self._lock:
+            return list(self._jobs.values())
+
+    def get(self, key: str) -> TrainJob | None:
+        with self._lock:
+            return self._jobs.get(key)
+
+    def start(self, key: str, nodes: Sequence[str], work: Callable[[TrainJob], str]) -> TrainJob:
+        """Run ``work(job)`` in a daemon thread; its return value becomes ``job.summary``, a raised
+        error becomes ``job.error`` (one line).  Refused while the workspace's job is still running."""
+        with self._lock:
+            old = self._jobs.get(key)
+            if old is not None and old.alive:
+                raise WorkbenchError("a training job is already running in this workspace: stop it first")
+            job = TrainJob(key, nodes)
+
+            def target() -> None:
+                try:
+                    job.summary = work(job) or ""
+                except WorkbenchError as e:
+                    job.error = str(e)
+                except Exception as e:  # noqa: BLE001 - a crash in the thread must reach the page as one line
+                    last = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
+                    where = f" ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})" if last else ""
+                    job.error = f"training failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}{where}"
+                finally:
+                    job.finished = time.time()
+
+            job.thread = threading.Thread(target=target, name=f"train-{key[-40:]}", daemon=True)
+            self._jobs[key] = job
+        job.thread.start()
+        return job
+
+
+def training_work(
+    graph: ADMG,
+    dataset: Any,
+    run_path: Any,
+    nodes: Sequence[str],
+    settings: Mapping[str, Mapping[str, str]],
+    steps: int | None = None,
+    device: str | None = None,
+    seed: int = 0,
+    threads: int | None = 1,
+) -> Callable[[TrainJob], str]:
+    """The job body: ``core.train.train`` once per preset group, with the job's callback and stop
+    event.  ``steps`` overrides every preset's step count (None keeps them)."""
+    from core.runs.train import TrainOptions, train
+
+    if not nodes:
+        raise WorkbenchError("choose at least one node to train")
+    graph.check_nodes(nodes, "train")
+    groups = preset_groups(nodes, settings, graph)
+
+    def work(job: TrainJob) -> str:
+        import torch
+
+        if threads:
+            torch.set_num_threads(int(threads))  # the machine is shared with the page's own work
+        lines = []
+        for preset, group in groups:
+            if job.stop_event.is_set():
+                break
+            options = TrainOptions(preset=preset, steps=steps, kinds={v: settings[v]["kind"] for v in group},
+                                   device=device, seed=seed)
+            result = train(graph, dataset, run_path, nodes=group, options=options, callback=job.callback,
+                           stop=job.stop_event, accelerator=None)
+            lines.append(result.summary())
+            if result.stopped:
+                break
+        return "\n".join(line for line in lines if line)
+
+    return work
+
+
+# --------------------------------------------------------------------------------------------------
+# What the page shows
+
+
+def loss_rows(job_progress: Mapping[str, NodeProgress] | None, manifest: Mapping[str, Any] | None,
+              nodes: Iterable[str]) -> list[dict[str, Any]]:
+    """Long rows (node, step, loss) for the loss chart: the live curve of a node this job is
+    training, else the (downsampled) history saved in the run manifest."""
+    rows = []
+    entries = (manifest or {}).get("nodes", {})
+    for v in nodes:
+        live = (job_progress or {}).get(v)
+        saved = entries.get(v, {}).get("loss_history") or []
+        if live is not None and live.losses and (not saved or live.losses[-1][0] >= saved[-1][0]):
+            # the saved history covers earlier sessions; the live points continue it
+            before = [(int(s), float(x)) for s, x in saved if s <= live.started_at]
+            points = before + list(live.losses)
+        else:
+            points = [(int(s), float(x)) for s, x in saved]
+        rows += [{"node": v, "step": s, "loss": x} for s, x in points]
+    return rows
+
+
+def job_state(job: TrainJob | None) -> str:
+    """``idle``, ``running``, ``stopping``, ``stopped``, ``failed`` or ``finished``."""
+    if job is None:
+        return "idle"
+    if job.alive:
+        return "stopping" if job.stop_event.is_set() else "running"
+    if job.error:
+        return "failed"
+    if job.stop_event.is_set():
+        return "stopped"
+    return "finished"
+
+
+def training_now(job: TrainJob | None) -> str | None:
+    """The node the job is training at this moment (for the sidebar), or None."""
+    if job is None or not job.alive:
+        return None
+    with job.lock:
+        return job.current
+
+
+def new_registry() -> JobRegistry:
+    """A fresh registry; the app wraps this in ``st.cache_resource`` so one lives per server."""
+    return JobRegistry()
+
+
+def model_status_lines(graph: ADMG, manifest: Mapping[str, Any] | None, job: TrainJob | None) -> list[tuple[str, str]]:
+    """(node, status text) for the sidebar: the run manifest's status, with ``training`` and live
+    steps for the node the background job is training now."""
+    from core.runs.workspace import node_status, status_line
+
+    now = training_now(job)
+    snap = job.snapshot() if now else {}
+    out = []
+    for row in node_status(graph, manifest):
+        v = row["node"]
+        if v == now and v in snap:
+            p = snap[v]
+            text = f"training · {p.step}/{p.total} steps" + (f" · loss {p.loss:.4g}" if p.loss is not None else "")
+        else:
+            text = status_line(row)
+        out.append((v, text))
+    return out
+
+
+def model_status_markdown(graph: ADMG | None, ws: Any, job: TrainJob | None) -> str:
+    """The sidebar's "Models" block: one line per node (Markdown)."""
+    if not isinstance(graph, ADMG):
+        return ""
+    try:
+        manifest = ws.manifest()
+    except WorkbenchError as e:
+        return f"**Models** &nbsp; run folder unreadable: {e}"
+    lines = [f"`{v}` {text}" for v, text in model_status_lines(graph, manifest, job)]
+    return "**Models**  \n" + "  \n".join(lines)
+
+
+def stop_all(timeout: float = 30.0) -> int:
+    """Ask every live job of every registry to stop and wait for them (a checkpoint is saved);
+    returns how many are still running after ``timeout`` seconds."""
+    jobs = [j for reg in list(_REGISTRIES) for j in reg.jobs() if j.alive]
+    for j in jobs:
+        j.request_stop()
+    deadline = time.time() + timeout
+    for j in jobs:
+        j.wait(max(0.0, deadline - time.time()))
+    return sum(j.alive for j in jobs)
+
+
+def cli_commands(graph: ADMG, settings: Mapping[str, Mapping[str, str]], graph_file: str, data_file: str,
+                 run_dir: str, steps: int | None = None) -> list[str]:
+    """``python -m core train ...`` lines doing what the page does (one per preset group)."""
+    out = []
+    for preset, group in preset_groups(graph.names, settings, graph):
+        kinds = [f" --kind {v}={settings[v]['kind']}" for v in group
+                 if settings[v]["kind"] != kind_options(graph.node(v))[0]]
+        nodes = "" if len(group) == len(graph) else f" --nodes {','.join(group)}"
+        out.append(f"python -m core train --graph {graph_file} --data {data_file} --out {run_dir} --preset {preset}"
+                   + nodes + "".join(kinds) + (f" --steps {steps}" if steps else ""))
+    return out
+
+
+# A server shutting down stops its jobs first: each saves a checkpoint, so a restart resumes.
+atexit.register(stop_all, 20.0)
