@@ -9,9 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.runs import workspace
-from workbench import session, train_page, ui
+from workbench import graph_state, graph_view, session, sidebar, train_page
 
-st.set_page_config(page_title="Causal Workbench", page_icon=ui.app_icon(), layout="wide")
+st.set_page_config(page_title="Causal Workbench", page_icon=sidebar.app_icon(), layout="wide")
 
 # The page files live in views/, not pages/: Streamlit treats a pages/ folder beside the entry point as
 # legacy auto-navigation, and a first request for a deep link (/explore) then ran that page without this
@@ -26,14 +26,14 @@ PAGES = [
 
 page = st.navigation(PAGES)
 ws = session.sync_session(st.session_state)  # a saved graph and data come back; changes are saved
-ui.ensure_graph_state(st.session_state)
+graph_state.ensure_graph_state(st.session_state)
 
 with st.sidebar:
     st.markdown("### :material/hub: Causal Workbench")
     st.caption("Draw a causal graph, fit one generative model per node, compare seeing with doing.")
     st.markdown(f"**Graph** &nbsp; `{st.session_state.get('graph_name', 'none')}`")
-    st.caption(ui.graph_summary(st.session_state.get("graph")))
-    st.markdown(f"**Compute device** &nbsp; `{ui.device_label()}`")
+    st.caption(graph_view.graph_summary(st.session_state.get("graph")))
+    st.markdown(f"**Compute device** &nbsp; `{sidebar.device_label()}`")
     # ---- workspace and model status (logic in core.workspace and core.ui_train)
     names = workspace.list_workspaces()
     st.selectbox("**Workspace**", names, index=names.index(ws.name), key="ws_pick",

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from core.errors import WorkbenchError
-from workbench import explore, ui
+from workbench import explore, graph_state
 
 
 @dataclass
@@ -30,7 +30,7 @@ def model_page_context(title: str, caption: str) -> ModelPageContext:
     """Title and caption, then the shared inputs; stops the page with a message when there is no
     data or it does not fit the graph."""
     state = st.session_state
-    ui.ensure_graph_state(state)
+    graph_state.ensure_graph_state(state)
     hub: explore.ModelHub = st.cache_resource(explore.new_hub)()
     ws = state.get("workspace")
     st.title(title, anchor=False)

@@ -17,10 +17,10 @@ import streamlit as st
 from core.data import Dataset, association_matrix, confounded_pairs, feature_table, gallery_items, load_upload
 from core.errors import WorkbenchError
 from core.worlds.registry import WORLDS, Param, sample_dataset, world_from_record
-from workbench import ui
+from workbench import graph_editor, graph_state
 
 state = st.session_state
-ui.ensure_graph_state(state)
+graph_state.ensure_graph_state(state)
 
 DEFAULT_N = {"image": 1000, "discrete": 5000}
 GALLERY_SIZE = 12
@@ -72,7 +72,7 @@ def on_upload() -> None:
 def on_use_graph() -> None:
     ds: Dataset = state["dataset"]
     name = (ds.world or {}).get("name") or "data"
-    ui.set_graph(state, ds.graph, name)
+    graph_state.set_graph(state, ds.graph, name)
     state["data_error"] = None
 
 
@@ -124,7 +124,7 @@ def scalar_chart(ds: Dataset, name: str):
     else:
         fig = px.histogram(x=values, nbins=40, labels={"x": name})
         fig.update_yaxes(title="count")
-    fig.update_layout(title=f"{name} ({ui.node_type_text(node)})", height=260, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title=f"{name} ({graph_editor.node_type_text(node)})", height=260, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 
 
@@ -176,7 +176,7 @@ world = state.get("data_world")
 st.subheader("Current data set")
 st.markdown(
     f"**{ds.n:,} units** from {state.get('data_source', 'memory')} · columns: "
-    + ", ".join(f"`{v}` {ui.node_type_text(ds.nodes[v])}" for v in ds.columns)
+    + ", ".join(f"`{v}` {graph_editor.node_type_text(ds.nodes[v])}" for v in ds.columns)
     + f" · fingerprint `{ds.fingerprint[:12]}`"
 )
 graph = state.get("graph")
@@ -200,7 +200,7 @@ with tab_gallery:
     if not ds.image_columns:
         st.caption("This data set has no image columns.")
     for column in ds.image_columns:
-        st.markdown(f"**{column}** {ui.node_type_text(ds.nodes[column])}")
+        st.markdown(f"**{column}** {graph_editor.node_type_text(ds.nodes[column])}")
         items = gallery_items(ds, column, k=GALLERY_SIZE, features=summary["features"])
         st.image([img for img, _ in items], caption=[cap for _, cap in items], width=110, clamp=True)
 

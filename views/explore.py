@@ -17,7 +17,7 @@ from core.errors import WorkbenchError
 from views.common import model_page_context
 from workbench import explore, train_page
 from workbench.explore import Gallery
-from workbench.ui import query_text
+from workbench.query import query_text
 
 ctx = model_page_context(
     "Explore",

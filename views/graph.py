@@ -14,10 +14,10 @@ from streamlit_flow import streamlit_flow
 
 from core.errors import WorkbenchError
 from core.graph import ADMG, NODE_TYPES
-from workbench import flow, ui
+from workbench import flow, graph_editor, graph_files, graph_state, graph_view, query
 
 state = st.session_state
-ui.ensure_graph_state(state)
+graph_state.ensure_graph_state(state)
 if "graph_text" not in state:
     state["graph_text"] = state["graph"].to_dagitty()
 
@@ -27,7 +27,7 @@ if "graph_text" not in state:
 
 def follow_renames(renamed: list[tuple[str, str]]) -> None:
     """The question (treatment, outcome, given) keeps a node that was renamed."""
-    for key in ui.QUERY_KEYS.values():
+    for key in graph_state.QUERY_KEYS.values():
         state[key] = flow.renamed_choices(state.get(key, []), renamed)
 
 
@@ -39,7 +39,7 @@ def apply(edit: Callable[[ADMG], ADMG], renamed: list[tuple[str, str]] = (), **a
         state["graph_error"] = str(e)
         return
     follow_renames(list(renamed))
-    ui.set_graph(state, new, state.get("graph_name", "untitled"))
+    graph_state.set_graph(state, new, state.get("graph_name", "untitled"))
     state["example_pick"] = None  # the graph no longer is the example; picking it again reloads it
     for key, value in after.items():
         state[key] = value
@@ -50,7 +50,7 @@ def on_example() -> None:
     if name is None:
         return
     try:
-        ui.set_graph(state, ui.load_example(name), name, query_from_roles=True)
+        graph_state.set_graph(state, graph_files.load_example(name), name, query_from_roles=True)
     except WorkbenchError as e:
         state["graph_error"] = str(e)
 
@@ -60,47 +60,47 @@ def on_upload() -> None:
     if upload is None:
         return
     try:
-        graph = ui.graph_from_upload(upload.name, upload.getvalue())
+        graph = graph_files.graph_from_upload(upload.name, upload.getvalue())
     except WorkbenchError as e:
         state["graph_error"] = str(e)
         return
-    ui.set_graph(state, graph, ui.graph_name_from_filename(upload.name), query_from_roles=True)
+    graph_state.set_graph(state, graph, graph_files.graph_name_from_filename(upload.name), query_from_roles=True)
     state["example_pick"] = None
 
 
 def on_text() -> None:
     try:
-        graph = ui.graph_from_text(state["graph_text"])
+        graph = graph_files.graph_from_text(state["graph_text"])
     except WorkbenchError as e:
         state["graph_error"] = str(e)  # the typed text stays, so it can be fixed
         return
-    ui.set_graph(state, graph, state.get("graph_name", "typed"), sync_text=False)
+    graph_state.set_graph(state, graph, state.get("graph_name", "typed"), sync_text=False)
     state["example_pick"] = None
 
 
 def on_add_node() -> None:
-    apply(lambda g: ui.add_node(g, ui.make_node(
+    apply(lambda g: graph_editor.add_node(g, graph_editor.make_node(
         state.get("new_name", ""), state.get("new_type", "binary"), state.get("new_levels"), state.get("new_shape"))),
         new_name="")
 
 
 def on_rename(old: str) -> None:
     new = state.get(f"rename_{old}", old).strip()
-    apply(lambda g: ui.rename_node(g, old, new), renamed=[(old, new)], edit_node=new)
+    apply(lambda g: graph_editor.rename_node(g, old, new), renamed=[(old, new)], edit_node=new)
 
 
 def on_retype(name: str) -> None:
-    apply(lambda g: ui.retype_node(g, name, state[f"type_{name}"], state.get(f"levels_{name}"),
+    apply(lambda g: graph_editor.retype_node(g, name, state[f"type_{name}"], state.get(f"levels_{name}"),
                                    state.get(f"shape_{name}")))
 
 
 def on_delete(name: str) -> None:
-    apply(lambda g: ui.delete_node(g, name))
+    apply(lambda g: graph_editor.delete_node(g, name))
 
 
 def on_add_edge() -> None:
     kind = "bidirected" if state.get("edge_kind", "").startswith("bidirected") else "directed"
-    apply(lambda g: ui.add_edge(g, state.get("edge_a"), state.get("edge_b"), kind))
+    apply(lambda g: graph_editor.add_edge(g, state.get("edge_a"), state.get("edge_b"), kind))
 
 
 def on_remove_edge() -> None:
@@ -108,7 +108,7 @@ def on_remove_edge() -> None:
     if not label:
         state["graph_error"] = "pick an edge to remove"
         return
-    apply(lambda g: ui.remove_edge(g, *ui.parse_edge_label(label)))
+    apply(lambda g: graph_editor.remove_edge(g, *graph_editor.parse_edge_label(label)))
 
 
 def on_flip_edge(a: str, b: str, kind: str) -> None:
@@ -120,7 +120,7 @@ def on_reverse_edge(a: str, b: str) -> None:
 
 
 def on_delete_edge(a: str, b: str, kind: str) -> None:
-    apply(lambda g: ui.remove_edge(g, a, b, kind), flow_selected=None)
+    apply(lambda g: graph_editor.remove_edge(g, a, b, kind), flow_selected=None)
 
 
 # ---- the drag-to-connect editor (React Flow keeps its own drawing in the browser)
@@ -159,7 +159,7 @@ def read_editor(key: str, returned) -> None:
         st.rerun()
     if edits:
         follow_renames(list(edits.renamed))
-        ui.set_graph(state, new, state.get("graph_name", "untitled"))
+        graph_state.set_graph(state, new, state.get("graph_name", "untitled"))
         state["example_pick"] = None
         if edits.only_moves:
             state["flow_graph"] = new  # the editor already shows it: no redraw while dragging
@@ -211,7 +211,7 @@ with editor_box:
     if picked is not None and picked[0] == "edge" and flow.selection(state["graph"], flow.edge_id(*picked[1])):
         a, b, kind = picked[1]
         with st.container(border=True, key="flow_edge_panel"):
-            st.markdown(f"**Edge** `{a} {ui.EDGE_KINDS[kind]} {b}`")
+            st.markdown(f"**Edge** `{a} {graph_editor.EDGE_KINDS[kind]} {b}`")
             c1, c2, c3 = st.columns(3)
             c1.button("Make directed →" if kind == "bidirected" else "Make bidirected ↔", key="flow_flip_edge",
                       on_click=on_flip_edge, args=(a, b, kind), width="stretch")
@@ -228,13 +228,13 @@ with error_box:
 
 with left:
     st.subheader("Load")
-    examples = ui.example_names()
+    examples = graph_files.example_names()
     if "example_pick" not in state:  # first visit, or back from another page: is an example loaded?
-        state["example_pick"] = ui.loaded_example(graph, state.get("graph_name"))
+        state["example_pick"] = graph_files.loaded_example(graph, state.get("graph_name"))
     st.selectbox("Example graph", examples, key="example_pick", on_change=on_example, index=None,
                  placeholder="load an example…", help="Loading replaces the current graph.")
     if state.get("example_pick"):
-        st.caption(ui.example_description(state["example_pick"]))
+        st.caption(graph_files.example_description(state["example_pick"]))
     st.file_uploader("…or upload a JSON or dagitty file", type=["json", "dagitty", "txt", "dag"], key="upload",
                      on_change=on_upload, max_upload_size=5)
     st.text_area("Model code (dagitty or JSON): edits re-draw the graph", key="graph_text", height=230,
@@ -268,7 +268,7 @@ with left:
                 st.number_input("Levels", min_value=2, max_value=1000, value=node.levels or 3, step=1,
                                 key=f"levels_{name}")
             elif kind == "image":
-                st.text_input("Shape (channels x height x width)", value=ui.shape_text(node.shape),
+                st.text_input("Shape (channels x height x width)", value=graph_editor.shape_text(node.shape),
                               key=f"shape_{name}")
             c3, c4 = st.columns(2)
             c3.button("Apply type", key="retype", on_click=on_retype, args=(name,), icon=":material/check:")
@@ -286,7 +286,7 @@ with left:
             st.button("Add edge", key="add_edge", on_click=on_add_edge, icon=":material/add:")
         with st.container(border=True):
             st.markdown("**Remove an edge**")
-            labels = ui.edge_labels(graph)
+            labels = graph_editor.edge_labels(graph)
             if state.get("edge_pick") not in labels:
                 state.pop("edge_pick", None)
             st.selectbox("Edge", labels, key="edge_pick", placeholder="no edges")
@@ -296,15 +296,15 @@ with left:
     st.subheader("Save")
     c1, c2 = st.columns(2)
     for col, fmt in ((c1, "json"), (c2, "dagitty")):
-        text, file_name, mime = ui.download_payload(graph, fmt, state.get("graph_name", "graph"))
+        text, file_name, mime = graph_files.download_payload(graph, fmt, state.get("graph_name", "graph"))
         col.download_button("JSON" if fmt == "json" else "dagitty", text, file_name=file_name, mime=mime,
                             key=f"download_{fmt}", help=f"Download {file_name}", on_click="ignore",
                             icon=":material/download:", width="stretch")
 
 if not state.get("graph_query_seeded"):  # once a session: a restored graph opens with its roles' question
     state["graph_query_seeded"] = True
-    seeded = flow.first_visit_query({r: state.get(k, []) for r, k in ui.QUERY_KEYS.items()}, graph)
-    for role, key in ui.QUERY_KEYS.items():
+    seeded = flow.first_visit_query({r: state.get(k, []) for r, k in graph_state.QUERY_KEYS.items()}, graph)
+    for role, key in graph_state.QUERY_KEYS.items():
         state[key] = seeded[role]
 
 with query_box:
@@ -313,10 +313,10 @@ with query_box:
         c1, c2, c3 = st.columns(3)
         for col, role, label in ((c1, "treatment", "Treatment  do(·)"), (c2, "outcome", "Outcome"),
                                  (c3, "given", "Conditioning on")):
-            key = ui.QUERY_KEYS[role]
+            key = graph_state.QUERY_KEYS[role]
             state[key] = [v for v in state.get(key, []) if v in graph]
             col.multiselect(label, graph.names, key=key, persist_state="session")
-        treatment, outcome, given = (state[ui.QUERY_KEYS[r]] for r in ("treatment", "outcome", "given"))
+        treatment, outcome, given = (state[graph_state.QUERY_KEYS[r]] for r in ("treatment", "outcome", "given"))
 
         answer = None
         if not treatment and not outcome and not given:
@@ -324,19 +324,19 @@ with query_box:
                     icon=":material/help:")
         else:
             try:
-                answer = ui.answer_query(graph, treatment, outcome, given)
+                answer = query.answer_query(graph, treatment, outcome, given)
             except WorkbenchError as e:
                 st.error(str(e), icon=":material/error:")
         if answer is not None and answer.identifiable:
             st.success(f"{answer.query} is identifiable from observational data:", icon=":material/check_circle:")
             with st.container(key="formula"):
-                st.latex(ui.formula_latex(treatment, outcome, given, answer.latex))
+                st.latex(query.formula_latex(treatment, outcome, given, answer.latex))
             with st.expander("As text and JSON"):
                 st.code(answer.text, language=None)
                 st.json(answer.estimand_json, expanded=False)
         elif answer is not None:
             st.error(answer.reason or f"{answer.query} is not identifiable.", icon=":material/block:")
-            st.markdown(ui.hedge_words(answer))
+            st.markdown(query.hedge_words(answer))
 
 with views_box:
     hedge = answer.hedge if answer is not None and not answer.identifiable else None
@@ -345,10 +345,10 @@ with views_box:
         g1, g2 = st.columns(2)
         with g1:
             st.markdown(f"**{state.get('graph_name', 'graph')}**: as observed" + (" (hedge in red)" if hedge else ""))
-            st.iframe(ui.graph_html(graph, hedge=hedge, height=330, **draw))
+            st.iframe(graph_view.graph_html(graph, hedge=hedge, height=330, **draw))
         with g2:
             st.markdown(f"**After do({', '.join(treatment)})**: incoming edges cut",
                         help="Graph surgery: setting the treatment from outside removes every arrow into it, "
                              "dashed hidden-confounder arcs included.")
-            st.iframe(ui.graph_html(graph.do(treatment), intervened=treatment, height=330, **draw))
-    st.markdown(f"**{state.get('graph_name', 'graph')}**: {ui.graph_summary(graph)}")
+            st.iframe(graph_view.graph_html(graph.do(treatment), intervened=treatment, height=330, **draw))
+    st.markdown(f"**{state.get('graph_name', 'graph')}**: {graph_view.graph_summary(graph)}")

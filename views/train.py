@@ -15,10 +15,10 @@ import streamlit as st
 from core.errors import WorkbenchError
 from core.runs.checkpoint import CheckpointError, load_run
 from core.runs.workspace import Workspace, node_status, status_line
-from workbench import train_page, ui
+from workbench import graph_editor, graph_state, sidebar, train_page
 
 state = st.session_state
-ui.ensure_graph_state(state)
+graph_state.ensure_graph_state(state)
 registry = st.cache_resource(train_page.new_registry)()
 ws: Workspace | None = state.get("workspace")
 
@@ -133,7 +133,7 @@ for col, text in zip(head, ["Node", "Parents", "Mechanism", "Preset", "Status", 
 for n in graph.nodes:
     v = n.name
     c = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6], vertical_alignment="center")
-    c[0].markdown(f"`{v}`  \n{ui.node_type_text(n)}")
+    c[0].markdown(f"`{v}`  \n{graph_editor.node_type_text(n)}")
     parents = graph.sort(graph.parents(v))
     c[1].markdown(", ".join(f"`{p}`" for p in parents) if parents else "none (root)")
     kinds = train_page.kind_options(n)
@@ -149,8 +149,8 @@ for n in graph.nodes:
 opts = st.columns([1, 1, 2])
 opts[0].number_input("Steps per node (0 = the preset's)", min_value=0, max_value=1_000_000, step=100,
                      value=int(saved.get("steps") or 0), key="train_steps", on_change=save_settings, disabled=busy)
-devices = ["auto", "cpu"] + (["cuda"] if ui.device_label().startswith("CUDA") else []) + (
-    ["mps"] if ui.device_label().startswith("MPS") else [])
+devices = ["auto", "cpu"] + (["cuda"] if sidebar.device_label().startswith("CUDA") else []) + (
+    ["mps"] if sidebar.device_label().startswith("MPS") else [])
 opts[1].selectbox("Device", devices, index=devices.index(saved.get("device")) if saved.get("device") in devices else 0,
                   key="train_device", on_change=save_settings, disabled=busy)
 b = st.columns([1, 1, 1, 3])

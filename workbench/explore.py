@@ -1083,7 +1083,7 @@ def default_query(graph: ADMG) -> tuple[str, str]:
     """(treatment, outcome) to start from: the graph's exposure/outcome roles when set, else X and Y
     when X causes Y, else the last node with parents as outcome (an image node when there is one) and its first scalar
     ancestor as treatment."""
-    from workbench.ui import roles_from_graph
+    from workbench.query import roles_from_graph
 
     roles = roles_from_graph(graph)
     if roles["treatment"] and roles["outcome"] and roles["treatment"][0] != roles["outcome"][0]:
@@ -1103,7 +1103,7 @@ def default_query(graph: ADMG) -> tuple[str, str]:
 def hedge_markdown(hedge: tuple[frozenset[str], frozenset[str]], treatment: str, outcome: str,
                    given: Sequence[str] = ()) -> str:
     """The Graph page's explanation of a hedge, for a gallery that cannot be drawn."""
-    from workbench.ui import QueryAnswer, hedge_words, query_text
+    from workbench.query import QueryAnswer, hedge_words, query_text
 
     return hedge_words(QueryAnswer(query_text([treatment], [outcome], list(given)), False, hedge=hedge))
 

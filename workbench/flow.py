@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.graph import ADMG, GraphError, Node
-from workbench import ui
+from workbench import graph_editor, graph_state, graph_view, query
 
 SCALE = 100.0  # React Flow pixels per dagitty position unit (the pyvis drawings use the same spacing)
 MARGIN = (40.0, 40.0)  # pixels between the canvas corner and the top-left node
@@ -54,7 +54,7 @@ def edge_id(a: str, b: str, kind: str = "directed") -> str:
     """``"A->B"`` or ``"A<->B"``: the id of an edge this module draws."""
     if kind not in EDGE_KINDS:
         raise GraphError(f"unknown edge kind {kind!r} (directed or bidirected)")
-    return f"{a}{ui.EDGE_KINDS[kind]}{b}"
+    return f"{a}{graph_editor.EDGE_KINDS[kind]}{b}"
 
 
 def parse_edge_id(eid: str) -> tuple[str, str, str] | None:
@@ -70,7 +70,7 @@ def node_content(node: Node) -> str:
     head = f"**{node.name}**"
     if node.type == "binary":
         return head
-    return f'{head}<br/><span style="font-size:11px;color:#475569">{ui.node_type_text(node)}</span>'
+    return f'{head}<br/><span style="font-size:11px;color:#475569">{graph_editor.node_type_text(node)}</span>'
 
 
 def name_from_content(content: Any) -> str:
@@ -84,8 +84,8 @@ def name_from_content(content: Any) -> str:
 def node_style(node: Node) -> dict[str, Any]:
     """CSS of a node: filled by type (the pyvis palette), a pill shape sized to its label."""
     return {
-        "background": ui.TYPE_COLOURS[node.type],
-        "border": f"1.5px solid {ui.PLAIN_BORDER}",
+        "background": graph_view.TYPE_COLOURS[node.type],
+        "border": f"1.5px solid {graph_view.PLAIN_BORDER}",
         "borderRadius": "999px",
         "padding": "0px 12px",
         "width": "auto",
@@ -108,7 +108,7 @@ def edge_style(kind: str) -> dict[str, Any]:
     edge behind it (W2 -> Y across X) could not be dragged.  Directed edges still lie on top of
     bidirected ones, because :func:`to_flow` lists them last (later SVG paths paint over earlier)."""
     if kind == "directed":
-        colour = ui.DIRECTED_COLOUR
+        colour = graph_view.DIRECTED_COLOUR
         return {
             "type": "default",
             "style": {"stroke": colour, "strokeWidth": 2},
@@ -117,7 +117,7 @@ def edge_style(kind: str) -> dict[str, Any]:
             "zIndex": 0,
         }
     if kind == "bidirected":
-        colour = ui.BIDIRECTED_COLOUR
+        colour = graph_view.BIDIRECTED_COLOUR
         head = {"type": "arrowclosed", "color": colour, "width": 12, "height": 12}
         return {
             "type": BIDIRECTED_PATH,
@@ -207,7 +207,7 @@ def fit_frame(graph: ADMG, width: float = CANVAS[0], height: float = CANVAS[1]) 
     """A frame that spreads ``graph`` over a ``width`` x ``height`` pixel area (node labels need
     about ``NODE_ROOM`` more) with between ``MIN_SCALE`` and ``MAX_SCALE`` pixels per unit, its
     top-left node ``MARGIN`` from the corner."""
-    units = ui.layout(graph, spacing=1.0)
+    units = graph_view.layout(graph, spacing=1.0)
     if not units:
         return Frame(SCALE, *MARGIN)
     xs, ys = [x for x, _ in units.values()], [y for _, y in units.values()]
@@ -221,7 +221,7 @@ def fit_frame(graph: ADMG, width: float = CANVAS[0], height: float = CANVAS[1]) 
 def flow_positions(graph: ADMG, frame: Frame = Frame()) -> dict[str, tuple[float, float]]:
     """Pixel position of every node: its stored ``pos`` through ``frame``; nodes without one are
     laid out in layers (below the placed ones when some are placed), as in the pyvis drawings."""
-    return {v: frame.to_px(xy) for v, xy in ui.layout(graph, spacing=1.0).items()}
+    return {v: frame.to_px(xy) for v, xy in graph_view.layout(graph, spacing=1.0).items()}
 
 
 def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -359,18 +359,18 @@ def apply_flow_edits(graph: ADMG, edits: FlowEdits) -> ADMG:
     ``GraphError`` (one line) on the first edit that is refused; the caller keeps ``graph``."""
     g = graph
     for a, b, kind in edits.removed_edges:
-        g = ui.remove_edge(g, a, b, kind)
+        g = graph_editor.remove_edge(g, a, b, kind)
     for v in edits.removed_nodes:
-        g = ui.delete_node(g, v)
+        g = graph_editor.delete_node(g, v)
     names = {v: v for v in g.names}  # editor id -> current name
     for i, name in edits.added_nodes:
-        g = ui.add_node(g, ui.make_node(name))
+        g = graph_editor.add_node(g, graph_editor.make_node(name))
         names[i] = g.names[-1]
     for old, new in edits.renamed:
-        g = ui.rename_node(g, names[old], new)
+        g = graph_editor.rename_node(g, names[old], new)
         names[old] = new.strip()
     for a, b, kind in edits.added_edges:
-        g = ui.add_edge(g, names.get(a, a), names.get(b, b), kind)
+        g = graph_editor.add_edge(g, names.get(a, a), names.get(b, b), kind)
     if edits.positions:
         for i, xy in edits.positions.items():
             if i in names:
@@ -404,16 +404,16 @@ def first_visit_query(choices: Mapping[str, Sequence[str]], graph: ADMG) -> dict
     all are empty, the graph's dagitty roles (exposure, outcome, adjusted).  A graph restored from a
     workspace (the shipped faces: Male exposure, Face outcome) then opens with its question asked,
     as a freshly loaded example does."""
-    kept = {role: [v for v in choices.get(role, ()) if v in graph] for role in ui.QUERY_KEYS}
+    kept = {role: [v for v in choices.get(role, ()) if v in graph] for role in graph_state.QUERY_KEYS}
     if any(kept.values()):
         return kept
-    return ui.roles_from_graph(graph)
+    return query.roles_from_graph(graph)
 
 
 def describe_edits(edits: FlowEdits) -> str:
     """A short line for the page ("added X -> Y"), '' when nothing changed."""
-    parts = [f"added {a} {ui.EDGE_KINDS[k]} {b}" for a, b, k in edits.added_edges]
-    parts += [f"removed {a} {ui.EDGE_KINDS[k]} {b}" for a, b, k in edits.removed_edges]
+    parts = [f"added {a} {graph_editor.EDGE_KINDS[k]} {b}" for a, b, k in edits.added_edges]
+    parts += [f"removed {a} {graph_editor.EDGE_KINDS[k]} {b}" for a, b, k in edits.removed_edges]
     parts += [f"added node {name}" for _, name in edits.added_nodes]
     parts += [f"deleted node {v}" for v in edits.removed_nodes]
     parts += [f"renamed {a} to {b}" for a, b in edits.renamed]
@@ -443,20 +443,20 @@ def selection(graph: ADMG, selected_id: str | None) -> tuple[str, Any] | None:
 def toggle_edge_kind(graph: ADMG, a: str, b: str, kind: str) -> ADMG:
     """``a -> b`` becomes ``a <-> b`` and back (validated: the directed edge may close a cycle)."""
     other = "bidirected" if kind == "directed" else "directed"
-    return ui.add_edge(ui.remove_edge(graph, a, b, kind), a, b, other)
+    return graph_editor.add_edge(graph_editor.remove_edge(graph, a, b, kind), a, b, other)
 
 
 def reverse_edge(graph: ADMG, a: str, b: str) -> ADMG:
     """``a -> b`` becomes ``b -> a`` (validated)."""
-    return ui.add_edge(ui.remove_edge(graph, a, b, "directed"), b, a, "directed")
+    return graph_editor.add_edge(graph_editor.remove_edge(graph, a, b, "directed"), b, a, "directed")
 
 
 def legend_html() -> str:
     """The key under the editor: fills by node type and the two edge kinds, drawn with CSS only
     (Streamlit's HTML element drops inline SVG)."""
     chips = "".join(f'<span style="background:{c};border:1px solid #cbd5e1;border-radius:10px;padding:1px 8px">'
-                    f"{t}</span>" for t, c in ui.TYPE_COLOURS.items())
-    d, b = ui.DIRECTED_COLOUR, ui.BIDIRECTED_COLOUR
+                    f"{t}</span>" for t, c in graph_view.TYPE_COLOURS.items())
+    d, b = graph_view.DIRECTED_COLOUR, graph_view.BIDIRECTED_COLOUR
     line = 'display:inline-block;width:26px;vertical-align:middle;border-top:2px {style} {colour}'
     edges = (f'<span><span style="{line.format(style="solid", colour=d)}"></span>'
              f'<span style="color:{d}">&#9654;</span> cause</span>'

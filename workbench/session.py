@@ -18,7 +18,7 @@ from core.runs.workspace import (
     open_workspace,
     remember_last,
 )
-from workbench import ui
+from workbench import graph_state
 
 STATE_WS = "workspace"
 _SAVED_GRAPH = "_ws_saved_graph"
@@ -37,7 +37,7 @@ def attach(state: MutableMapping[str, Any], ws: Workspace) -> list[str]:
     except WorkbenchError as e:
         graph, problems = None, [str(e)]
     if graph is not None:
-        ui.set_graph(state, graph, ws.graph_name)
+        graph_state.set_graph(state, graph, ws.graph_name)
         state[_SAVED_GRAPH] = graph
     else:
         state[_SAVED_GRAPH] = None

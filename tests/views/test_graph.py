@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.graph import ADMG
 from tests.helpers import APP
-from workbench import ui
-from workbench.ui import load_example
+from workbench import graph_state
+from workbench.graph_files import load_example
 
 PAGES = ["views/graph.py", "views/data.py", "views/train.py", "views/explore.py", "views/effects.py"]
 
@@ -234,7 +234,7 @@ def test_picking_the_same_example_after_an_edit_reloads_it():
 def test_a_graph_set_by_another_page_shows_here_without_stale_choices():
     at = start()
     at.switch_page(PAGES[4]).run()
-    ui.set_graph(at.session_state, ADMG.from_dagitty("dag { A -> B ; A <-> B }"), "napkin")  # same name, other graph
+    graph_state.set_graph(at.session_state, ADMG.from_dagitty("dag { A -> B ; A <-> B }"), "napkin")  # same name, other graph
     at.switch_page(PAGES[0]).run()
     assert not at.exception and not errors(at)
     assert at.selectbox(key="example_pick").value is None  # not claiming to be the napkin example

@@ -233,9 +233,9 @@ def test_errors_are_shown_and_an_incompatible_run_can_be_discarded(backdoor_work
     at = wait_for(at, lambda a: bool(a.error))
     assert "was trained with preset quick, not full" in at.error[0].value
     # The graph changes under the trained model (X loses its parent): the page offers a fresh run.
-    from workbench import ui
+    from workbench import graph_state
 
-    ui.set_graph(at.session_state, ds.graph.without_edges(directed=[("Z", "X")]), "changed")
+    graph_state.set_graph(at.session_state, ds.graph.without_edges(directed=[("Z", "X")]), "changed")
     at.run()
     assert any("do not fit the current graph" in w.value for w in at.warning)
     at.button(key="train_discard").click().run()

@@ -13,11 +13,11 @@ import copy
 import pytest
 
 from core.graph import ADMG, GraphError, Node, parse_dagitty
-from workbench import flow, ui
+from workbench import flow, graph_editor, graph_files, graph_view
 
 
 def napkin() -> ADMG:
-    return ui.load_example("napkin")
+    return graph_files.load_example("napkin")
 
 
 def drawn(graph: ADMG, frame: flow.Frame = flow.Frame()):
@@ -49,12 +49,12 @@ def test_records_carry_every_node_and_edge_with_its_kind():
         a, b, kind = flow.parse_edge_id(e["id"])
         assert (e["source"], e["target"]) == (a, b)
         if kind == "directed":
-            assert "strokeDasharray" not in e["style"] and e["style"]["stroke"] == ui.DIRECTED_COLOUR
+            assert "strokeDasharray" not in e["style"] and e["style"]["stroke"] == graph_view.DIRECTED_COLOUR
             assert e["markerEnd"]["type"] == "arrowclosed" and not e["markerStart"]
         else:  # dashed, red, two heads, and routed differently from the directed curves
-            assert e["style"]["strokeDasharray"] and e["style"]["stroke"] == ui.BIDIRECTED_COLOUR
+            assert e["style"]["strokeDasharray"] and e["style"]["stroke"] == graph_view.BIDIRECTED_COLOUR
             assert e["markerStart"]["type"] == e["markerEnd"]["type"] == "arrowclosed"
-            assert e["markerStart"]["color"] == ui.BIDIRECTED_COLOUR
+            assert e["markerStart"]["color"] == graph_view.BIDIRECTED_COLOUR
             assert e["type"] != flow.edge_style("directed")["type"]
         # deletable from the edge menu, but not selectable: the keyboard cannot delete behind our back
         assert e["deletable"] and e["selectable"] is False
@@ -63,7 +63,7 @@ def test_records_carry_every_node_and_edge_with_its_kind():
 def test_edges_lie_under_the_nodes_and_directed_ones_over_bidirected_ones():
     # An edge above the nodes swallows the mouse over every node it crosses: in the napkin with
     # W2 -> Y added, the W2 -> Y curve passes over X and X could no longer be dragged.
-    g = ui.add_edge(napkin(), "W2", "Y", "directed")
+    g = graph_editor.add_edge(napkin(), "W2", "Y", "directed")
     nodes, edges = flow.to_flow(g)
     assert max(e["zIndex"] for e in edges) <= min(n["zIndex"] for n in nodes)
     kinds = [flow.parse_edge_id(e["id"])[2] for e in edges]
@@ -71,13 +71,13 @@ def test_edges_lie_under_the_nodes_and_directed_ones_over_bidirected_ones():
 
 
 def test_node_records_show_name_and_type_and_use_stored_positions():
-    g = ui.retype_node(napkin(), "X", "categorical", levels=4)
+    g = graph_editor.retype_node(napkin(), "X", "categorical", levels=4)
     nodes, _ = flow.to_flow(g, flow.Frame(100, 10, 20))
     x = node(nodes, "X")
     assert x["position"] == {"x": 1.5 * 100 + 10, "y": 1.5 * 100 + 20}
     assert x["data"]["content"].startswith("**X**") and "categorical (4 levels)" in x["data"]["content"]
     assert node(nodes, "W1")["data"]["content"] == "**W1**"
-    assert x["style"]["background"] == ui.TYPE_COLOURS["categorical"]
+    assert x["style"]["background"] == graph_view.TYPE_COLOURS["categorical"]
     assert x["sourcePosition"] == "bottom" and x["targetPosition"] == "top"
     assert x["connectable"] and x["deletable"] and x["selectable"] is False
 
@@ -100,14 +100,14 @@ def test_flow_state_wraps_records_in_streamlit_flow_classes():
 
 
 def test_unplaced_nodes_go_below_the_drawing_without_moving_it():
-    g = ui.add_node(napkin(), Node("Z"))
-    pos = ui.layout(g, spacing=100)
+    g = graph_editor.add_node(napkin(), Node("Z"))
+    pos = graph_view.layout(g, spacing=100)
     assert pos["W1"] == (0.0, 0.0) and pos["Y"] == (300.0, 150.0)  # the placed nodes stay
     assert pos["Z"][1] > max(y for v, (_, y) in pos.items() if v != "Z")
 
 
 def test_fit_frame_fills_the_canvas_within_bounds():
-    bow = ui.load_example("bow")  # X at (0, 0), Y at (2, 0)
+    bow = graph_files.load_example("bow")  # X at (0, 0), Y at (2, 0)
     f = flow.fit_frame(bow)
     assert f.scale == flow.MAX_SCALE  # a small graph is spread out, not zoomed in
     assert f.to_px((0, 0)) == flow.MARGIN
@@ -270,7 +270,7 @@ def test_clicks_select_nodes_and_edges_and_edge_actions_are_validated():
     assert flow.toggle_edge_kind(flipped, "W1", "X", "directed").same_structure(g)
     rev = flow.reverse_edge(g, "X", "Y")
     assert rev.has_directed("Y", "X") and not rev.has_directed("X", "Y")
-    confounded = ui.add_edge(g, "Y", "W2", "bidirected")
+    confounded = graph_editor.add_edge(g, "Y", "W2", "bidirected")
     with pytest.raises(GraphError, match="directed cycle"):  # Y -> W2 -> X -> Y
         flow.toggle_edge_kind(confounded, "Y", "W2", "bidirected")
     assert "added W2 -> Y" in flow.describe_edits(flow.FlowEdits(added_edges=(("W2", "Y", "directed"),)))

@@ -220,7 +220,7 @@ def test_load_graph_from_paths_and_text(tmp_path):
 
 @pytest.mark.parametrize("name", ["napkin", "frontdoor", "backdoor", "bow", "morpho", "faces"])
 def test_example_graphs_round_trip(name):
-    from workbench.ui import load_example
+    from workbench.graph_files import load_example
 
     g = load_example(name)
     assert ADMG.from_json(g.dumps()) == g

@@ -128,9 +128,9 @@ def test_session_restores_and_saves_only_changes(tmp_path):
     first: dict = {}
     ws = S.sync_session(first, tmp_path)
     assert ws.name == "default" and "graph" not in first and "dataset" not in first
-    from workbench import ui
+    from workbench import graph_state
 
-    ui.set_graph(first, ds.graph, "fd")
+    graph_state.set_graph(first, ds.graph, "fd")
     first["dataset"], first["data_source"] = ds, "world frontdoor"
     S.sync_session(first, tmp_path)
     assert (ws.path / W.GRAPH_FILE).is_file() and (ws.path / W.DATA_FILE).is_file()
@@ -157,18 +157,18 @@ def test_session_restores_and_saves_only_changes(tmp_path):
     W.open_workspace("default", tmp_path).save_graph(ds.graph, "fd")
     W.open_workspace("default", tmp_path).save_dataset(ds, "world frontdoor")
     # an edited graph is saved on the next run
-    ui.set_graph(second, ds.graph.with_node(Node("Z", "binary")), "fd2")
+    graph_state.set_graph(second, ds.graph.with_node(Node("Z", "binary")), "fd2")
     assert S.persist(second) == ["graph"]
     assert W.open_workspace("default", tmp_path).load_graph().names[-1] == "Z"
 
 
 def test_switch_and_create_workspaces(tmp_path):
-    from workbench import ui
+    from workbench import graph_state
 
     ds, _ = sample_dataset("backdoor", 100, seed=0)
     state: dict = {}
     S.sync_session(state, tmp_path)
-    ui.set_graph(state, ds.graph, "bd")
+    graph_state.set_graph(state, ds.graph, "bd")
     state["dataset"] = ds
     # creating keeps what the session has
     state["ws_new_name"] = "copy"

@@ -1,0 +1,256 @@
+"""Drawing a graph in the browser with vis-network, roles and hedges coloured.
+
+The JavaScript and CSS that ship INSIDE the pyvis wheel are inlined into one HTML string.  pyvis's
+own ``cdn_resources="in_line"`` template still links bootstrap from a CDN (a blocking
+``<script src=https://...>`` that hangs offline), so we use pyvis's bundled vis-network 9.1.2 files
+with our own small template.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from core.graph import ADMG, Node
+from workbench.graph_editor import node_type_text, shape_text
+
+# Fill by node type (the same palette as ADMG.to_dot), border by query role.
+TYPE_COLOURS = {"binary": "#dbeafe", "categorical": "#dcfce7", "continuous": "#fef9c3", "image": "#fce7f3"}
+ROLE_COLOURS = {"treatment": "#2563eb", "outcome": "#16a34a", "given": "#9333ea"}
+PLAIN_BORDER = "#64748b"
+BIDIRECTED_COLOUR = "#dc2626"
+DIRECTED_COLOUR = "#334155"
+HEDGE_FILL = "#fecaca"  # nodes of F (the larger c-forest of the hedge)
+HEDGE_CORE = "#f87171"  # nodes of F' (the smaller one, rooted in the outcome's ancestors)
+HEDGE_EDGE = "#b91c1c"
+
+
+# --------------------------------------------------------------------------------------------------
+# Drawing
+
+
+def graph_summary(graph: ADMG | None) -> str:
+    if graph is None:
+        return "no graph"
+    return (f"{len(graph)} nodes, {len(graph.directed)} directed and "
+            f"{len(graph.bidirected)} bidirected edges")
+
+
+def layout(graph: ADMG, spacing: float = 100.0) -> dict[str, tuple[float, float]]:
+    """Pixel positions: the stored ``pos`` of a node (dagitty convention, y down) times ``spacing``;
+    nodes without one (a graph typed without positions, or a node just added) are laid out in layers
+    (layer = length of the longest directed path into the node among them, nodes spread evenly within
+    a layer in topological order), below the placed nodes when there are any, so adding a node never
+    moves the others."""
+    placed = {n.name: n.get("pos") for n in graph.nodes
+              if isinstance(n.get("pos"), (tuple, list)) and len(n.get("pos")) == 2}
+    pos = {v: (float(xy[0]) * spacing, float(xy[1]) * spacing) for v, xy in placed.items()}
+    rest = [v for v in graph.topological_order() if v not in placed]
+    if not rest:
+        return pos
+    free = set(rest)
+    depth: dict[str, int] = {}
+    for v in rest:
+        depth[v] = 1 + max((depth[p] for p in graph.parents(v) if p in free), default=-1)
+    layers: dict[int, list[str]] = {}
+    for v in rest:
+        layers.setdefault(depth[v], []).append(v)
+    fresh = {}
+    for d, members in layers.items():
+        for i, v in enumerate(members):
+            fresh[v] = ((i - (len(members) - 1) / 2) * spacing * 1.2, d * spacing)
+    if pos:  # below the placed drawing, starting at its left edge
+        dx = min(x for x, _ in pos.values()) - min(x for x, _ in fresh.values())
+        dy = max(y for _, y in pos.values()) + spacing
+        fresh = {v: (x + dx, y + dy) for v, (x, y) in fresh.items()}
+    pos.update(fresh)
+    return pos
+
+
+def role_of(name: str, treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str]) -> str | None:
+    if name in set(treatment):
+        return "treatment"
+    if name in set(outcome):
+        return "outcome"
+    if name in set(given):
+        return "given"
+    return None
+
+
+def vis_nodes(
+    graph: ADMG,
+    treatment: Iterable[str] = (),
+    outcome: Iterable[str] = (),
+    given: Iterable[str] = (),
+    hedge: tuple[frozenset[str], frozenset[str]] | None = None,
+    intervened: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """vis-network node records: fill by type (or hedge membership), thick border by query role;
+    intervened nodes are drawn as boxes (their value is set from outside)."""
+    t, y, z, cut = list(treatment), list(outcome), list(given), set(intervened)
+    pos = layout(graph)
+    out = []
+    for n in graph.nodes:
+        role = role_of(n.name, t, y, z)
+        fill = TYPE_COLOURS[n.type]
+        if hedge is not None:
+            if n.name in hedge[1]:
+                fill = HEDGE_CORE
+            elif n.name in hedge[0]:
+                fill = HEDGE_FILL
+        border = ROLE_COLOURS[role] if role else PLAIN_BORDER
+        tip = f"{n.name}: {node_type_text(n)}" + (f" ({role})" if role else "")
+        if hedge is not None and n.name in hedge[0]:
+            tip += " | in hedge F" + ("'" if n.name in hedge[1] else "")
+        x, yy = pos[n.name]
+        out.append({
+            "id": n.name,
+            "label": n.name if n.type == "binary" else f"{n.name}\n{_short_type(n)}",
+            "title": tip,
+            "x": x,
+            "y": yy,
+            "shape": "box" if n.name in cut else "ellipse",
+            "borderWidth": 4 if role else 1.5,
+            "color": {"background": fill, "border": border,
+                      "highlight": {"background": fill, "border": border}},
+            "font": {"size": 18, "face": "Helvetica, Arial, sans-serif", "multi": False},
+            "margin": 10,
+        })
+    return out
+
+
+def _short_type(n: Node) -> str:
+    if n.type == "categorical":
+        return f"cat:{n.levels}"
+    if n.type == "image":
+        return "img " + shape_text(n.shape)
+    return n.type[:4]
+
+
+def vis_edges(graph: ADMG, hedge: tuple[frozenset[str], frozenset[str]] | None = None) -> list[dict[str, Any]]:
+    """Directed edges straight and dark; bidirected edges dashed, curved and red with two heads.
+    Edges inside the hedge's F are drawn thicker."""
+    in_f = hedge[0] if hedge is not None else frozenset()
+    out = []
+    for a, b in graph.directed:
+        hot = a in in_f and b in in_f
+        out.append({"from": a, "to": b, "arrows": "to", "width": 3.5 if hot else 1.8,
+                    "color": {"color": HEDGE_EDGE if hot else DIRECTED_COLOUR},
+                    "smooth": False, "title": f"{a} -> {b}"})
+    for a, b in graph.bidirected:
+        hot = a in in_f and b in in_f
+        out.append({"from": a, "to": b, "arrows": "to, from", "dashes": [8, 6], "width": 3.5 if hot else 2,
+                    "color": {"color": HEDGE_EDGE if hot else BIDIRECTED_COLOUR},
+                    "smooth": {"enabled": True, "type": "curvedCW", "roundness": 0.35},
+                    "title": f"{a} <-> {b}: hidden common cause"})
+    return out
+
+
+VIS_OPTIONS: dict[str, Any] = {
+    "physics": {"enabled": False},
+    "interaction": {"dragNodes": True, "dragView": True, "zoomView": True, "hover": True},
+    "edges": {"arrowStrikethrough": False},
+    "layout": {"randomSeed": 0},
+}
+
+
+@functools.lru_cache(maxsize=1)
+def vis_assets() -> tuple[str, str]:
+    """(JavaScript, CSS) of vis-network as bundled in the installed pyvis wheel: no network needed.
+    Only the tooltip rules of the CSS are kept: the rest (220 kB of inline images) styles the
+    editing toolbar, which we do not show."""
+    import pyvis
+
+    base = Path(pyvis.__file__).resolve().parent / "templates" / "lib" / "vis-9.1.2"
+    js = (base / "vis-network.min.js").read_text(encoding="utf-8")
+    css = (base / "vis-network.css").read_text(encoding="utf-8")
+    tooltip = "".join(re.findall(r"div\.vis-tooltip\s*\{[^}]*\}", css))
+    return js, tooltip
+
+
+def _script_json(obj: Any) -> str:
+    # JSON inside <script> must not be able to close the tag.
+    return json.dumps(obj).replace("</", "<\\/")
+
+
+def legend_html(show_hedge: bool = False) -> str:
+    chips = [f'<span class="chip" style="background:{c}">{t}</span>' for t, c in TYPE_COLOURS.items()]
+    roles = [f'<span class="chip ring" style="border-color:{c}">{r}</span>' for r, c in ROLE_COLOURS.items()]
+    edges = [
+        f'<span class="edge"><svg width="34" height="10"><line x1="2" y1="5" x2="30" y2="5" stroke="{DIRECTED_COLOUR}" '
+        'stroke-width="2"/><polygon points="26,1 33,5 26,9" fill="' + DIRECTED_COLOUR + '"/></svg>cause</span>',
+        f'<span class="edge"><svg width="34" height="10"><line x1="6" y1="5" x2="28" y2="5" stroke="{BIDIRECTED_COLOUR}" '
+        'stroke-width="2" stroke-dasharray="5,4"/></svg>hidden confounder</span>',
+    ]
+    if show_hedge:
+        edges.append(f'<span class="chip" style="background:{HEDGE_FILL}">hedge F</span>'
+                     f'<span class="chip" style="background:{HEDGE_CORE}">F\'</span>')
+    return '<div class="legend">' + "".join(chips + roles + edges) + "</div>"
+
+
+def graph_html(
+    graph: ADMG,
+    *,
+    treatment: Iterable[str] = (),
+    outcome: Iterable[str] = (),
+    given: Iterable[str] = (),
+    hedge: tuple[frozenset[str], frozenset[str]] | None = None,
+    intervened: Iterable[str] = (),
+    height: int = 380,
+    legend: bool = True,
+) -> str:
+    """A self-contained HTML page drawing ``graph`` with vis-network (all assets inline, offline)."""
+    from pyvis.network import Network
+
+    # pyvis validates and stores the records; we render them with our offline template.
+    net = Network(height=f"{height}px", width="100%", directed=True, cdn_resources="in_line")
+    for rec in vis_nodes(graph, treatment, outcome, given, hedge, intervened):
+        rec = dict(rec)
+        net.add_node(rec.pop("id"), **rec)
+    for rec in vis_edges(graph, hedge):
+        rec = dict(rec)
+        net.add_edge(rec.pop("from"), rec.pop("to"), **rec)
+    js, css = vis_assets()
+    return _HTML_TEMPLATE.format(
+        css=css,
+        js=js,
+        height=int(height),
+        nodes=_script_json(net.nodes),
+        edges=_script_json(net.edges),
+        options=_script_json(VIS_OPTIONS),
+        legend=legend_html(hedge is not None) if legend else "",
+        label=html.escape(graph_summary(graph)),
+    )
+
+
+_HTML_TEMPLATE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>graph</title>
+<style>{css}</style>
+<style>
+  html, body {{ margin: 0; padding: 0; background: transparent;
+               font-family: "Source Sans Pro", Helvetica, Arial, sans-serif; }}
+  #net {{ box-sizing: border-box; width: 100%; height: {height}px; border: 1px solid #e2e8f0; border-radius: 10px; background: #ffffff; }}
+  .legend {{ display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: center; font-size: 12px;
+             color: #334155; padding: 6px 2px 2px 2px; }}
+  .chip {{ padding: 1px 8px; border-radius: 10px; border: 1px solid #cbd5e1; }}
+  .chip.ring {{ background: #ffffff; border-width: 3px; border-style: solid; }}
+  .edge {{ display: inline-flex; align-items: center; gap: 4px; }}
+</style></head>
+<body>
+<div id="net" role="img" aria-label="{label}"></div>
+{legend}
+<script>{js}</script>
+<script>
+  var nodes = new vis.DataSet({nodes});
+  var edges = new vis.DataSet({edges});
+  var network = new vis.Network(document.getElementById("net"), {{nodes: nodes, edges: edges}}, {options});
+  network.once("afterDrawing", function () {{ network.fit({{animation: false}}); }});
+  document.getElementById("net").setAttribute("data-ready", "1");
+</script>
+</body></html>
+"""

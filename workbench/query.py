@@ -1,0 +1,167 @@
+"""The causal question asked on the Graph page: roles, validation, the formula and the hedge in words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.graph import ADMG, GraphError
+
+# --------------------------------------------------------------------------------------------------
+# Queries
+
+
+def roles_from_graph(graph: ADMG) -> dict[str, list[str]]:
+    """Query defaults from dagitty roles: exposure -> treatment, outcome -> outcome, adjusted -> given."""
+    out: dict[str, list[str]] = {"treatment": [], "outcome": [], "given": []}
+    key = {"exposure": "treatment", "outcome": "outcome", "adjusted": "given"}
+    for n in graph.nodes:
+        role = n.get("role")
+        if role in key:
+            out[key[role]].append(n.name)
+    return out
+
+
+def check_query(graph: ADMG, treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> None:
+    """Refuse a malformed query P(outcome | do(treatment), given) with one line naming the problem."""
+    t, y, z = list(treatment), list(outcome), list(given)
+    graph.check_nodes(t, "treatment")
+    graph.check_nodes(y, "outcome")
+    graph.check_nodes(z, "conditioning set")
+    if not y:
+        raise GraphError("choose at least one outcome")
+    pairs = ((t, y, "treatment", "outcome"), (t, z, "treatment", "conditioning set"),
+             (y, z, "outcome", "conditioning set"))
+    for a, b, first, second in pairs:
+        both = [v for v in a if v in set(b)]
+        if both:
+            raise GraphError(f"{', '.join(both)} cannot be in both the {first} and the {second}")
+
+
+def query_text(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> str:
+    """``P(Y | do(X), Z)`` in plain text."""
+    t, y, z = list(treatment), list(outcome), list(given)
+    cond = ([f"do({', '.join(t)})"] if t else []) + ([", ".join(z)] if z else [])
+    return f"P({', '.join(y)}" + (f" | {', '.join(cond)})" if cond else ")")
+
+
+def _tex_names(names: Iterable[str]) -> str:
+    # Multi-letter names read better upright; underscores must be escaped in LaTeX.
+    out = []
+    for v in names:
+        m = re.fullmatch(r"([A-Za-z])(\d+)", v)
+        out.append(f"{m.group(1)}_{{{m.group(2)}}}" if m else (v if len(v) == 1 else
+                                                              r"\mathrm{" + v.replace("_", r"\_") + "}"))
+    return ", ".join(out)
+
+
+def query_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> str:
+    t, y, z = list(treatment), list(outcome), list(given)
+    cond = ([rf"\mathrm{{do}}({_tex_names(t)})"] if t else []) + ([_tex_names(z)] if z else [])
+    return f"P({_tex_names(y)}" + (rf" \mid {', '.join(cond)})" if cond else ")")
+
+
+LONG_FORMULA = 200  # characters of LaTeX beyond which the formula is typeset smaller
+LINE_WIDTH = 60  # visible characters per line of a broken formula (fits the Graph page's panel)
+_FACTOR_JOIN = r" \, "
+
+
+def top_level_factors(latex: str) -> list[str]:
+    """Split an estimand's LaTeX at the product joins (``\\,``) that are outside every ``{...}``
+    group and every ``\\left ... \\right`` pair, so each piece can end a line of an ``aligned``
+    block (KaTeX refuses a line break between ``\\left`` and its ``\\right``).  A join inside a
+    ``\\sum_{...}`` scope is top level: breaking there leaves the sum over the rest of the line, as
+    printed formulas do."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        if latex.startswith(r"\left", i):
+            depth, i = depth + 1, i + 5
+        elif latex.startswith(r"\right", i):
+            depth, i = depth - 1, i + 6
+        elif latex[i] == "{":
+            depth, i = depth + 1, i + 1
+        elif latex[i] == "}":
+            depth, i = depth - 1, i + 1
+        elif depth == 0 and latex.startswith(_FACTOR_JOIN, i):
+            pieces.append(latex[start:i])
+            i = start = i + len(_FACTOR_JOIN)
+        else:
+            i += 1
+    pieces.append(latex[start:])
+    return pieces
+
+
+def visible_width(latex: str) -> int:
+    """Rough count of the characters KaTeX shows: control words and braces are not shown."""
+    return len(re.sub(r"\\[A-Za-z]+|[{}]", "", latex))
+
+
+def formula_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str], estimand_latex: str,
+                  line_width: int = LINE_WIDTH) -> str:
+    """``query = estimand``.  An estimand wider than ``line_width`` visible characters is broken
+    into lines at its top-level product joins (an ``aligned`` block, ``=`` aligned); a long one is
+    set in ``\\small`` as well, so it fits the Graph page's panel instead of running off it."""
+    query = query_latex(treatment, outcome, given)
+    size = "\\small " if len(estimand_latex) > LONG_FORMULA else ""
+    factors = top_level_factors(estimand_latex)
+    if visible_width(estimand_latex) <= line_width or len(factors) == 1:
+        return f"{size}{query} = {estimand_latex}"
+    lines, current = [], factors[0]
+    for f in factors[1:]:
+        if visible_width(current) + visible_width(f) > line_width:
+            lines.append(current)
+            current = f
+        else:
+            current += _FACTOR_JOIN + f
+    lines.append(current)
+    body = " \\\\\n&\\quad ".join(lines)
+    return f"{size}\\begin{{aligned}}{query} &= {body}\n\\end{{aligned}}"
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """What the identification panel shows: a formula, or the hedge and why."""
+
+    query: str
+    identifiable: bool
+    text: str = ""
+    latex: str = ""
+    hedge: tuple[frozenset[str], frozenset[str]] | None = None
+    reason: str = ""
+    estimand_json: Any = field(default=None, compare=False)
+
+
+def answer_query(graph: ADMG, treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> QueryAnswer:
+    """Run identification (ID, or IDC when ``given`` is non-empty) for P(outcome | do(treatment), given).
+
+    Bad input raises ``GraphError``; a non-identifiable query is a normal answer carrying the hedge.
+    """
+    t, y, z = list(treatment), list(outcome), list(given)
+    check_query(graph, t, y, z)
+    from core.identify import NotIdentifiable, identify  # written beside this module; imported lazily
+
+    q = query_text(t, y, z)
+    try:
+        est = identify(graph, t, y, given=z)
+    except NotIdentifiable as e:
+        hedge = getattr(e, "hedge", None)
+        if hedge is not None:
+            hedge = (frozenset(hedge[0]), frozenset(hedge[1]))
+        return QueryAnswer(q, False, hedge=hedge, reason=getattr(e, "reason", "") or str(e))
+    return QueryAnswer(q, True, text=est.to_text(), latex=est.to_latex(), estimand_json=est.to_json())
+
+
+def hedge_words(answer: QueryAnswer) -> str:
+    """The hedge in words, for the paragraph under the red 'not identifiable' line."""
+    if answer.identifiable or answer.hedge is None:
+        return ""
+    f, f2 = (", ".join(sorted(s)) for s in answer.hedge)
+    return (
+        f"**Why:** the hedge is F = {{{f}}} (light red) and F' = {{{f2}}} (dark red). Both are c-forests "
+        "with the same root among the outcome's ancestors, each held together by hidden confounders; the "
+        "treatment lies in F but not in F'. Two causal models that differ only on F give the same "
+        "observational distribution but different answers to the query, so no data of this kind can "
+        "decide it. Measuring a variable that breaks a red dashed edge, or a mediator, can help."
+    )
