@@ -5,8 +5,8 @@ drawing: a list of node records and a list of edge records in React Flow's shape
 an ``ADMG`` into such records (:func:`to_flow`) and reads a returned drawing back as a list of graph
 edits (:func:`diff_flow`), which :func:`apply_flow_edits` applies one by one through the editing
 rules of :mod:`workbench.graph_editor` (so a cycle, a self-loop or a duplicate name raises
-``GraphError`` with one line, and the caller keeps the old graph).  Nothing here imports Streamlit except :func:`flow_state`, which
-wraps the records in streamlit-flow's classes (imported lazily).
+``GraphError`` with one line, and the caller keeps the old graph).  Nothing here imports Streamlit
+except :func:`flow_state`, which wraps the records in streamlit-flow's classes (imported lazily).
 
 Records and what they mean:
 
@@ -42,8 +42,8 @@ NODE_ROOM = (150.0, 50.0)  # pixels a node label takes beyond its position (its 
 MIN_SCALE, MAX_SCALE = 60.0, 160.0  # pixels per dagitty unit
 MOVE_TOLERANCE = 0.5  # pixels: React Flow reports float positions; a smaller shift is not a drag
 POS_DIGITS = 2  # dagitty positions are written with two decimals (1/100 of a unit = one pixel)
-EDGE_KINDS = ("directed", "bidirected")
-BIDIRECTED_PATH = "simplebezier"  # curved arcs like the pyvis view (smoothstep drew right-angled runs along the directed edges)
+EDGE_KINDS = tuple(graph_editor.EDGE_KINDS)  # directed, bidirected
+BIDIRECTED_PATH = "simplebezier"  # curved arcs like the pyvis view (a smoothstep path runs at right angles along the directed edges)
 EDGE_KIND_LABELS = {"directed": "directed  A → B (cause)", "bidirected": "bidirected  A ↔ B (hidden confounder)"}
 
 _EDGE_ID_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(<->|->)([A-Za-z_][A-Za-z0-9_]*)")

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 LOSS_POINTS = 400  # live loss points kept per node (older ones are averaged pairwise)
 
 
+# --------------------------------------------------------------------------------------------------
+# Per-node settings
+
+
 class NodeSettings(TypedDict):
     """How one node is trained: its mechanism kind and its preset."""
 
@@ -48,30 +52,6 @@ class NodeSettings(TypedDict):
 
 Settings: TypeAlias = Mapping[str, NodeSettings]
 """Every node's :class:`NodeSettings`, by node name."""
-
-
-class ManifestEntry(TypedDict, total=False):
-    """The part of a node's entry in a run manifest that the page reads."""
-
-    loss_history: list[tuple[int, float]]  # (step, loss), downsampled; JSON gives [step, loss] pairs
-
-
-class Manifest(TypedDict, total=False):
-    """The part of a run manifest (``Workspace.manifest``) that the page reads."""
-
-    nodes: dict[str, ManifestEntry]
-
-
-class LossRow(TypedDict):
-    """One point of the loss chart."""
-
-    node: str
-    step: int
-    loss: float
-
-
-# --------------------------------------------------------------------------------------------------
-# Per-node settings
 
 
 def kind_options(node: Node) -> list[str]:
@@ -124,7 +104,7 @@ class NodeProgress:
     eta: float | None = None
     phase: str = "waiting"  # waiting, start, step, checkpoint, done
     message: str = ""
-    started_at: int = 0  # the step this session started from (>0 on resume)
+    started_at: int = 0  # the step this job started from (>0 on resume)
     losses: list[tuple[int, float]] = field(default_factory=list)
     _stride: int = field(default=1, init=False, repr=False)  # losses averaged into one point
     _pending: list[float] = field(default_factory=list, init=False, repr=False)  # losses not averaged yet
@@ -323,6 +303,26 @@ def training_work(
 # What the page shows
 
 
+class ManifestEntry(TypedDict, total=False):
+    """The part of a node's entry in a run manifest that the page reads."""
+
+    loss_history: list[tuple[int, float]]  # (step, loss), downsampled; JSON gives [step, loss] pairs
+
+
+class Manifest(TypedDict, total=False):
+    """The part of a run manifest (``Workspace.manifest``) that the page reads."""
+
+    nodes: dict[str, ManifestEntry]
+
+
+class LossRow(TypedDict):
+    """One point of the loss chart."""
+
+    node: str
+    step: int
+    loss: float
+
+
 def loss_rows(job_progress: Mapping[str, NodeProgress] | None, manifest: Manifest | None,
               nodes: Iterable[str]) -> list[LossRow]:
     """Long rows (node, step, loss) for the loss chart: the live curve of a node this job is
@@ -333,7 +333,7 @@ def loss_rows(job_progress: Mapping[str, NodeProgress] | None, manifest: Manifes
         live = (job_progress or {}).get(v)
         saved = entries.get(v, {}).get("loss_history") or []
         if live is not None and live.losses and (not saved or live.losses[-1][0] >= saved[-1][0]):
-            # the saved history covers earlier sessions; the live points continue it
+            # the saved history covers earlier jobs; the live points continue it
             before = [(int(s), float(x)) for s, x in saved if s <= live.started_at]
             points = before + list(live.losses)
         else:

@@ -112,7 +112,7 @@ def test_errors_are_shown_and_an_incompatible_run_can_be_discarded(backdoor_work
     at.number_input(key=TrainPage.STEPS).set_value(3).run()
     at.button(key=TrainPage.train_one("X")).click().run()
     at = wait_for(at, lambda a: any("Training finished" in s.value for s in a.success))
-    # Another mechanism preset for a trained node: refused by core.train with one line, shown on the page.
+    # Another mechanism preset for a trained node: refused by core.runs.train with one line, shown on the page.
     at.selectbox(key=TrainPage.preset("X")).set_value("full").run()
     at.number_input(key=TrainPage.STEPS).set_value(6).run()
     at.button(key=TrainPage.train_one("X")).click().run()
