@@ -1,7 +1,8 @@
 """Causal Workbench: the Streamlit entry point (``streamlit run app.py``).
 
-Five pages, one per step of the workflow, and a sidebar every page shares: the current graph and the
-compute device.  Pages keep their state in ``st.session_state``; the logic lives in ``core``.
+Five pages, one per step of the workflow, and a sidebar every page shares: the current graph, the
+compute device, the workspace and its models.  Pages keep their state in ``st.session_state`` (keys in
+``workbench.keys``); their logic lives in ``workbench``, the science in ``core``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import streamlit as st
 
 from core.runs import workspace
 from workbench import graph_state, graph_view, session, sidebar, train_page
+from workbench.keys import Shared
+from workbench.keys import Sidebar as K
 
 st.set_page_config(page_title="Causal Workbench", page_icon=sidebar.app_icon(), layout="wide")
 
@@ -31,20 +34,20 @@ graph_state.ensure_graph_state(st.session_state)
 with st.sidebar:
     st.markdown("### :material/hub: Causal Workbench")
     st.caption("Draw a causal graph, fit one generative model per node, compare seeing with doing.")
-    st.markdown(f"**Graph** &nbsp; `{st.session_state.get('graph_name', 'none')}`")
-    st.caption(graph_view.graph_summary(st.session_state.get("graph")))
+    st.markdown(f"**Graph** &nbsp; `{st.session_state.get(Shared.GRAPH_NAME, 'none')}`")
+    st.caption(graph_view.graph_summary(st.session_state.get(Shared.GRAPH)))
     st.markdown(f"**Compute device** &nbsp; `{sidebar.device_label()}`")
-    # ---- workspace and model status (logic in core.workspace and core.ui_train)
+    # the workspace (workbench.session) and its models' status (workbench.train_page)
     names = workspace.list_workspaces()
-    st.selectbox("**Workspace**", names, index=names.index(ws.name), key="ws_pick",
+    st.selectbox("**Workspace**", names, index=names.index(ws.name), key=K.WORKSPACE_PICK,
                  on_change=session.on_pick_workspace, args=(st.session_state,))
     with st.popover("New workspace", icon=":material/add:"):
-        st.text_input("Name", key="ws_new_name", placeholder="my-project")
-        st.button("Create (keeps the current graph and data)", key="ws_create",
+        st.text_input("Name", key=K.NEW_WORKSPACE_NAME, placeholder="my-project")
+        st.button("Create (keeps the current graph and data)", key=K.CREATE_WORKSPACE,
                   on_click=session.on_create_workspace, args=(st.session_state,))
-    for problem in st.session_state.get("workspace_problems") or ():
+    for problem in st.session_state.get(Shared.WORKSPACE_PROBLEMS) or ():
         st.warning(problem, icon=":material/warning:")
     job = st.cache_resource(train_page.new_registry)().get(ws.key)
-    st.markdown(train_page.model_status_markdown(st.session_state.get("graph"), ws, job))
+    st.markdown(train_page.model_status_markdown(st.session_state.get(Shared.GRAPH), ws, job))
 
 page.run()

@@ -1,25 +1,29 @@
 """Graph page: load, type or edit a causal graph with hidden confounders, and ask what is identifiable.
 
-Thin by design: every rule (parsing, editing, query checks, drawing) lives in ``core.ui`` and
-``core.graph``; this file wires widgets to it.  Every change goes through a callback that either
+Thin by design: every rule (loading, editing, query checks, drawing, the drag-to-connect editor) lives
+in ``workbench`` (graph_files, graph_editor, query, graph_view, flow) and ``core.graph``; this file
+wires widgets to it.  Every change goes through a callback that either
 replaces the graph or leaves it untouched and records one error line, so bad input never loses work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 from streamlit_flow import streamlit_flow
+from streamlit_flow.state import StreamlitFlowState
 
 from core.errors import WorkbenchError
 from core.graph import ADMG, NODE_TYPES
 from workbench import flow, graph_editor, graph_files, graph_state, graph_view, query
+from workbench.keys import GraphPage as K
+from workbench.keys import Shared
 
 state = st.session_state
 graph_state.ensure_graph_state(state)
-if "graph_text" not in state:
-    state["graph_text"] = state["graph"].to_dagitty()
+if Shared.GRAPH_TEXT not in state:
+    state[Shared.GRAPH_TEXT] = state[Shared.GRAPH].to_dagitty()
 
 
 # ---- callbacks: run before the page, so they may rewrite widget values
@@ -31,67 +35,70 @@ def follow_renames(renamed: list[tuple[str, str]]) -> None:
         state[key] = flow.renamed_choices(state.get(key, []), renamed)
 
 
-def apply(edit: Callable[[ADMG], ADMG], renamed: list[tuple[str, str]] = (), **after: object) -> None:
-    """Replace the graph by ``edit(graph)``; on bad input keep it and show one line."""
+def apply(edit: Callable[[ADMG], ADMG], renamed: Sequence[tuple[str, str]] = (),
+          after: Mapping[str, object] | None = None) -> None:
+    """Replace the graph by ``edit(graph)`` and set the ``after`` keys; on bad input keep it and show
+    one line."""
     try:
-        new = edit(state["graph"])
+        new = edit(state[Shared.GRAPH])
     except WorkbenchError as e:
-        state["graph_error"] = str(e)
+        state[Shared.GRAPH_ERROR] = str(e)
         return
     follow_renames(list(renamed))
-    graph_state.set_graph(state, new, state.get("graph_name", "untitled"))
-    state["example_pick"] = None  # the graph no longer is the example; picking it again reloads it
-    for key, value in after.items():
+    graph_state.set_graph(state, new, state.get(Shared.GRAPH_NAME, "untitled"))
+    state[K.EXAMPLE_PICK] = None  # the graph no longer is the example; picking it again reloads it
+    for key, value in (after or {}).items():
         state[key] = value
 
 
 def on_example() -> None:
-    name = state.get("example_pick")
+    name = state.get(K.EXAMPLE_PICK)
     if name is None:
         return
     try:
         graph_state.set_graph(state, graph_files.load_example(name), name, query_from_roles=True)
     except WorkbenchError as e:
-        state["graph_error"] = str(e)
+        state[Shared.GRAPH_ERROR] = str(e)
 
 
 def on_upload() -> None:
-    upload = state.get("upload")
+    upload = state.get(K.UPLOAD)
     if upload is None:
         return
     try:
         graph = graph_files.graph_from_upload(upload.name, upload.getvalue())
     except WorkbenchError as e:
-        state["graph_error"] = str(e)
+        state[Shared.GRAPH_ERROR] = str(e)
         return
     graph_state.set_graph(state, graph, graph_files.graph_name_from_filename(upload.name), query_from_roles=True)
-    state["example_pick"] = None
+    state[K.EXAMPLE_PICK] = None
 
 
 def on_text() -> None:
     try:
-        graph = graph_files.graph_from_text(state["graph_text"])
+        graph = graph_files.graph_from_text(state[Shared.GRAPH_TEXT])
     except WorkbenchError as e:
-        state["graph_error"] = str(e)  # the typed text stays, so it can be fixed
+        state[Shared.GRAPH_ERROR] = str(e)  # the typed text stays, so it can be fixed
         return
-    graph_state.set_graph(state, graph, state.get("graph_name", "typed"), sync_text=False)
-    state["example_pick"] = None
+    graph_state.set_graph(state, graph, state.get(Shared.GRAPH_NAME, "typed"), sync_text=False)
+    state[K.EXAMPLE_PICK] = None
 
 
 def on_add_node() -> None:
     apply(lambda g: graph_editor.add_node(g, graph_editor.make_node(
-        state.get("new_name", ""), state.get("new_type", "binary"), state.get("new_levels"), state.get("new_shape"))),
-        new_name="")
+        state.get(K.NEW_NAME, ""), state.get(K.NEW_TYPE, "binary"), levels=state.get(K.NEW_LEVELS),
+        shape=state.get(K.NEW_SHAPE))),
+        after={K.NEW_NAME: ""})
 
 
 def on_rename(old: str) -> None:
-    new = state.get(f"rename_{old}", old).strip()
-    apply(lambda g: graph_editor.rename_node(g, old, new), renamed=[(old, new)], edit_node=new)
+    new = state.get(K.new_name_of(old), old).strip()
+    apply(lambda g: graph_editor.rename_node(g, old, new), renamed=[(old, new)], after={K.EDIT_NODE: new})
 
 
 def on_retype(name: str) -> None:
-    apply(lambda g: graph_editor.retype_node(g, name, state[f"type_{name}"], state.get(f"levels_{name}"),
-                                   state.get(f"shape_{name}")))
+    apply(lambda g: graph_editor.retype_node(g, name, state[K.type_of(name)], levels=state.get(K.levels_of(name)),
+                                             shape=state.get(K.shape_of(name))))
 
 
 def on_delete(name: str) -> None:
@@ -99,28 +106,28 @@ def on_delete(name: str) -> None:
 
 
 def on_add_edge() -> None:
-    kind = "bidirected" if state.get("edge_kind", "").startswith("bidirected") else "directed"
-    apply(lambda g: graph_editor.add_edge(g, state.get("edge_a"), state.get("edge_b"), kind))
+    kind = "bidirected" if state.get(K.EDGE_KIND, "").startswith("bidirected") else "directed"
+    apply(lambda g: graph_editor.add_edge(g, state.get(K.EDGE_FROM), state.get(K.EDGE_TO), kind))
 
 
 def on_remove_edge() -> None:
-    label = state.get("edge_pick")
+    label = state.get(K.EDGE_PICK)
     if not label:
-        state["graph_error"] = "pick an edge to remove"
+        state[Shared.GRAPH_ERROR] = "pick an edge to remove"
         return
     apply(lambda g: graph_editor.remove_edge(g, *graph_editor.parse_edge_label(label)))
 
 
 def on_flip_edge(a: str, b: str, kind: str) -> None:
-    apply(lambda g: flow.toggle_edge_kind(g, a, b, kind), flow_selected=None)
+    apply(lambda g: flow.toggle_edge_kind(g, a, b, kind), after={K.FLOW_SELECTED: None})
 
 
 def on_reverse_edge(a: str, b: str) -> None:
-    apply(lambda g: flow.reverse_edge(g, a, b), flow_selected=None)
+    apply(lambda g: flow.reverse_edge(g, a, b), after={K.FLOW_SELECTED: None})
 
 
 def on_delete_edge(a: str, b: str, kind: str) -> None:
-    apply(lambda g: graph_editor.remove_edge(g, a, b, kind), flow_selected=None)
+    apply(lambda g: graph_editor.remove_edge(g, a, b, kind), after={K.FLOW_SELECTED: None})
 
 
 # ---- the drag-to-connect editor (React Flow keeps its own drawing in the browser)
@@ -129,47 +136,47 @@ def on_delete_edge(a: str, b: str, kind: str) -> None:
 def flow_key() -> str:
     """The editor's widget key.  A graph changed anywhere but in the editor (text, forms, example,
     another page) gets a new key: a fresh component that draws it, instead of a stale drawing."""
-    if state.get("flow_graph") != state["graph"] or "flow_frame" not in state:
+    if state.get(K.FLOW_GRAPH) != state[Shared.GRAPH] or K.FLOW_FRAME not in state:
         redraw_editor()
-    return f"graph_flow_{state['flow_rev']}"
+    return K.flow_editor(state[K.FLOW_REV])
 
 
 def redraw_editor() -> None:
     """Show the current graph afresh (after an edit the editor drew in its own way, or refused).
     The drawing's frame (spacing, offset) in the canvas is fixed for the life of one editor instance."""
-    state["flow_graph"] = state["graph"]
-    state["flow_frame"] = flow.fit_frame(state["graph"])
-    state["flow_rev"] = state.get("flow_rev", 0) + 1
+    state[K.FLOW_GRAPH] = state[Shared.GRAPH]
+    state[K.FLOW_FRAME] = flow.fit_frame(state[Shared.GRAPH])
+    state[K.FLOW_REV] = state.get(K.FLOW_REV, 0) + 1
 
 
-def read_editor(key: str, returned) -> None:
+def read_editor(key: str, returned: StreamlitFlowState) -> None:
     """Turn what the editor sent back into a graph edit (validated) or a click selection."""
     stamp = (key, getattr(returned, "timestamp", 0))
-    if not stamp[1] or state.get("flow_seen") == stamp:
+    if not stamp[1] or state.get(K.FLOW_SEEN) == stamp:
         return  # nothing new from the browser (a rerun hands back the last value again)
-    state["flow_seen"] = stamp
-    shown: ADMG = state["flow_graph"]
+    state[K.FLOW_SEEN] = stamp
+    shown: ADMG = state[K.FLOW_GRAPH]
     try:
         edits = flow.diff_flow(shown, flow.records(returned.nodes), flow.records(returned.edges),
-                                  state.get("flow_edge_kind", "directed"), state["flow_frame"])
+                               new_edge_kind=state.get(K.FLOW_EDGE_KIND, "directed"), frame=state[K.FLOW_FRAME])
         new = flow.apply_flow_edits(shown, edits) if edits else shown
     except WorkbenchError as e:
-        state["graph_error"] = str(e)
+        state[Shared.GRAPH_ERROR] = str(e)
         redraw_editor()  # the editor reverts to the valid graph; nothing is lost
         st.rerun()
     if edits:
         follow_renames(list(edits.renamed))
-        graph_state.set_graph(state, new, state.get("graph_name", "untitled"))
-        state["example_pick"] = None
+        graph_state.set_graph(state, new, state.get(Shared.GRAPH_NAME, "untitled"))
+        state[K.EXAMPLE_PICK] = None
         if edits.only_moves:
-            state["flow_graph"] = new  # the editor already shows it: no redraw while dragging
+            state[K.FLOW_GRAPH] = new  # the editor already shows it: no redraw while dragging
         else:
             redraw_editor()  # draw the new edge in its style (arrowheads, dashes)
         st.rerun()  # the sidebar and the saved workspace follow the edit
     picked = flow.selection(shown, returned.selected_id)
-    state["flow_selected"] = picked
+    state[K.FLOW_SELECTED] = picked
     if picked is not None and picked[0] == "node":
-        state["edit_node"] = picked[1]  # the "Change a node" form shows the clicked node
+        state[K.EDIT_NODE] = picked[1]  # the "Change a node" form shows the clicked node
 
 
 # ---- page
@@ -182,7 +189,7 @@ st.caption(
 )
 error_box = st.container()
 # Long estimands scroll sideways instead of being clipped.
-st.html("<style>.st-key-formula .katex-display { overflow-x: auto; overflow-y: hidden; padding: 4px 0; }</style>")
+st.html(f"<style>.st-key-{K.FORMULA} .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 4px 0; }}</style>")
 
 left, right = st.columns([1, 2], gap="large")
 with right:
@@ -192,11 +199,11 @@ with right:
 
 with editor_box:
     st.subheader("Draw")
-    st.radio("New edges are", flow.EDGE_KINDS, key="flow_edge_kind", horizontal=True,
+    st.radio("New edges are", flow.EDGE_KINDS, key=K.FLOW_EDGE_KIND, horizontal=True,
              format_func=flow.EDGE_KIND_LABELS.get,
              help="Drag from the dot under a node to the dot above another node to connect them.")
     key = flow_key()
-    returned = streamlit_flow(key, flow.flow_state(state["flow_graph"], state["flow_frame"]), height=440,
+    returned = streamlit_flow(key, flow.flow_state(state[K.FLOW_GRAPH], state[K.FLOW_FRAME]), height=440,
                               show_controls=True, allow_new_edges=True, get_node_on_click=True,
                               get_edge_on_click=True, enable_node_menu=True, enable_edge_menu=True,
                               enable_pane_menu=True, hide_watermark=True, min_zoom=0.3,
@@ -207,37 +214,37 @@ with editor_box:
                "connect them (cause → effect). Right-click a node or edge to delete it (or rename the node "
                "with *Edit Node*); right-click the canvas to add a node. Click a node to change its type "
                "under **Edit** on the left; click an edge for its options here.")
-    picked = state.get("flow_selected")
-    if picked is not None and picked[0] == "edge" and flow.selection(state["graph"], flow.edge_id(*picked[1])):
+    picked = state.get(K.FLOW_SELECTED)
+    if picked is not None and picked[0] == "edge" and flow.selection(state[Shared.GRAPH], flow.edge_id(*picked[1])):
         a, b, kind = picked[1]
-        with st.container(border=True, key="flow_edge_panel"):
+        with st.container(border=True, key=K.FLOW_EDGE_PANEL):
             st.markdown(f"**Edge** `{a} {graph_editor.EDGE_KINDS[kind]} {b}`")
             c1, c2, c3 = st.columns(3)
-            c1.button("Make directed →" if kind == "bidirected" else "Make bidirected ↔", key="flow_flip_edge",
+            c1.button("Make directed →" if kind == "bidirected" else "Make bidirected ↔", key=K.FLOW_FLIP_EDGE,
                       on_click=on_flip_edge, args=(a, b, kind), width="stretch")
-            c2.button("Reverse", key="flow_reverse_edge", on_click=on_reverse_edge, args=(a, b),
+            c2.button("Reverse", key=K.FLOW_REVERSE_EDGE, on_click=on_reverse_edge, args=(a, b),
                       disabled=kind != "directed", width="stretch")
-            c3.button("Delete", key="flow_delete_edge", on_click=on_delete_edge, args=(a, b, kind),
+            c3.button("Delete", key=K.FLOW_DELETE_EDGE, on_click=on_delete_edge, args=(a, b, kind),
                       icon=":material/delete:", width="stretch")
 
-graph: ADMG = state["graph"]
+graph: ADMG = state[Shared.GRAPH]
 with error_box:
-    if state.get("graph_error"):
-        st.error(f"{state['graph_error']} (the graph is unchanged)", icon=":material/error:")
+    if state.get(Shared.GRAPH_ERROR):
+        st.error(f"{state[Shared.GRAPH_ERROR]} (the graph is unchanged)", icon=":material/error:")
 
 
 with left:
     st.subheader("Load")
     examples = graph_files.example_names()
-    if "example_pick" not in state:  # first visit, or back from another page: is an example loaded?
-        state["example_pick"] = graph_files.loaded_example(graph, state.get("graph_name"))
-    st.selectbox("Example graph", examples, key="example_pick", on_change=on_example, index=None,
+    if K.EXAMPLE_PICK not in state:  # first visit, or back from another page: is an example loaded?
+        state[K.EXAMPLE_PICK] = graph_files.loaded_example(graph, state.get(Shared.GRAPH_NAME))
+    st.selectbox("Example graph", examples, key=K.EXAMPLE_PICK, on_change=on_example, index=None,
                  placeholder="load an example…", help="Loading replaces the current graph.")
-    if state.get("example_pick"):
-        st.caption(graph_files.example_description(state["example_pick"]))
-    st.file_uploader("…or upload a JSON or dagitty file", type=["json", "dagitty", "txt", "dag"], key="upload",
+    if state.get(K.EXAMPLE_PICK):
+        st.caption(graph_files.example_description(state[K.EXAMPLE_PICK]))
+    st.file_uploader("…or upload a JSON or dagitty file", type=["json", "dagitty", "txt", "dag"], key=K.UPLOAD,
                      on_change=on_upload, max_upload_size=5)
-    st.text_area("Model code (dagitty or JSON): edits re-draw the graph", key="graph_text", height=230,
+    st.text_area("Model code (dagitty or JSON): edits re-draw the graph", key=Shared.GRAPH_TEXT, height=230,
                  on_change=on_text, persist_state="session",
                  help="dagitty syntax: `X -> Y`, `X <-> Y`, chains `A -> B -> C`, `U [latent]`, `X [exposure]`. "
                       "Press Ctrl+Enter or click outside to apply.")
@@ -247,62 +254,62 @@ with left:
     with tab_nodes:
         with st.container(border=True):
             st.markdown("**Add a node**")
-            st.text_input("Name", key="new_name", placeholder="e.g. Z")
-            new_type = st.selectbox("Type", NODE_TYPES, key="new_type")
+            st.text_input("Name", key=K.NEW_NAME, placeholder="e.g. Z")
+            new_type = st.selectbox("Type", NODE_TYPES, key=K.NEW_TYPE)
             if new_type == "categorical":
-                st.number_input("Levels", min_value=2, max_value=1000, value=3, step=1, key="new_levels")
+                st.number_input("Levels", min_value=2, max_value=1000, value=3, step=1, key=K.NEW_LEVELS)
             elif new_type == "image":
-                st.text_input("Shape (channels x height x width)", value="1x16x16", key="new_shape")
-            st.button("Add node", key="add_node", on_click=on_add_node, icon=":material/add:")
+                st.text_input("Shape (channels x height x width)", value="1x16x16", key=K.NEW_SHAPE)
+            st.button("Add node", key=K.ADD_NODE, on_click=on_add_node, icon=":material/add:")
         with st.container(border=True):
             st.markdown("**Change a node**")
-            if state.get("edit_node") not in graph:
-                state.pop("edit_node", None)
-            name = st.selectbox("Node", graph.names, key="edit_node")
+            if state.get(K.EDIT_NODE) not in graph:
+                state.pop(K.EDIT_NODE, None)
+            name = st.selectbox("Node", graph.names, key=K.EDIT_NODE)
             node = graph.node(name)
             c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-            c1.text_input("New name", value=name, key=f"rename_{name}")
-            c2.button("Rename", key="rename", on_click=on_rename, args=(name,))
-            kind = st.selectbox("Type", NODE_TYPES, index=NODE_TYPES.index(node.type), key=f"type_{name}")
+            c1.text_input("New name", value=name, key=K.new_name_of(name))
+            c2.button("Rename", key=K.RENAME, on_click=on_rename, args=(name,))
+            kind = st.selectbox("Type", NODE_TYPES, index=NODE_TYPES.index(node.type), key=K.type_of(name))
             if kind == "categorical":
                 st.number_input("Levels", min_value=2, max_value=1000, value=node.levels or 3, step=1,
-                                key=f"levels_{name}")
+                                key=K.levels_of(name))
             elif kind == "image":
                 st.text_input("Shape (channels x height x width)", value=graph_editor.shape_text(node.shape),
-                              key=f"shape_{name}")
+                              key=K.shape_of(name))
             c3, c4 = st.columns(2)
-            c3.button("Apply type", key="retype", on_click=on_retype, args=(name,), icon=":material/check:")
-            c4.button("Delete", key="delete", on_click=on_delete, args=(name,), icon=":material/delete:")
+            c3.button("Apply type", key=K.RETYPE, on_click=on_retype, args=(name,), icon=":material/check:")
+            c4.button("Delete", key=K.DELETE, on_click=on_delete, args=(name,), icon=":material/delete:")
     with tab_edges:
         with st.container(border=True):
             st.markdown("**Add an edge**")
-            st.radio("Kind", ["directed  A → B (cause)", "bidirected  A ↔ B (hidden confounder)"], key="edge_kind")
-            for key in ("edge_a", "edge_b"):
+            st.radio("Kind", [flow.EDGE_KIND_LABELS[k] for k in flow.EDGE_KINDS], key=K.EDGE_KIND)
+            for key in (K.EDGE_FROM, K.EDGE_TO):
                 if state.get(key) not in graph:
                     state.pop(key, None)
             c1, c2 = st.columns(2)
-            c1.selectbox("From", graph.names, key="edge_a")
-            c2.selectbox("To", graph.names, index=min(1, len(graph) - 1), key="edge_b")
-            st.button("Add edge", key="add_edge", on_click=on_add_edge, icon=":material/add:")
+            c1.selectbox("From", graph.names, key=K.EDGE_FROM)
+            c2.selectbox("To", graph.names, index=min(1, len(graph) - 1), key=K.EDGE_TO)
+            st.button("Add edge", key=K.ADD_EDGE, on_click=on_add_edge, icon=":material/add:")
         with st.container(border=True):
             st.markdown("**Remove an edge**")
             labels = graph_editor.edge_labels(graph)
-            if state.get("edge_pick") not in labels:
-                state.pop("edge_pick", None)
-            st.selectbox("Edge", labels, key="edge_pick", placeholder="no edges")
-            st.button("Remove edge", key="remove_edge", on_click=on_remove_edge, icon=":material/remove:",
+            if state.get(K.EDGE_PICK) not in labels:
+                state.pop(K.EDGE_PICK, None)
+            st.selectbox("Edge", labels, key=K.EDGE_PICK, placeholder="no edges")
+            st.button("Remove edge", key=K.REMOVE_EDGE, on_click=on_remove_edge, icon=":material/remove:",
                       disabled=not labels)
 
     st.subheader("Save")
     c1, c2 = st.columns(2)
     for col, fmt in ((c1, "json"), (c2, "dagitty")):
-        text, file_name, mime = graph_files.download_payload(graph, fmt, state.get("graph_name", "graph"))
+        text, file_name, mime = graph_files.download_payload(graph, fmt, state.get(Shared.GRAPH_NAME, "graph"))
         col.download_button("JSON" if fmt == "json" else "dagitty", text, file_name=file_name, mime=mime,
-                            key=f"download_{fmt}", help=f"Download {file_name}", on_click="ignore",
+                            key=K.download(fmt), help=f"Download {file_name}", on_click="ignore",
                             icon=":material/download:", width="stretch")
 
-if not state.get("graph_query_seeded"):  # once a session: a restored graph opens with its roles' question
-    state["graph_query_seeded"] = True
+if not state.get(K.QUERY_SEEDED):  # once a session: a restored graph opens with its roles' question
+    state[K.QUERY_SEEDED] = True
     seeded = flow.first_visit_query({r: state.get(k, []) for r, k in graph_state.QUERY_KEYS.items()}, graph)
     for role, key in graph_state.QUERY_KEYS.items():
         state[key] = seeded[role]
@@ -316,7 +323,7 @@ with query_box:
             key = graph_state.QUERY_KEYS[role]
             state[key] = [v for v in state.get(key, []) if v in graph]
             col.multiselect(label, graph.names, key=key, persist_state="session")
-        treatment, outcome, given = (state[graph_state.QUERY_KEYS[r]] for r in ("treatment", "outcome", "given"))
+        treatment, outcome, given = state[Shared.TREATMENT], state[Shared.OUTCOME], state[Shared.GIVEN]
 
         answer = None
         if not treatment and not outcome and not given:
@@ -329,7 +336,7 @@ with query_box:
                 st.error(str(e), icon=":material/error:")
         if answer is not None and answer.identifiable:
             st.success(f"{answer.query} is identifiable from observational data:", icon=":material/check_circle:")
-            with st.container(key="formula"):
+            with st.container(key=K.FORMULA):
                 st.latex(query.formula_latex(treatment, outcome, given, answer.latex))
             with st.expander("As text and JSON"):
                 st.code(answer.text, language=None)
@@ -340,15 +347,16 @@ with query_box:
 
 with views_box:
     hedge = answer.hedge if answer is not None and not answer.identifiable else None
-    draw = dict(treatment=treatment, outcome=outcome, given=given)
+    roles = dict(treatment=tuple(treatment), outcome=tuple(outcome), given=tuple(given))
     if treatment:  # the query drawn twice: as observed (hedge highlighted) and after graph surgery
         g1, g2 = st.columns(2)
         with g1:
-            st.markdown(f"**{state.get('graph_name', 'graph')}**: as observed" + (" (hedge in red)" if hedge else ""))
-            st.iframe(graph_view.graph_html(graph, hedge=hedge, height=330, **draw))
+            st.markdown(f"**{state.get(Shared.GRAPH_NAME, 'graph')}**: as observed" + (" (hedge in red)" if hedge else ""))
+            st.iframe(graph_view.graph_html(graph, graph_view.Marks(hedge=hedge, **roles), height=330))
         with g2:
             st.markdown(f"**After do({', '.join(treatment)})**: incoming edges cut",
                         help="Graph surgery: setting the treatment from outside removes every arrow into it, "
                              "dashed hidden-confounder arcs included.")
-            st.iframe(graph_view.graph_html(graph.do(treatment), intervened=treatment, height=330, **draw))
-    st.markdown(f"**{state.get('graph_name', 'graph')}**: {graph_view.graph_summary(graph)}")
+            st.iframe(graph_view.graph_html(graph.do(treatment), graph_view.Marks(intervened=tuple(treatment), **roles),
+                                            height=330))
+    st.markdown(f"**{state.get(Shared.GRAPH_NAME, 'graph')}**: {graph_view.graph_summary(graph)}")

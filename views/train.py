@@ -1,7 +1,7 @@
 """Train page: fit one conditional generative model per node, in a background thread.
 
-Thin by design: settings, jobs and progress live in ``core.ui_train``, training in ``core.train``,
-the run folder in the workspace (``core.workspace``).  The job registry is an ``st.cache_resource``
+Thin by design: settings, jobs and progress live in ``workbench.train_page``, training in
+``core.runs.train``, the run folder in the workspace (``core.runs.workspace``).  The job registry is an ``st.cache_resource``
 object keyed by workspace, so a browser refresh finds a running job again; the progress panel is a
 fragment that reruns every second while the job runs (the rest of the page stays still).
 """
@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import WorkbenchError
 from core.runs.checkpoint import CheckpointError, load_run
 from core.runs.workspace import Workspace, node_status, status_line
 from workbench import graph_editor, graph_state, sidebar, train_page
+from workbench.keys import Shared
+from workbench.keys import TrainPage as K
 
 state = st.session_state
 graph_state.ensure_graph_state(state)
 registry = st.cache_resource(train_page.new_registry)()
-ws: Workspace | None = state.get("workspace")
+ws: Workspace | None = state.get(Shared.WORKSPACE)
 
 st.title("Train", anchor=False)
 st.caption("Fit one conditional generative model per node, each given its parents in the graph. Training runs "
            "in the background: you can leave this page, and stop or resume at any time.")
 
-graph = state.get("graph")
-ds = state.get("dataset")
+graph = state.get(Shared.GRAPH)
+ds = state.get(Shared.DATASET)
 if ws is None:
     st.error("No workspace is open.", icon=":material/error:")
     st.stop()
@@ -50,27 +53,26 @@ settings = train_page.default_settings(graph, saved.get("nodes"))
 
 
 def save_settings() -> None:
-    nodes = {v: {"kind": state.get(f"train_kind_{v}", settings[v]["kind"]),
-                 "preset": state.get(f"train_preset_{v}", settings[v]["preset"])} for v in graph.names}
-    ws.update_settings(nodes=nodes, steps=int(state.get("train_steps") or 0), device=state.get("train_device", "auto"))
+    ws.update_settings(nodes=train_page.chosen_settings(state, graph, settings), steps=int(state.get(K.STEPS) or 0),
+                       device=state.get(K.DEVICE, "auto"))
 
 
 def start(nodes: list[str]) -> None:
     save_settings()
     chosen = train_page.default_settings(graph, ws.settings.get("nodes"))
-    steps = int(state.get("train_steps") or 0) or None
-    device = state.get("train_device", "auto")
+    steps = int(state.get(K.STEPS) or 0) or None
+    device = state.get(K.DEVICE, "auto")
     try:
-        work = train_page.training_work(graph, ds, ws.run_path, nodes, chosen, steps=steps,
-                                      device=None if device == "auto" else device)
+        work = train_page.training_work(graph, ds, run_path=ws.run_path, nodes=nodes, settings=chosen, steps=steps,
+                                        device=None if device == "auto" else device)
         registry.start(ws.key, nodes, work)
-        state["train_error"] = None
+        state[K.ERROR] = None
     except WorkbenchError as e:
-        state["train_error"] = str(e)
+        state[K.ERROR] = str(e)
 
 
 def on_train_selected() -> None:
-    start([v for v in graph.names if state.get(f"train_pick_{v}")])
+    start(train_page.picked_nodes(state, graph))
 
 
 def on_train_all() -> None:
@@ -91,17 +93,17 @@ def on_reset(v: str) -> None:
     try:
         run = load_run(ws.run_path)
         run.reset_node(v)
-        state["train_error"] = None
+        state[K.ERROR] = None
     except WorkbenchError as e:
-        state["train_error"] = str(e)
+        state[K.ERROR] = str(e)
 
 
 def on_discard_run() -> None:
     try:
         ws.discard_run()
-        state["train_error"] = None
+        state[K.ERROR] = None
     except WorkbenchError as e:
-        state["train_error"] = str(e)
+        state[K.ERROR] = str(e)
 
 
 # ---- the run folder must fit the graph and data
@@ -114,11 +116,11 @@ if ws.has_run():
         load_run(ws.run_path).check_compatible(graph, ds.fingerprint)
     except CheckpointError as e:
         run_problem = str(e)
-if state.get("train_error"):
-    st.error(state["train_error"], icon=":material/error:")
+if state.get(K.ERROR):
+    st.error(state[K.ERROR], icon=":material/error:")
 if run_problem:
     st.warning(f"The trained models do not fit the current graph or data: {run_problem}", icon=":material/warning:")
-    st.button("Discard the trained models and start a new run", key="train_discard", on_click=on_discard_run,
+    st.button("Discard the trained models and start a new run", key=K.DISCARD_RUN, on_click=on_discard_run,
               icon=":material/delete:", disabled=busy)
 
 rows = {r["node"]: r for r in node_status(graph, manifest)}
@@ -137,42 +139,42 @@ for n in graph.nodes:
     parents = graph.sort(graph.parents(v))
     c[1].markdown(", ".join(f"`{p}`" for p in parents) if parents else "none (root)")
     kinds = train_page.kind_options(n)
-    c[2].selectbox("Mechanism", kinds, index=kinds.index(settings[v]["kind"]), key=f"train_kind_{v}",
+    c[2].selectbox("Mechanism", kinds, index=kinds.index(settings[v]["kind"]), key=K.kind(v),
                    label_visibility="collapsed", on_change=save_settings, disabled=busy)
     presets = train_page.preset_options()
-    c[3].selectbox("Preset", presets, index=presets.index(settings[v]["preset"]), key=f"train_preset_{v}",
+    c[3].selectbox("Preset", presets, index=presets.index(settings[v]["preset"]), key=K.preset(v),
                    label_visibility="collapsed", on_change=save_settings, disabled=busy)
     c[4].caption(status_line(rows[v]))
-    c[5].button("Train", key=f"train_one_{v}", on_click=on_train_one, args=(v,), disabled=busy, width="stretch")
-    c[6].checkbox("Pick", key=f"train_pick_{v}", label_visibility="collapsed", disabled=busy)
+    c[5].button("Train", key=K.train_one(v), on_click=on_train_one, args=(v,), disabled=busy, width="stretch")
+    c[6].checkbox("Pick", key=K.pick(v), label_visibility="collapsed", disabled=busy)
 
 opts = st.columns([1, 1, 2])
 opts[0].number_input("Steps per node (0 = the preset's)", min_value=0, max_value=1_000_000, step=100,
-                     value=int(saved.get("steps") or 0), key="train_steps", on_change=save_settings, disabled=busy)
+                     value=int(saved.get("steps") or 0), key=K.STEPS, on_change=save_settings, disabled=busy)
 devices = ["auto", "cpu"] + (["cuda"] if sidebar.device_label().startswith("CUDA") else []) + (
     ["mps"] if sidebar.device_label().startswith("MPS") else [])
 opts[1].selectbox("Device", devices, index=devices.index(saved.get("device")) if saved.get("device") in devices else 0,
-                  key="train_device", on_change=save_settings, disabled=busy)
+                  key=K.DEVICE, on_change=save_settings, disabled=busy)
 b = st.columns([1, 1, 1, 3])
-picked = [v for v in graph.names if state.get(f"train_pick_{v}")]
-b[0].button("Train picked", key="train_selected", on_click=on_train_selected, disabled=busy or not picked,
+picked = train_page.picked_nodes(state, graph)
+b[0].button("Train picked", key=K.TRAIN_PICKED, on_click=on_train_selected, disabled=busy or not picked,
             type="primary", icon=":material/play_arrow:", width="stretch")
-b[1].button("Train all", key="train_all", on_click=on_train_all, disabled=busy, icon=":material/fast_forward:",
+b[1].button("Train all", key=K.TRAIN_ALL, on_click=on_train_all, disabled=busy, icon=":material/fast_forward:",
             width="stretch")
-b[2].button("Stop", key="train_stop", on_click=on_stop, disabled=not busy, icon=":material/stop:", width="stretch")
+b[2].button("Stop", key=K.STOP, on_click=on_stop, disabled=not busy, icon=":material/stop:", width="stretch")
 st.caption("Stopping saves a checkpoint; training the same node again resumes from it. To change a trained node's "
            "mechanism or preset, forget its model first (below).")
 with st.expander("Forget a node's model"):
     fc = st.columns([2, 1, 3])
-    forget = fc[0].selectbox("Node", list(graph.names), key="train_forget_pick", label_visibility="collapsed")
-    fc[1].button("Forget", key="train_forget", on_click=on_reset, args=(forget,), disabled=busy or manifest is None)
+    forget = fc[0].selectbox("Node", list(graph.names), key=K.FORGET_PICK, label_visibility="collapsed")
+    fc[1].button("Forget", key=K.FORGET, on_click=on_reset, args=(forget,), disabled=busy or manifest is None)
 
 
 # ---- progress: a fragment that refreshes itself while the job runs
 
 
-def loss_chart(rows_: list[dict]) -> object:
-    # one panel per node with its own y axis: losses of different mechanisms are on different scales
+def loss_chart(rows_: list[train_page.LossRow]) -> go.Figure:
+    """One panel per node with its own y axis: losses of different mechanisms are on different scales."""
     frame = pd.DataFrame(rows_)
     wrap = min(4, frame.node.nunique())
     fig = px.line(frame, x="step", y="loss", color="node", facet_col="node", facet_col_wrap=wrap,
@@ -190,10 +192,8 @@ def loss_chart(rows_: list[dict]) -> object:
 def progress_panel() -> None:
     j = registry.get(ws.key)
     phase = train_page.job_state(j)
-    if phase in ("running", "stopping"):
-        state["train_was_busy"] = True
-    elif state.pop("train_was_busy", False):
-        st.rerun()  # the job ended: rerun the whole page so statuses, buttons and the sidebar update
+    if train_page.job_ended(state, phase):
+        st.rerun()  # the whole page, so statuses, buttons and the sidebar update
     st.subheader("Progress", anchor=False)
     snap = j.snapshot() if j is not None else {}
     if j is not None:
@@ -216,7 +216,7 @@ def progress_panel() -> None:
         man = None
     rows_ = train_page.loss_rows(snap, man, graph.names)
     if rows_:
-        st.plotly_chart(loss_chart(rows_), key="train_loss_chart", width="stretch")
+        st.plotly_chart(loss_chart(rows_), key=K.LOSS_CHART, width="stretch")
     elif j is None:
         st.caption("Nothing trained yet.")
 
@@ -225,6 +225,7 @@ progress_panel()
 
 st.markdown("**The same step from the command line** (for headless GPU boxes):")
 chosen_now = train_page.default_settings(graph, ws.settings.get("nodes"))
-st.code("\n".join(train_page.cli_commands(graph, chosen_now, f"{ws.path}/graph.json", f"{ws.path}/data.npz",
-                                        str(ws.run_path), int(saved.get("steps") or 0) or None)),
+st.code("\n".join(train_page.cli_commands(graph, chosen_now, graph_file=f"{ws.path}/graph.json",
+                                          data_file=f"{ws.path}/data.npz", run_dir=str(ws.run_path),
+                                          steps=int(saved.get("steps") or 0) or None)),
         language="bash", wrap_lines=True)

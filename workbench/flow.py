@@ -4,9 +4,9 @@ The editor keeps its own state in the browser and hands back, after each interac
 drawing: a list of node records and a list of edge records in React Flow's shape.  This module turns
 an ``ADMG`` into such records (:func:`to_flow`) and reads a returned drawing back as a list of graph
 edits (:func:`diff_flow`), which :func:`apply_flow_edits` applies one by one through the editing
-rules of ``core.ui`` (so a cycle, a self-loop or a duplicate name raises ``GraphError`` with one line,
-and the caller keeps the old graph).  Nothing here imports Streamlit except :func:`flow_state`, which
-wraps the records in streamlit-flow's classes (imported lazily).
+rules of :mod:`workbench.graph_editor` (so a cycle, a self-loop or a duplicate name raises
+``GraphError`` with one line, and the caller keeps the old graph).  Nothing here imports Streamlit
+except :func:`flow_state`, which wraps the records in streamlit-flow's classes (imported lazily).
 
 Records and what they mean:
 
@@ -27,10 +27,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypedDict
 
 from core.graph import ADMG, GraphError, Node
-from workbench import graph_editor, graph_state, graph_view, query
+from workbench import graph_editor, graph_view, query
+
+if TYPE_CHECKING:
+    from streamlit_flow.state import StreamlitFlowState
 
 SCALE = 100.0  # React Flow pixels per dagitty position unit (the pyvis drawings use the same spacing)
 MARGIN = (40.0, 40.0)  # pixels between the canvas corner and the top-left node
@@ -39,11 +42,100 @@ NODE_ROOM = (150.0, 50.0)  # pixels a node label takes beyond its position (its 
 MIN_SCALE, MAX_SCALE = 60.0, 160.0  # pixels per dagitty unit
 MOVE_TOLERANCE = 0.5  # pixels: React Flow reports float positions; a smaller shift is not a drag
 POS_DIGITS = 2  # dagitty positions are written with two decimals (1/100 of a unit = one pixel)
-EDGE_KINDS = ("directed", "bidirected")
-BIDIRECTED_PATH = "simplebezier"  # curved arcs like the pyvis view (smoothstep drew right-angled runs along the directed edges)
+EDGE_KINDS = tuple(graph_editor.EDGE_KINDS)  # directed, bidirected
+BIDIRECTED_PATH = "simplebezier"  # curved arcs like the pyvis view (a smoothstep path runs at right angles along the directed edges)
 EDGE_KIND_LABELS = {"directed": "directed  A → B (cause)", "bidirected": "bidirected  A ↔ B (hidden confounder)"}
 
 _EDGE_ID_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(<->|->)([A-Za-z_][A-Za-z0-9_]*)")
+
+EdgeRef: TypeAlias = tuple[str, str, str]
+"""(a, b, kind): the edge ``a -> b`` (kind ``directed``) or ``a <-> b`` (kind ``bidirected``)."""
+
+Selection: TypeAlias = tuple[Literal["node"], str] | tuple[Literal["edge"], EdgeRef]
+"""What a click in the editor picked: a node by name, or an edge."""
+
+Returned: TypeAlias = Mapping[str, object]
+"""A node or edge record as the editor hands it back: React Flow's JSON, with keys of its own added
+(``width``, ``positionAbsolute``, ...); a node made in the canvas carries only some of ours."""
+
+
+class Position(TypedDict):
+    x: float
+    y: float
+
+
+class NodeData(TypedDict):
+    content: str  # Markdown; its first line is the node's name
+
+
+class FlowNode(TypedDict):
+    """A React Flow node record (the shape streamlit-flow's ``StreamlitFlowNode.asdict`` gives)."""
+
+    id: str
+    position: Position
+    data: NodeData
+    type: str
+    sourcePosition: str
+    targetPosition: str
+    hidden: bool
+    selected: bool
+    dragging: bool
+    draggable: bool
+    selectable: bool
+    connectable: bool
+    resizing: bool
+    deletable: bool
+    zIndex: int
+    focusable: bool
+    style: dict[str, str]
+
+
+class Marker(TypedDict, total=False):
+    """An arrowhead at one end of an edge ({} for none)."""
+
+    type: str
+    color: str
+    width: int
+    height: int
+
+
+class EdgeLook(TypedDict):
+    """How an edge kind is drawn: the part of a :class:`FlowEdge` that :func:`edge_style` decides."""
+
+    type: str  # React Flow's path shape
+    style: dict[str, str | int]  # SVG stroke
+    markerStart: Marker
+    markerEnd: Marker
+    zIndex: int
+
+
+class FlowEdge(TypedDict):
+    """A React Flow edge record (the shape streamlit-flow's ``StreamlitFlowEdge.asdict`` gives)."""
+
+    id: str
+    source: str
+    target: str
+    type: str
+    markerStart: Marker
+    markerEnd: Marker
+    hidden: bool
+    animated: bool
+    selected: bool
+    deletable: bool
+    focusable: bool
+    selectable: bool
+    zIndex: int
+    label: str
+    labelStyle: dict[str, str]
+    labelShowBg: bool
+    labelBgStyle: dict[str, str]
+    style: dict[str, str | int]
+
+
+class HasAsDict(Protocol):
+    """A streamlit-flow node or edge object."""
+
+    def asdict(self) -> dict[str, object]: ...
 
 
 # --------------------------------------------------------------------------------------------------
@@ -52,12 +144,10 @@ _EDGE_ID_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(<->|->)([A-Za-z_][A-Za-z0-9_
 
 def edge_id(a: str, b: str, kind: str = "directed") -> str:
     """``"A->B"`` or ``"A<->B"``: the id of an edge this module draws."""
-    if kind not in EDGE_KINDS:
-        raise GraphError(f"unknown edge kind {kind!r} (directed or bidirected)")
-    return f"{a}{graph_editor.EDGE_KINDS[kind]}{b}"
+    return f"{a}{graph_editor.EDGE_KINDS[graph_editor.check_edge_kind(kind)]}{b}"
 
 
-def parse_edge_id(eid: str) -> tuple[str, str, str] | None:
+def parse_edge_id(eid: str) -> EdgeRef | None:
     """(a, b, kind) for an id made by :func:`edge_id`; None for any other id (a user-drawn edge)."""
     m = _EDGE_ID_RE.fullmatch(str(eid))
     if not m:
@@ -73,7 +163,7 @@ def node_content(node: Node) -> str:
     return f'{head}<br/><span style="font-size:11px;color:#475569">{graph_editor.node_type_text(node)}</span>'
 
 
-def name_from_content(content: Any) -> str:
+def name_from_content(content: object) -> str:
     """The node name a user typed in the node menu: the first line of the content, without markdown
     emphasis or HTML tags (so editing ``**X**<br/>...`` into ``**Z**<br/>...`` renames X to Z)."""
     first = re.split(r"<br\s*/?>|\n", str(content or "").strip(), maxsplit=1)[0]
@@ -81,7 +171,7 @@ def name_from_content(content: Any) -> str:
     return first.strip().strip("*`#").strip()
 
 
-def node_style(node: Node) -> dict[str, Any]:
+def node_style(node: Node) -> dict[str, str]:
     """CSS of a node: filled by type (the pyvis palette), a pill shape sized to its label."""
     return {
         "background": graph_view.TYPE_COLOURS[node.type],
@@ -98,7 +188,7 @@ def node_style(node: Node) -> dict[str, Any]:
     }
 
 
-def edge_style(kind: str) -> dict[str, Any]:
+def edge_style(kind: str) -> EdgeLook:
     """How an edge is drawn: a directed edge solid and dark with one arrowhead; a bidirected edge
     red, DASHED and curved with arrowheads at both ends (as in the pyvis drawings), so the two kinds
     differ in colour, stroke, shape and heads, not only in heads.
@@ -107,29 +197,30 @@ def edge_style(kind: str) -> dict[str, Any]:
     catches the mouse over any node it crosses (its 20-pixel click band), so a node with a skip
     edge behind it (W2 -> Y across X) could not be dragged.  Directed edges still lie on top of
     bidirected ones, because :func:`to_flow` lists them last (later SVG paths paint over earlier)."""
-    if kind == "directed":
+    if graph_editor.check_edge_kind(kind) == "directed":
         colour = graph_view.DIRECTED_COLOUR
         return {
             "type": "default",
             "style": {"stroke": colour, "strokeWidth": 2},
             "markerStart": {},
-            "markerEnd": {"type": "arrowclosed", "color": colour, "width": 12, "height": 12},
+            "markerEnd": _arrowhead(colour),
             "zIndex": 0,
         }
-    if kind == "bidirected":
-        colour = graph_view.BIDIRECTED_COLOUR
-        head = {"type": "arrowclosed", "color": colour, "width": 12, "height": 12}
-        return {
-            "type": BIDIRECTED_PATH,
-            "style": {"stroke": colour, "strokeWidth": 2, "strokeDasharray": "7 5"},
-            "markerStart": dict(head),
-            "markerEnd": dict(head),
-            "zIndex": 0,
-        }
-    raise GraphError(f"unknown edge kind {kind!r} (directed or bidirected)")
+    colour = graph_view.BIDIRECTED_COLOUR
+    return {
+        "type": BIDIRECTED_PATH,
+        "style": {"stroke": colour, "strokeWidth": 2, "strokeDasharray": "7 5"},
+        "markerStart": _arrowhead(colour),
+        "markerEnd": _arrowhead(colour),
+        "zIndex": 0,
+    }
 
 
-def flow_node(node: Node, xy: tuple[float, float]) -> dict[str, Any]:
+def _arrowhead(colour: str) -> Marker:
+    return {"type": "arrowclosed", "color": colour, "width": 12, "height": 12}
+
+
+def flow_node(node: Node, xy: tuple[float, float]) -> FlowNode:
     """A React Flow node record (the shape streamlit-flow's ``StreamlitFlowNode.asdict`` gives).
     Not selectable, so the keyboard cannot delete it behind the app's back; deletable from its menu."""
     return {
@@ -153,7 +244,7 @@ def flow_node(node: Node, xy: tuple[float, float]) -> dict[str, Any]:
     }
 
 
-def flow_edge(a: str, b: str, kind: str = "directed") -> dict[str, Any]:
+def flow_edge(a: str, b: str, kind: str = "directed") -> FlowEdge:
     """A React Flow edge record for ``a -> b`` or ``a <-> b`` (deletable from its menu)."""
     look = edge_style(kind)
     return {
@@ -224,7 +315,7 @@ def flow_positions(graph: ADMG, frame: Frame = Frame()) -> dict[str, tuple[float
     return {v: frame.to_px(xy) for v, xy in graph_view.layout(graph, spacing=1.0).items()}
 
 
-def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[FlowNode], list[FlowEdge]]:
     """(node records, edge records) drawing ``graph`` in the editor through ``frame``; bidirected
     edges first, so the directed ones paint over them where they meet at a handle."""
     pos = flow_positions(graph, frame)
@@ -234,7 +325,7 @@ def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[dict[str, Any]], 
     return nodes, edges
 
 
-def flow_state(graph: ADMG, frame: Frame = Frame(), timestamp: int = 0):
+def flow_state(graph: ADMG, frame: Frame = Frame(), timestamp: int = 0) -> StreamlitFlowState:
     """streamlit-flow's ``StreamlitFlowState`` for ``graph``.
 
     ``timestamp=0`` on purpose: the component replaces its drawing by the one it is given only when
@@ -246,8 +337,8 @@ def flow_state(graph: ADMG, frame: Frame = Frame(), timestamp: int = 0):
     nodes, edges = to_flow(graph, frame)
     flow_nodes = [StreamlitFlowNode.from_dict(n) for n in nodes]
     flow_edges = []
-    for e in edges:
-        e = dict(e)
+    for edge in edges:
+        e = dict(edge)
         # from_dict would drop keys its constructor does not name (``selectable``); pass them through.
         known = dict(id=e.pop("id"), source=e.pop("source"), target=e.pop("target"), edge_type=e.pop("type"),
                      marker_start=e.pop("markerStart"), marker_end=e.pop("markerEnd"), hidden=e.pop("hidden"),
@@ -259,7 +350,7 @@ def flow_state(graph: ADMG, frame: Frame = Frame(), timestamp: int = 0):
     return StreamlitFlowState(nodes=flow_nodes, edges=flow_edges, timestamp=timestamp)
 
 
-def records(items: Iterable[Any]) -> list[dict[str, Any]]:
+def records(items: Iterable[Mapping[str, object] | HasAsDict]) -> list[dict[str, object]]:
     """Plain dicts from streamlit-flow objects (``.asdict()``) or dicts, for :func:`diff_flow`."""
     return [dict(x) if isinstance(x, Mapping) else x.asdict() for x in items]
 
@@ -276,11 +367,11 @@ class FlowEdits:
     ``positions`` (dagitty units, by id) is set when a node was dragged or created, and then holds
     every node, so the whole drawing is kept."""
 
-    removed_edges: tuple[tuple[str, str, str], ...] = ()
+    removed_edges: tuple[EdgeRef, ...] = ()
     removed_nodes: tuple[str, ...] = ()
     added_nodes: tuple[tuple[str, str], ...] = ()  # (id, name)
     renamed: tuple[tuple[str, str], ...] = ()  # (old name, new name)
-    added_edges: tuple[tuple[str, str, str], ...] = ()  # (source id, target id, kind)
+    added_edges: tuple[EdgeRef, ...] = ()  # (source id, target id, kind)
     positions: Mapping[str, tuple[float, float]] | None = field(default=None, compare=False)
 
     def __bool__(self) -> bool:
@@ -294,7 +385,7 @@ class FlowEdits:
                                              or self.renamed or self.added_edges)
 
 
-def _xy(record: Mapping[str, Any]) -> tuple[float, float]:
+def _xy(record: Returned) -> tuple[float, float]:
     p = record.get("position") or {}
     try:
         return float(p.get("x", 0.0)), float(p.get("y", 0.0))
@@ -304,8 +395,9 @@ def _xy(record: Mapping[str, Any]) -> tuple[float, float]:
 
 def diff_flow(
     graph: ADMG,
-    nodes: Sequence[Mapping[str, Any]],
-    edges: Sequence[Mapping[str, Any]],
+    nodes: Sequence[Returned],
+    edges: Sequence[Returned],
+    *,
     new_edge_kind: str = "directed",
     frame: Frame = Frame(),
 ) -> FlowEdits:
@@ -314,8 +406,7 @@ def diff_flow(
 
     Edges drawn by the user (ids not made by :func:`edge_id`) become ``source -> target`` when
     ``new_edge_kind`` is ``"directed"`` and ``source <-> target`` when it is ``"bidirected"``."""
-    if new_edge_kind not in EDGE_KINDS:
-        raise GraphError(f"unknown edge kind {new_edge_kind!r} (directed or bidirected)")
+    graph_editor.check_edge_kind(new_edge_kind)
     sent_pos = flow_positions(graph, frame)
     by_id = {str(n.get("id")): n for n in nodes}
     kept = [v for v in graph.names if v in by_id]
@@ -353,7 +444,8 @@ def diff_flow(
 
 
 def apply_flow_edits(graph: ADMG, edits: FlowEdits) -> ADMG:
-    """``graph`` with ``edits`` applied through the rules of ``core.ui`` (each step validated).
+    """``graph`` with ``edits`` applied through the rules of :mod:`workbench.graph_editor` (each step
+    validated).
 
     Order: edges removed, nodes removed, nodes added, renames, edges added, positions.  Raises
     ``GraphError`` (one line) on the first edit that is refused; the caller keeps ``graph``."""
@@ -378,15 +470,11 @@ def apply_flow_edits(graph: ADMG, edits: FlowEdits) -> ADMG:
     return g
 
 
-def graph_from_flow(
-    graph: ADMG,
-    nodes: Sequence[Mapping[str, Any]],
-    edges: Sequence[Mapping[str, Any]],
-    new_edge_kind: str = "directed",
-    frame: Frame = Frame(),
-) -> ADMG:
-    """The graph the returned drawing shows (``graph`` itself when nothing changed)."""
-    edits = diff_flow(graph, nodes, edges, new_edge_kind, frame)
+def graph_from_flow(graph: ADMG, nodes: Sequence[Returned], edges: Sequence[Returned], *,
+                    new_edge_kind: str = "directed", frame: Frame = Frame()) -> ADMG:
+    """The graph the returned drawing shows (``graph`` itself when nothing changed): :func:`diff_flow`
+    then :func:`apply_flow_edits`."""
+    edits = diff_flow(graph, nodes, edges, new_edge_kind=new_edge_kind, frame=frame)
     return apply_flow_edits(graph, edits) if edits else graph
 
 
@@ -404,7 +492,7 @@ def first_visit_query(choices: Mapping[str, Sequence[str]], graph: ADMG) -> dict
     all are empty, the graph's dagitty roles (exposure, outcome, adjusted).  A graph restored from a
     workspace (the shipped faces: Male exposure, Face outcome) then opens with its question asked,
     as a freshly loaded example does."""
-    kept = {role: [v for v in choices.get(role, ()) if v in graph] for role in graph_state.QUERY_KEYS}
+    kept = {role: [v for v in choices.get(role, ()) if v in graph] for role in query.ROLES}
     if any(kept.values()):
         return kept
     return query.roles_from_graph(graph)
@@ -426,7 +514,7 @@ def describe_edits(edits: FlowEdits) -> str:
 # Clicks: a node or an edge picked in the editor
 
 
-def selection(graph: ADMG, selected_id: str | None) -> tuple[str, Any] | None:
+def selection(graph: ADMG, selected_id: str | None) -> Selection | None:
     """What a click picked: ``("node", name)``, ``("edge", (a, b, kind))`` or None (stale or none)."""
     if not selected_id:
         return None

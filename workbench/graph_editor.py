@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from core.graph import ADMG, NODE_TYPES, GraphError, Node
 
-DEFAULT_SHAPE = (1, 16, 16)
+DEFAULT_SHAPE = (1, 16, 16)  # (channels, height, width) of a new image node
+EDGE_KINDS = {"directed": "->", "bidirected": "<->"}  # edge kind -> its arrow in text
 
 
-# --------------------------------------------------------------------------------------------------
-# Editing
+def check_edge_kind(kind: str) -> str:
+    """``kind`` itself when it is ``directed`` or ``bidirected``; anything else is a ``GraphError``."""
+    if kind not in EDGE_KINDS:
+        raise GraphError(f"unknown edge kind {kind!r} (directed or bidirected)")
+    return kind
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:
@@ -32,15 +35,17 @@ def parse_shape(text: str) -> tuple[int, int, int]:
 
 
 def shape_text(shape: Iterable[int] | None) -> str:
+    """``(3, 16, 16)`` -> ``"3x16x16"``; no shape reads as the default one."""
     return "x".join(str(s) for s in (shape or DEFAULT_SHAPE))
 
 
 def make_node(
     name: str,
     type: str = "binary",
+    *,
     levels: int | None = None,
     shape: str | Iterable[int] | None = None,
-    extra: tuple[tuple[str, Any], ...] = (),
+    extra: tuple[tuple[str, object], ...] = (),
 ) -> Node:
     """A validated node; ``levels`` is used only for categorical nodes and ``shape`` only for images,
     so a form can keep both fields filled whatever the type."""
@@ -59,15 +64,23 @@ def make_node(
 
 
 def add_node(graph: ADMG, node: Node) -> ADMG:
+    """``graph`` with ``node`` added last; a name already taken is refused."""
     if node.name in graph:
         raise GraphError(f"a node named {node.name!r} already exists")
     return graph.with_node(node)
 
 
-def retype_node(graph: ADMG, name: str, type: str, levels: int | None = None, shape: Any = None) -> ADMG:
+def retype_node(
+    graph: ADMG,
+    name: str,
+    type: str,
+    *,
+    levels: int | None = None,
+    shape: str | Iterable[int] | None = None,
+) -> ADMG:
     """Change a node's type (and levels/shape), keeping its edges, position and role."""
     old = graph.node(name)
-    return graph.with_node(make_node(name, type, levels, shape, old.extra))
+    return graph.with_node(make_node(name, type, levels=levels, shape=shape, extra=old.extra))
 
 
 def rename_node(graph: ADMG, old: str, new: str) -> ADMG:
@@ -91,20 +104,17 @@ def rename_node(graph: ADMG, old: str, new: str) -> ADMG:
 
 
 def delete_node(graph: ADMG, name: str) -> ADMG:
+    """``graph`` without the node ``name`` and its edges; the last node cannot be deleted."""
     graph.node(name)  # unknown name -> GraphError
     if len(graph) == 1:
         raise GraphError(f"cannot delete {name}: a graph needs at least one node")
     return graph.without_nodes([name])
 
 
-EDGE_KINDS = {"directed": "->", "bidirected": "<->"}
-
-
 def add_edge(graph: ADMG, a: str, b: str, kind: str = "directed") -> ADMG:
     """Add ``a -> b`` or ``a <-> b``; cycles, self-loops and duplicates are refused with a message."""
     graph.check_nodes([a, b], "edge")
-    if kind not in EDGE_KINDS:
-        raise GraphError(f"unknown edge kind {kind!r} (directed or bidirected)")
+    check_edge_kind(kind)
     if a == b:
         raise GraphError(f"an edge needs two different nodes, got {a} {EDGE_KINDS[kind]} {b}")
     if kind == "directed":
@@ -117,6 +127,7 @@ def add_edge(graph: ADMG, a: str, b: str, kind: str = "directed") -> ADMG:
 
 
 def remove_edge(graph: ADMG, a: str, b: str, kind: str = "directed") -> ADMG:
+    """``graph`` without the edge ``a -> b`` or ``a <-> b``; an edge that is not there is refused."""
     present = graph.has_directed(a, b) if kind == "directed" else graph.has_bidirected(a, b)
     if not present:
         raise GraphError(f"there is no edge {a} {EDGE_KINDS.get(kind, '?')} {b} to remove")
@@ -139,6 +150,7 @@ def parse_edge_label(label: str) -> tuple[str, str, str]:
 
 
 def node_type_text(node: Node) -> str:
+    """A node's type in words: ``binary``, ``categorical (3 levels)``, ``image 1x16x16``."""
     if node.type == "categorical":
         return f"categorical ({node.levels} levels)"
     if node.type == "image":

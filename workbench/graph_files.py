@@ -9,11 +9,7 @@ from pathlib import Path
 from core.assets import ASSETS
 from core.graph import ADMG, GraphError, parse_graph_text
 
-EXAMPLES_DIR = ASSETS / "graphs"
-
-
-# --------------------------------------------------------------------------------------------------
-# Loading
+EXAMPLES_DIR = ASSETS / "graphs"  # the shipped example graphs: node-link JSON with a description
 
 
 def example_names(folder: Path = EXAMPLES_DIR) -> list[str]:
@@ -22,6 +18,7 @@ def example_names(folder: Path = EXAMPLES_DIR) -> list[str]:
 
 
 def load_example(name: str, folder: Path = EXAMPLES_DIR) -> ADMG:
+    """The example graph ``name``; an unknown name is a ``GraphError`` listing the known ones."""
     path = Path(folder) / f"{name}.json"
     if not path.is_file():
         raise GraphError(f"no example graph named {name!r} (have {', '.join(example_names(folder))})")
@@ -68,6 +65,7 @@ def graph_from_upload(filename: str, data: bytes) -> ADMG:
 
 
 def graph_name_from_filename(filename: str) -> str:
+    """The name an uploaded graph goes by: the file's stem (``fd.json`` -> ``fd``)."""
     return Path(filename).stem or "uploaded"
 
 

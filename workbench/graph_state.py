@@ -1,23 +1,28 @@
-"""The session's current graph and query (a plain mapping, so tests need no Streamlit)."""
+"""The session's current graph and query.
+
+The session is any mutable mapping (``st.session_state`` in the app, a dict in tests), so nothing
+here needs Streamlit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TypeAlias
 
 from core.graph import ADMG
 from workbench.graph_files import load_example
+from workbench.keys import Shared
 from workbench.query import roles_from_graph
 
-# --------------------------------------------------------------------------------------------------
-# Session state (a plain mapping, so tests need no Streamlit)
+Session: TypeAlias = MutableMapping[str, object]
+"""A session's state by key (``workbench.keys``): ``st.session_state`` in the app, a dict in tests."""
 
 DEFAULT_EXAMPLE = "napkin"
-QUERY_KEYS = {"treatment": "q_treatment", "outcome": "q_outcome", "given": "q_given"}
+QUERY_KEYS = {"treatment": Shared.TREATMENT, "outcome": Shared.OUTCOME, "given": Shared.GIVEN}  # role -> key
 
 
 def set_graph(
-    state: MutableMapping[str, Any],
+    state: Session,
     graph: ADMG,
     name: str,
     *,
@@ -27,11 +32,11 @@ def set_graph(
     """Make ``graph`` current: sync the model-code text (unless the user is typing it), drop query
     choices naming vanished nodes, and clear any error.  ``query_from_roles`` pre-fills the query
     from dagitty roles (exposure, outcome, adjusted)."""
-    state["graph"] = graph
-    state["graph_name"] = name
+    state[Shared.GRAPH] = graph
+    state[Shared.GRAPH_NAME] = name
     if sync_text:
-        state["graph_text"] = graph.to_dagitty()
-    state["graph_error"] = None
+        state[Shared.GRAPH_TEXT] = graph.to_dagitty()
+    state[Shared.GRAPH_ERROR] = None
     roles = roles_from_graph(graph) if query_from_roles else None
     for role, key in QUERY_KEYS.items():
         if roles is not None:
@@ -40,7 +45,7 @@ def set_graph(
             state[key] = [v for v in state.get(key, []) if v in graph]
 
 
-def ensure_graph_state(state: MutableMapping[str, Any]) -> None:
+def ensure_graph_state(state: Session) -> None:
     """First visit: start on the napkin example so the page has something to show."""
-    if not isinstance(state.get("graph"), ADMG):
+    if not isinstance(state.get(Shared.GRAPH), ADMG):
         set_graph(state, load_example(DEFAULT_EXAMPLE), DEFAULT_EXAMPLE, query_from_roles=True)

@@ -12,12 +12,13 @@ import functools
 import html
 import json
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict
 
 from core.graph import ADMG, Node
 from workbench.graph_editor import node_type_text, shape_text
+from workbench.query import Hedge
 
 # Fill by node type (the same palette as ADMG.to_dot), border by query role.
 TYPE_COLOURS = {"binary": "#dbeafe", "categorical": "#dcfce7", "continuous": "#fef9c3", "image": "#fce7f3"}
@@ -30,11 +31,53 @@ HEDGE_CORE = "#f87171"  # nodes of F' (the smaller one, rooted in the outcome's 
 HEDGE_EDGE = "#b91c1c"
 
 
-# --------------------------------------------------------------------------------------------------
-# Drawing
+class VisColour(TypedDict, total=False):
+    """A vis-network colour: an edge's line, or a node's fill and border (and while highlighted)."""
+
+    color: str
+    background: str
+    border: str
+    highlight: VisColour
+
+
+class VisFont(TypedDict):
+    size: int
+    face: str
+    multi: bool
+
+
+class VisNode(TypedDict):
+    """A vis-network node record, as :func:`vis_nodes` draws a node."""
+
+    id: str
+    label: str
+    title: str  # the tooltip
+    x: float
+    y: float
+    shape: Literal["box", "ellipse"]
+    borderWidth: float
+    color: VisColour
+    font: VisFont
+    margin: int
+
+
+class VisSmooth(TypedDict):
+    enabled: bool
+    type: str
+    roundness: float
+
+
+VisEdge = TypedDict(  # the functional form, since "from" is a Python keyword
+    "VisEdge",
+    {"from": str, "to": str, "arrows": str, "width": float, "color": VisColour,
+     "smooth": bool | VisSmooth, "title": str, "dashes": list[int]},
+    total=False,
+)
+"""A vis-network edge record, as :func:`vis_edges` draws an edge (``dashes`` on bidirected ones)."""
 
 
 def graph_summary(graph: ADMG | None) -> str:
+    """``"4 nodes, 3 directed and 2 bidirected edges"``; ``"no graph"`` for None."""
     if graph is None:
         return "no graph"
     return (f"{len(graph)} nodes, {len(graph.directed)} directed and "
@@ -72,31 +115,36 @@ def layout(graph: ADMG, spacing: float = 100.0) -> dict[str, tuple[float, float]
     return pos
 
 
-def role_of(name: str, treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str]) -> str | None:
-    if name in set(treatment):
-        return "treatment"
-    if name in set(outcome):
-        return "outcome"
-    if name in set(given):
-        return "given"
-    return None
+@dataclass(frozen=True)
+class Marks:
+    """What a drawing marks on the graph: the query's roles (node borders), the hedge (fills) and the
+    intervened nodes (boxes: their value is set from outside)."""
+
+    treatment: tuple[str, ...] = ()
+    outcome: tuple[str, ...] = ()
+    given: tuple[str, ...] = ()
+    hedge: Hedge | None = None
+    intervened: tuple[str, ...] = ()
+
+    def role_of(self, name: str) -> str | None:
+        """The part of the query ``name`` plays (``treatment``, ``outcome``, ``given``), or None."""
+        if name in self.treatment:
+            return "treatment"
+        if name in self.outcome:
+            return "outcome"
+        if name in self.given:
+            return "given"
+        return None
 
 
-def vis_nodes(
-    graph: ADMG,
-    treatment: Iterable[str] = (),
-    outcome: Iterable[str] = (),
-    given: Iterable[str] = (),
-    hedge: tuple[frozenset[str], frozenset[str]] | None = None,
-    intervened: Iterable[str] = (),
-) -> list[dict[str, Any]]:
+def vis_nodes(graph: ADMG, marks: Marks = Marks()) -> list[VisNode]:
     """vis-network node records: fill by type (or hedge membership), thick border by query role;
-    intervened nodes are drawn as boxes (their value is set from outside)."""
-    t, y, z, cut = list(treatment), list(outcome), list(given), set(intervened)
+    intervened nodes are drawn as boxes."""
+    hedge = marks.hedge
     pos = layout(graph)
-    out = []
+    out: list[VisNode] = []
     for n in graph.nodes:
-        role = role_of(n.name, t, y, z)
+        role = marks.role_of(n.name)
         fill = TYPE_COLOURS[n.type]
         if hedge is not None:
             if n.name in hedge[1]:
@@ -114,7 +162,7 @@ def vis_nodes(
             "title": tip,
             "x": x,
             "y": yy,
-            "shape": "box" if n.name in cut else "ellipse",
+            "shape": "box" if n.name in marks.intervened else "ellipse",
             "borderWidth": 4 if role else 1.5,
             "color": {"background": fill, "border": border,
                       "highlight": {"background": fill, "border": border}},
@@ -125,6 +173,7 @@ def vis_nodes(
 
 
 def _short_type(n: Node) -> str:
+    """A node's type on its drawn label: ``cat:3``, ``img 1x16x16``, ``cont``."""
     if n.type == "categorical":
         return f"cat:{n.levels}"
     if n.type == "image":
@@ -132,11 +181,11 @@ def _short_type(n: Node) -> str:
     return n.type[:4]
 
 
-def vis_edges(graph: ADMG, hedge: tuple[frozenset[str], frozenset[str]] | None = None) -> list[dict[str, Any]]:
+def vis_edges(graph: ADMG, hedge: Hedge | None = None) -> list[VisEdge]:
     """Directed edges straight and dark; bidirected edges dashed, curved and red with two heads.
     Edges inside the hedge's F are drawn thicker."""
     in_f = hedge[0] if hedge is not None else frozenset()
-    out = []
+    out: list[VisEdge] = []
     for a, b in graph.directed:
         hot = a in in_f and b in in_f
         out.append({"from": a, "to": b, "arrows": "to", "width": 3.5 if hot else 1.8,
@@ -151,7 +200,7 @@ def vis_edges(graph: ADMG, hedge: tuple[frozenset[str], frozenset[str]] | None =
     return out
 
 
-VIS_OPTIONS: dict[str, Any] = {
+VIS_OPTIONS = {  # fixed positions (no physics), draggable nodes, zoom and pan
     "physics": {"enabled": False},
     "interaction": {"dragNodes": True, "dragView": True, "zoomView": True, "hover": True},
     "edges": {"arrowStrikethrough": False},
@@ -173,12 +222,14 @@ def vis_assets() -> tuple[str, str]:
     return js, tooltip
 
 
-def _script_json(obj: Any) -> str:
-    # JSON inside <script> must not be able to close the tag.
+def _script_json(obj: object) -> str:
+    """``obj`` as JSON that can stand inside ``<script>``: a ``</`` in it cannot close the tag."""
     return json.dumps(obj).replace("</", "<\\/")
 
 
 def legend_html(show_hedge: bool = False) -> str:
+    """The key under a drawing: fills by node type, borders by role, the two edge kinds (and the
+    hedge's two fills when ``show_hedge``)."""
     chips = [f'<span class="chip" style="background:{c}">{t}</span>' for t, c in TYPE_COLOURS.items()]
     roles = [f'<span class="chip ring" style="border-color:{c}">{r}</span>' for r, c in ROLE_COLOURS.items()]
     edges = [
@@ -193,27 +244,17 @@ def legend_html(show_hedge: bool = False) -> str:
     return '<div class="legend">' + "".join(chips + roles + edges) + "</div>"
 
 
-def graph_html(
-    graph: ADMG,
-    *,
-    treatment: Iterable[str] = (),
-    outcome: Iterable[str] = (),
-    given: Iterable[str] = (),
-    hedge: tuple[frozenset[str], frozenset[str]] | None = None,
-    intervened: Iterable[str] = (),
-    height: int = 380,
-    legend: bool = True,
-) -> str:
+def graph_html(graph: ADMG, marks: Marks = Marks(), *, height: int = 380, legend: bool = True) -> str:
     """A self-contained HTML page drawing ``graph`` with vis-network (all assets inline, offline)."""
     from pyvis.network import Network
 
     # pyvis validates and stores the records; we render them with our offline template.
     net = Network(height=f"{height}px", width="100%", directed=True, cdn_resources="in_line")
-    for rec in vis_nodes(graph, treatment, outcome, given, hedge, intervened):
-        rec = dict(rec)
+    for node in vis_nodes(graph, marks):
+        rec = dict(node)
         net.add_node(rec.pop("id"), **rec)
-    for rec in vis_edges(graph, hedge):
-        rec = dict(rec)
+    for edge in vis_edges(graph, marks.hedge):
+        rec = dict(edge)
         net.add_edge(rec.pop("from"), rec.pop("to"), **rec)
     js, css = vis_assets()
     return _HTML_TEMPLATE.format(
@@ -223,7 +264,7 @@ def graph_html(
         nodes=_script_json(net.nodes),
         edges=_script_json(net.edges),
         options=_script_json(VIS_OPTIONS),
-        legend=legend_html(hedge is not None) if legend else "",
+        legend=legend_html(marks.hedge is not None) if legend else "",
         label=html.escape(graph_summary(graph)),
     )
 

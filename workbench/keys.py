@@ -7,6 +7,8 @@ The classes group keys by the page that owns them; ``Shared`` are the keys every
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class Shared:
     """The session's graph, data and workspace (read by every page and the sidebar)."""
@@ -26,15 +28,75 @@ class Shared:
     WORKSPACE_PROBLEMS = "workspace_problems"
 
 
+@dataclass(frozen=True)
+class KeyFamily:
+    """The keys of one widget drawn once per item (per node, per file format): ``family(item)``."""
+
+    prefix: str
+
+    def __call__(self, item: object) -> str:
+        return f"{self.prefix}{item}"
+
+
 # ---- Graph page and sidebar (views/graph.py, app.py, workbench/flow.py, workbench/session.py)
 
 
 class GraphPage:
     """Widgets and state of the Graph page."""
 
+    QUERY_SEEDED = "graph_query_seeded"  # the session's first visit asked the graph's own question
+    # loading
+    EXAMPLE_PICK = "example_pick"  # None once the graph is edited, so picking the example reloads it
+    UPLOAD = "upload"
+    # the "Add a node" form
+    NEW_NAME = "new_name"
+    NEW_TYPE = "new_type"
+    NEW_LEVELS = "new_levels"
+    NEW_SHAPE = "new_shape"
+    ADD_NODE = "add_node"
+    # the "Change a node" form (its fields are keyed by the node's name, below)
+    EDIT_NODE = "edit_node"
+    RENAME = "rename"
+    RETYPE = "retype"
+    DELETE = "delete"
+    # the edge forms
+    EDGE_KIND = "edge_kind"
+    EDGE_FROM = "edge_a"
+    EDGE_TO = "edge_b"
+    ADD_EDGE = "add_edge"
+    EDGE_PICK = "edge_pick"
+    REMOVE_EDGE = "remove_edge"
+    # the drag-to-connect editor (workbench/flow.py)
+    FLOW_EDGE_KIND = "flow_edge_kind"  # the kind of edge a drawn connection becomes
+    FLOW_GRAPH = "flow_graph"  # the graph the editor instance was given
+    FLOW_FRAME = "flow_frame"  # its flow.Frame, fixed for the life of the instance
+    FLOW_REV = "flow_rev"  # bumped to mount a fresh instance (see flow_editor)
+    FLOW_SEEN = "flow_seen"  # (editor key, timestamp) of the last drawing read back
+    FLOW_SELECTED = "flow_selected"  # what the last click picked (flow.selection)
+    FLOW_EDGE_PANEL = "flow_edge_panel"
+    FLOW_FLIP_EDGE = "flow_flip_edge"
+    FLOW_REVERSE_EDGE = "flow_reverse_edge"
+    FLOW_DELETE_EDGE = "flow_delete_edge"
+    FORMULA = "formula"  # the container of the identified formula (styled as .st-key-formula)
+
+    # drawn once per node (the "Change a node" form), per file format, per editor instance
+    new_name_of = KeyFamily("rename_")
+    type_of = KeyFamily("type_")
+    levels_of = KeyFamily("levels_")
+    shape_of = KeyFamily("shape_")
+    download = KeyFamily("download_")
+    flow_editor = KeyFamily("graph_flow_")  # by FLOW_REV: a new revision mounts a new editor instance
+
 
 class Sidebar:
-    """Widgets of the sidebar every page shares."""
+    """Widgets of the sidebar every page shares, and the workspace bookkeeping behind them."""
+
+    WORKSPACE_PICK = "ws_pick"
+    NEW_WORKSPACE_NAME = "ws_new_name"
+    CREATE_WORKSPACE = "ws_create"
+    # what workbench/session.py last wrote to the workspace, so it writes only what changed
+    SAVED_GRAPH = "_ws_saved_graph"
+    SAVED_DATASET = "_ws_saved_dataset"
 
 
 # ---- Data page (views/data.py, workbench/data_page.py)
@@ -49,6 +111,24 @@ class DataPage:
 
 class TrainPage:
     """Widgets and state of the Train page."""
+
+    ERROR = "train_error"  # the last refused action, one line
+    WAS_BUSY = "train_was_busy"  # the progress panel saw the job running (its end reruns the page)
+    STEPS = "train_steps"
+    DEVICE = "train_device"
+    TRAIN_PICKED = "train_selected"
+    TRAIN_ALL = "train_all"
+    STOP = "train_stop"
+    DISCARD_RUN = "train_discard"
+    FORGET_PICK = "train_forget_pick"
+    FORGET = "train_forget"
+    LOSS_CHART = "train_loss_chart"
+
+    # drawn once per node (a row of the table)
+    kind = KeyFamily("train_kind_")
+    preset = KeyFamily("train_preset_")
+    pick = KeyFamily("train_pick_")
+    train_one = KeyFamily("train_one_")
 
 
 # ---- Explore and Effects pages (views/explore.py, views/effects.py, workbench/explore/, workbench/effects_page.py)

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
 from core.graph import ADMG, GraphError
+from core.identify import NotIdentifiable, identify
 
-# --------------------------------------------------------------------------------------------------
-# Queries
+ROLES = ("treatment", "outcome", "given")  # the parts of P(outcome | do(treatment), given)
+DAGITTY_ROLES = {"exposure": "treatment", "outcome": "outcome", "adjusted": "given"}  # dagitty role -> ours
+
+Hedge: TypeAlias = tuple[frozenset[str], frozenset[str]]
+"""(F, F'): the two c-forests that witness a query is not identifiable (F' inside F)."""
 
 
 def roles_from_graph(graph: ADMG) -> dict[str, list[str]]:
     """Query defaults from dagitty roles: exposure -> treatment, outcome -> outcome, adjusted -> given."""
-    out: dict[str, list[str]] = {"treatment": [], "outcome": [], "given": []}
-    key = {"exposure": "treatment", "outcome": "outcome", "adjusted": "given"}
+    out: dict[str, list[str]] = {role: [] for role in ROLES}
     for n in graph.nodes:
         role = n.get("role")
-        if role in key:
-            out[key[role]].append(n.name)
+        if role in DAGITTY_ROLES:
+            out[DAGITTY_ROLES[role]].append(n.name)
     return out
 
 
@@ -48,7 +51,8 @@ def query_text(treatment: Iterable[str], outcome: Iterable[str], given: Iterable
 
 
 def _tex_names(names: Iterable[str]) -> str:
-    # Multi-letter names read better upright; underscores must be escaped in LaTeX.
+    """Names in LaTeX: ``W1`` as ``W_{1}``, one letter as it is, longer names upright (``\\mathrm``;
+    multi-letter names read better so) with underscores escaped."""
     out = []
     for v in names:
         m = re.fullmatch(r"([A-Za-z])(\d+)", v)
@@ -58,6 +62,7 @@ def _tex_names(names: Iterable[str]) -> str:
 
 
 def query_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> str:
+    """``P(Y \\mid \\mathrm{do}(X), Z)`` in LaTeX (``W1`` as ``W_{1}``, longer names upright)."""
     t, y, z = list(treatment), list(outcome), list(given)
     cond = ([rf"\mathrm{{do}}({_tex_names(t)})"] if t else []) + ([_tex_names(z)] if z else [])
     return f"P({_tex_names(y)}" + (rf" \mid {', '.join(cond)})" if cond else ")")
@@ -99,7 +104,7 @@ def visible_width(latex: str) -> int:
 
 
 def formula_latex(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str], estimand_latex: str,
-                  line_width: int = LINE_WIDTH) -> str:
+                  *, line_width: int = LINE_WIDTH) -> str:
     """``query = estimand``.  An estimand wider than ``line_width`` visible characters is broken
     into lines at its top-level product joins (an ``aligned`` block, ``=`` aligned); a long one is
     set in ``\\small`` as well, so it fits the Graph page's panel instead of running off it."""
@@ -128,9 +133,9 @@ class QueryAnswer:
     identifiable: bool
     text: str = ""
     latex: str = ""
-    hedge: tuple[frozenset[str], frozenset[str]] | None = None
+    hedge: Hedge | None = None
     reason: str = ""
-    estimand_json: Any = field(default=None, compare=False)
+    estimand_json: Mapping[str, object] | None = field(default=None, compare=False)
 
 
 def answer_query(graph: ADMG, treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> QueryAnswer:
@@ -140,8 +145,6 @@ def answer_query(graph: ADMG, treatment: Iterable[str], outcome: Iterable[str], 
     """
     t, y, z = list(treatment), list(outcome), list(given)
     check_query(graph, t, y, z)
-    from core.identify import NotIdentifiable, identify  # written beside this module; imported lazily
-
     q = query_text(t, y, z)
     try:
         est = identify(graph, t, y, given=z)

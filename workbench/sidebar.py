@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from workbench.graph_view import BIDIRECTED_COLOUR, DIRECTED_COLOUR, ROLE_COLOURS
 
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
 
 @functools.lru_cache(maxsize=1)
-def app_icon():
+def app_icon() -> Image:
     """The favicon, drawn here: a ``:material/...:`` page icon makes the browser fetch an SVG from
     fonts.gstatic.com, which fails offline.  Three nodes: X -> Y, and a dashed red X <-> Y arc."""
     from PIL import Image, ImageDraw
@@ -26,8 +30,8 @@ def app_icon():
 
 @functools.lru_cache(maxsize=1)
 def device_label() -> str:
-    """The compute device training will use: CUDA (with its name), MPS or CPU.  torch is imported
-    here, lazily, because it costs a second or two and the graph page never needs it."""
+    """The compute device training will use: CUDA (with its name), MPS or CPU; a CPU label saying so
+    where torch is not installed."""
     try:
         import torch
     except ImportError:

@@ -1,11 +1,11 @@
 """Logic behind the Train page: per-node settings, background training jobs and their progress.
 
-Training runs in a background thread (``core.train.train`` with a ``threading.Event`` to stop), so
-the page stays usable.  A :class:`JobRegistry` (one per server process: the page keeps it in
+Training runs in a background thread (``core.runs.train.train`` with a ``threading.Event`` to stop),
+so the page stays usable.  A :class:`JobRegistry` (one per server process: the page keeps it in
 ``st.cache_resource``) maps a workspace to its job, so a browser refresh finds the running job and
 its progress again.  A job trains the chosen nodes one preset group after another (``TrainOptions``
 has one preset per call; kinds are per node); stopping saves a checkpoint, and training the same
-nodes again resumes from it (``core.train`` resumes any partial node).
+nodes again resumes from it (``core.runs.train`` resumes any partial node).
 
 Nothing here imports Streamlit.
 """
@@ -18,11 +18,23 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
+
+import torch
 
 from core.errors import WorkbenchError
 from core.graph import ADMG, Node
+from core.mechanisms import KINDS_FOR_TYPE
+from core.mechanisms.base import PRESETS, default_preset
+from core.runs.train import Progress, TrainOptions, train
+from core.runs.workspace import Workspace, node_status, status_line
+from workbench.graph_state import Session
+from workbench.keys import TrainPage
+
+if TYPE_CHECKING:
+    from core.data import Dataset
 
 LOSS_POINTS = 400  # live loss points kept per node (older ones are averaged pairwise)
 
@@ -31,27 +43,34 @@ LOSS_POINTS = 400  # live loss points kept per node (older ones are averaged pai
 # Per-node settings
 
 
+class NodeSettings(TypedDict):
+    """How one node is trained: its mechanism kind and its preset."""
+
+    kind: str
+    preset: str
+
+
+Settings: TypeAlias = Mapping[str, NodeSettings]
+"""Every node's :class:`NodeSettings`, by node name."""
+
+
 def kind_options(node: Node) -> list[str]:
     """Mechanism kinds that can model ``node`` (the default first)."""
-    from core.mechanisms import KINDS_FOR_TYPE
-
     return list(KINDS_FOR_TYPE[node.type])
 
 
 def preset_options() -> list[str]:
-    from core.mechanisms.base import PRESETS
-
+    """The training presets, in the order the page offers them."""
     return list(PRESETS)
 
 
-def default_settings(graph: ADMG, saved: Mapping[str, Any] | None = None, device: Any = None) -> dict[str, dict[str, str]]:
+def default_settings(graph: ADMG, saved: Mapping[str, Mapping[str, str]] | None = None,
+                     device: str | None = None) -> dict[str, NodeSettings]:
     """``{node: {"kind", "preset"}}``: saved choices where still valid, else the defaults (the
     node type's default kind; the device's default preset)."""
-    from core.mechanisms.base import default_preset
-
     saved = dict(saved or {})
     preset = default_preset(device)
-    out = {}
+    out: dict[str, NodeSettings] = {}
     for n in graph.nodes:
         s = saved.get(n.name) or {}
         kinds = kind_options(n)
@@ -62,7 +81,7 @@ def default_settings(graph: ADMG, saved: Mapping[str, Any] | None = None, device
     return out
 
 
-def preset_groups(nodes: Sequence[str], settings: Mapping[str, Mapping[str, str]], graph: ADMG) -> list[tuple[str, list[str]]]:
+def preset_groups(nodes: Sequence[str], settings: Settings, graph: ADMG) -> list[tuple[str, list[str]]]:
     """Nodes grouped by preset, each group in topological order, groups in order of first node."""
     groups: dict[str, list[str]] = {}
     for v in graph.sort(nodes):
@@ -76,6 +95,8 @@ def preset_groups(nodes: Sequence[str], settings: Mapping[str, Mapping[str, str]
 
 @dataclass
 class NodeProgress:
+    """How far one node's training is: steps, the last loss, an ETA and a bounded loss curve."""
+
     node: str
     step: int = 0
     total: int = 0
@@ -83,10 +104,10 @@ class NodeProgress:
     eta: float | None = None
     phase: str = "waiting"  # waiting, start, step, checkpoint, done
     message: str = ""
-    started_at: int = 0  # the step this session started from (>0 on resume)
+    started_at: int = 0  # the step this job started from (>0 on resume)
     losses: list[tuple[int, float]] = field(default_factory=list)
-    _stride: int = 1
-    _pending: list[float] = field(default_factory=list)
+    _stride: int = field(default=1, init=False, repr=False)  # losses averaged into one point
+    _pending: list[float] = field(default_factory=list, init=False, repr=False)  # losses not averaged yet
 
     @property
     def fraction(self) -> float:
@@ -149,7 +170,8 @@ class TrainJob:
         self.thread: threading.Thread | None = None
 
     # called from the training thread
-    def callback(self, p: Any) -> bool:
+    def callback(self, p: Progress) -> bool:
+        """``core.runs.train``'s progress callback: record ``p``; False asks training to stop."""
         with self.lock:
             np_ = self.progress.setdefault(p.node, NodeProgress(p.node))
             np_.total, np_.phase, np_.message, np_.eta = p.total_steps, p.phase, p.message, p.eta_seconds
@@ -183,8 +205,7 @@ class TrainJob:
     def snapshot(self) -> dict[str, NodeProgress]:
         """Copies of the per-node progress, safe to read while the thread runs."""
         with self.lock:
-            return {v: NodeProgress(p.node, p.step, p.total, p.loss, p.eta, p.phase, p.message, p.started_at,
-                                    list(p.losses)) for v, p in self.progress.items()}
+            return {v: replace(p, losses=list(p.losses)) for v, p in self.progress.items()}
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the thread; True when it has finished."""
@@ -241,27 +262,25 @@ class JobRegistry:
 
 def training_work(
     graph: ADMG,
-    dataset: Any,
-    run_path: Any,
+    dataset: Dataset,
+    *,
+    run_path: Path,
     nodes: Sequence[str],
-    settings: Mapping[str, Mapping[str, str]],
+    settings: Settings,
     steps: int | None = None,
     device: str | None = None,
     seed: int = 0,
     threads: int | None = 1,
 ) -> Callable[[TrainJob], str]:
-    """The job body: ``core.train.train`` once per preset group, with the job's callback and stop
-    event.  ``steps`` overrides every preset's step count (None keeps them)."""
-    from core.runs.train import TrainOptions, train
-
+    """The job body: ``core.runs.train.train`` once per preset group, with the job's callback and
+    stop event.  ``steps`` overrides every preset's step count (None keeps them); ``threads`` caps
+    torch's threads (None leaves them)."""
     if not nodes:
         raise WorkbenchError("choose at least one node to train")
     graph.check_nodes(nodes, "train")
     groups = preset_groups(nodes, settings, graph)
 
     def work(job: TrainJob) -> str:
-        import torch
-
         if threads:
             torch.set_num_threads(int(threads))  # the machine is shared with the page's own work
         lines = []
@@ -284,17 +303,37 @@ def training_work(
 # What the page shows
 
 
-def loss_rows(job_progress: Mapping[str, NodeProgress] | None, manifest: Mapping[str, Any] | None,
-              nodes: Iterable[str]) -> list[dict[str, Any]]:
+class ManifestEntry(TypedDict, total=False):
+    """The part of a node's entry in a run manifest that the page reads."""
+
+    loss_history: list[tuple[int, float]]  # (step, loss), downsampled; JSON gives [step, loss] pairs
+
+
+class Manifest(TypedDict, total=False):
+    """The part of a run manifest (``Workspace.manifest``) that the page reads."""
+
+    nodes: dict[str, ManifestEntry]
+
+
+class LossRow(TypedDict):
+    """One point of the loss chart."""
+
+    node: str
+    step: int
+    loss: float
+
+
+def loss_rows(job_progress: Mapping[str, NodeProgress] | None, manifest: Manifest | None,
+              nodes: Iterable[str]) -> list[LossRow]:
     """Long rows (node, step, loss) for the loss chart: the live curve of a node this job is
     training, else the (downsampled) history saved in the run manifest."""
-    rows = []
+    rows: list[LossRow] = []
     entries = (manifest or {}).get("nodes", {})
     for v in nodes:
         live = (job_progress or {}).get(v)
         saved = entries.get(v, {}).get("loss_history") or []
         if live is not None and live.losses and (not saved or live.losses[-1][0] >= saved[-1][0]):
-            # the saved history covers earlier sessions; the live points continue it
+            # the saved history covers earlier jobs; the live points continue it
             before = [(int(s), float(x)) for s, x in saved if s <= live.started_at]
             points = before + list(live.losses)
         else:
@@ -329,11 +368,9 @@ def new_registry() -> JobRegistry:
     return JobRegistry()
 
 
-def model_status_lines(graph: ADMG, manifest: Mapping[str, Any] | None, job: TrainJob | None) -> list[tuple[str, str]]:
+def model_status_lines(graph: ADMG, manifest: Mapping[str, object] | None, job: TrainJob | None) -> list[tuple[str, str]]:
     """(node, status text) for the sidebar: the run manifest's status, with ``training`` and live
     steps for the node the background job is training now."""
-    from core.runs.workspace import node_status, status_line
-
     now = training_now(job)
     snap = job.snapshot() if now else {}
     out = []
@@ -348,7 +385,7 @@ def model_status_lines(graph: ADMG, manifest: Mapping[str, Any] | None, job: Tra
     return out
 
 
-def model_status_markdown(graph: ADMG | None, ws: Any, job: TrainJob | None) -> str:
+def model_status_markdown(graph: ADMG | None, ws: Workspace, job: TrainJob | None) -> str:
     """The sidebar's "Models" block: one line per node (Markdown)."""
     if not isinstance(graph, ADMG):
         return ""
@@ -372,8 +409,8 @@ def stop_all(timeout: float = 30.0) -> int:
     return sum(j.alive for j in jobs)
 
 
-def cli_commands(graph: ADMG, settings: Mapping[str, Mapping[str, str]], graph_file: str, data_file: str,
-                 run_dir: str, steps: int | None = None) -> list[str]:
+def cli_commands(graph: ADMG, settings: Settings, *, graph_file: str, data_file: str, run_dir: str,
+                 steps: int | None = None) -> list[str]:
     """``python -m core train ...`` lines doing what the page does (one per preset group)."""
     out = []
     for preset, group in preset_groups(graph.names, settings, graph):
@@ -383,6 +420,31 @@ def cli_commands(graph: ADMG, settings: Mapping[str, Mapping[str, str]], graph_f
         out.append(f"python -m core train --graph {graph_file} --data {data_file} --out {run_dir} --preset {preset}"
                    + nodes + "".join(kinds) + (f" --steps {steps}" if steps else ""))
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The page's widgets (values by ``workbench.keys.TrainPage`` key)
+
+
+def chosen_settings(state: Session, graph: ADMG, shown: Settings) -> dict[str, NodeSettings]:
+    """Each node's mechanism and preset as picked in its row of the table; ``shown`` (what the rows
+    were drawn with) for a row whose widgets hold no value yet."""
+    return {v: {"kind": state.get(TrainPage.kind(v), shown[v]["kind"]),
+                "preset": state.get(TrainPage.preset(v), shown[v]["preset"])} for v in graph.names}
+
+
+def picked_nodes(state: Session, graph: ADMG) -> list[str]:
+    """The nodes ticked in the table's Pick column, in graph order."""
+    return [v for v in graph.names if state.get(TrainPage.pick(v))]
+
+
+def job_ended(state: Session, phase: str) -> bool:
+    """True once, on the first look at a job's :func:`job_state` ``phase`` after it was seen running
+    and has ended: the page then reruns whole, so statuses, buttons and the sidebar follow."""
+    if phase in ("running", "stopping"):
+        state[TrainPage.WAS_BUSY] = True
+        return False
+    return bool(state.pop(TrainPage.WAS_BUSY, False))
 
 
 # A server shutting down stops its jobs first: each saves a checkpoint, so a restart resumes.

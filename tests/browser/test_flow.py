@@ -1,6 +1,6 @@
 """The Graph page's drag-to-connect editor (streamlit-flow, React Flow) in a real browser.
 
-Debian chromium driven by Playwright against `streamlit run app.py` (helpers in browser_support.py).
+Debian chromium driven by Playwright against `streamlit run app.py` (helpers in tests/browser/support.py).
 The mouse does what a user does: drags from one node's handle to another's, drags a node, uses the
 right-click menus, clicks an edge; after each gesture the dagitty text on the left must say what the
 drawing shows.  Skips, saying why, where chromium or Playwright is missing.

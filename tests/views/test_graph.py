@@ -13,6 +13,7 @@ from core.graph import ADMG
 from tests.helpers import APP
 from workbench import graph_state
 from workbench.graph_files import load_example
+from workbench.keys import GraphPage, Shared
 
 PAGES = ["views/graph.py", "views/data.py", "views/train.py", "views/explore.py", "views/effects.py"]
 
@@ -31,15 +32,15 @@ def start() -> AppTest:
 
 
 def pick_example(at: AppTest, name: str) -> AppTest:
-    at.selectbox(key="example_pick").set_value(name).run()
+    at.selectbox(key=GraphPage.EXAMPLE_PICK).set_value(name).run()
     assert not at.exception
     return at
 
 
 def ask(at: AppTest, treatment: list[str], outcome: list[str], given: list[str] = ()) -> AppTest:
-    at.multiselect(key="q_treatment").set_value(treatment)
-    at.multiselect(key="q_outcome").set_value(outcome)
-    at.multiselect(key="q_given").set_value(list(given)).run()
+    at.multiselect(key=Shared.TREATMENT).set_value(treatment)
+    at.multiselect(key=Shared.OUTCOME).set_value(outcome)
+    at.multiselect(key=Shared.GIVEN).set_value(list(given)).run()
     assert not at.exception
     return at
 
@@ -64,7 +65,7 @@ def test_app_and_every_page_render_without_exceptions():
     at.switch_page(PAGES[0]).run()
     assert not at.exception
     # Query choices survive a trip to another page.
-    assert at.multiselect(key="q_treatment").value == ["X"]
+    assert at.multiselect(key=Shared.TREATMENT).value == ["X"]
 
 
 def test_napkin_query_shows_the_napkin_formula():
@@ -91,12 +92,12 @@ def test_bow_arc_is_not_identifiable_and_names_the_hedge():
 
 def test_malformed_dagitty_text_shows_one_line_and_keeps_the_graph():
     at = start()
-    before = at.session_state["graph"]
-    at.text_area(key="graph_text").input("dag { X -> ; Y }").run()
+    before = at.session_state[Shared.GRAPH]
+    at.text_area(key=Shared.GRAPH_TEXT).input("dag { X -> ; Y }").run()
     assert not at.exception
     (err,) = errors(at)
     assert "dagitty" in err and "\n" not in err
-    assert at.session_state["graph"] == before
+    assert at.session_state[Shared.GRAPH] == before
     # The query still works on the kept graph.
     assert any("is identifiable" in s.value for s in at.success)
 
@@ -113,22 +114,22 @@ def test_malformed_dagitty_text_shows_one_line_and_keeps_the_graph():
 )
 def test_bad_model_code_is_refused_with_a_clear_line(text, words):
     at = start()
-    before = at.session_state["graph"]
-    at.text_area(key="graph_text").input(text).run()
+    before = at.session_state[Shared.GRAPH]
+    at.text_area(key=Shared.GRAPH_TEXT).input(text).run()
     assert not at.exception
     (err,) = errors(at)
     assert words in err
-    assert at.session_state["graph"] == before
+    assert at.session_state[Shared.GRAPH] == before
 
 
 def test_typed_model_code_redraws_live_with_latents_projected():
     at = start()
-    at.text_area(key="graph_text").input("dag { U [latent]\n U -> A\n U -> B\n A -> B }").run()
+    at.text_area(key=Shared.GRAPH_TEXT).input("dag { U [latent]\n U -> A\n U -> B\n A -> B }").run()
     assert not errors(at)
-    g = at.session_state["graph"]
+    g = at.session_state[Shared.GRAPH]
     assert set(g.names) == {"A", "B"} and g.has_bidirected("A", "B") and g.has_directed("A", "B")
     # Old query choices naming vanished nodes are dropped, so nothing refers to X or Y any more.
-    assert at.multiselect(key="q_treatment").value == []
+    assert at.multiselect(key=Shared.TREATMENT).value == []
     ask(at, ["A"], ["B"])
     assert "not identifiable" in errors(at)[0]
 
@@ -151,68 +152,68 @@ def test_bad_queries_show_a_red_line_not_a_traceback(treatment, outcome, given, 
 def test_editing_nodes_and_edges_through_widgets():
     at = pick_example(start(), "backdoor")
     # Add a categorical node M and put it between X and Y.
-    at.text_input(key="new_name").input("M")
-    at.selectbox(key="new_type").set_value("categorical").run()
-    at.number_input(key="new_levels").set_value(4)
-    at.button(key="add_node").click().run()
+    at.text_input(key=GraphPage.NEW_NAME).input("M")
+    at.selectbox(key=GraphPage.NEW_TYPE).set_value("categorical").run()
+    at.number_input(key=GraphPage.NEW_LEVELS).set_value(4)
+    at.button(key=GraphPage.ADD_NODE).click().run()
     assert not errors(at)
-    g: ADMG = at.session_state["graph"]
+    g: ADMG = at.session_state[Shared.GRAPH]
     assert g.node("M").type == "categorical" and g.node("M").levels == 4
     for a, b in (("X", "M"), ("M", "Y")):
-        at.selectbox(key="edge_a").set_value(a)
-        at.selectbox(key="edge_b").set_value(b)
-        at.button(key="add_edge").click().run()
+        at.selectbox(key=GraphPage.EDGE_FROM).set_value(a)
+        at.selectbox(key=GraphPage.EDGE_TO).set_value(b)
+        at.button(key=GraphPage.ADD_EDGE).click().run()
         assert not errors(at)
     # A cycle is refused and the graph kept.
-    kept = at.session_state["graph"]
-    at.selectbox(key="edge_a").set_value("Y")
-    at.selectbox(key="edge_b").set_value("X")
-    at.button(key="add_edge").click().run()
+    kept = at.session_state[Shared.GRAPH]
+    at.selectbox(key=GraphPage.EDGE_FROM).set_value("Y")
+    at.selectbox(key=GraphPage.EDGE_TO).set_value("X")
+    at.button(key=GraphPage.ADD_EDGE).click().run()
     assert "directed cycle" in errors(at)[0]
-    assert at.session_state["graph"] == kept
+    assert at.session_state[Shared.GRAPH] == kept
     # A bidirected edge, then removing it again.
-    at.radio(key="edge_kind").set_value(at.radio(key="edge_kind").options[1])
-    at.selectbox(key="edge_a").set_value("M")
-    at.selectbox(key="edge_b").set_value("Z")
-    at.button(key="add_edge").click().run()
-    assert at.session_state["graph"].has_bidirected("M", "Z")
-    at.selectbox(key="edge_pick").set_value("M <-> Z")
-    at.button(key="remove_edge").click().run()
-    assert not at.session_state["graph"].has_bidirected("M", "Z")
+    at.radio(key=GraphPage.EDGE_KIND).set_value(at.radio(key=GraphPage.EDGE_KIND).options[1])
+    at.selectbox(key=GraphPage.EDGE_FROM).set_value("M")
+    at.selectbox(key=GraphPage.EDGE_TO).set_value("Z")
+    at.button(key=GraphPage.ADD_EDGE).click().run()
+    assert at.session_state[Shared.GRAPH].has_bidirected("M", "Z")
+    at.selectbox(key=GraphPage.EDGE_PICK).set_value("M <-> Z")
+    at.button(key=GraphPage.REMOVE_EDGE).click().run()
+    assert not at.session_state[Shared.GRAPH].has_bidirected("M", "Z")
     # Rename Z -> C, make C an image node, delete M.
-    at.selectbox(key="edit_node").set_value("Z").run()
-    at.text_input(key="rename_Z").input("C")
-    at.button(key="rename").click().run()
-    g = at.session_state["graph"]
+    at.selectbox(key=GraphPage.EDIT_NODE).set_value("Z").run()
+    at.text_input(key=GraphPage.new_name_of("Z")).input("C")
+    at.button(key=GraphPage.RENAME).click().run()
+    g = at.session_state[Shared.GRAPH]
     assert "Z" not in g and g.has_directed("C", "X") and g.has_directed("C", "Y")
-    assert at.selectbox(key="edit_node").value == "C"
-    at.selectbox(key="type_C").set_value("image").run()
-    at.text_input(key="shape_C").input("3x8x8")
-    at.button(key="retype").click().run()
-    assert at.session_state["graph"].node("C").shape == (3, 8, 8)
-    at.selectbox(key="edit_node").set_value("M").run()
-    at.button(key="delete").click().run()
-    g = at.session_state["graph"]
+    assert at.selectbox(key=GraphPage.EDIT_NODE).value == "C"
+    at.selectbox(key=GraphPage.type_of("C")).set_value("image").run()
+    at.text_input(key=GraphPage.shape_of("C")).input("3x8x8")
+    at.button(key=GraphPage.RETYPE).click().run()
+    assert at.session_state[Shared.GRAPH].node("C").shape == (3, 8, 8)
+    at.selectbox(key=GraphPage.EDIT_NODE).set_value("M").run()
+    at.button(key=GraphPage.DELETE).click().run()
+    g = at.session_state[Shared.GRAPH]
     assert "M" not in g and set(g.names) == {"C", "X", "Y"}
     # The model-code text follows every edit.
-    assert ADMG.from_dagitty(at.text_area(key="graph_text").value) == g
+    assert ADMG.from_dagitty(at.text_area(key=Shared.GRAPH_TEXT).value) == g
     # Duplicate names are refused.
-    at.text_input(key="new_name").input("X")
-    at.button(key="add_node").click().run()
+    at.text_input(key=GraphPage.NEW_NAME).input("X")
+    at.button(key=GraphPage.ADD_NODE).click().run()
     assert "already exists" in errors(at)[0]
 
 
 def test_upload_replaces_the_graph_and_a_bad_upload_keeps_it():
     at = start()
     frontdoor = load_example("frontdoor")
-    at.file_uploader(key="upload").set_value(("fd.json", frontdoor.dumps().encode(), "application/json")).run()
+    at.file_uploader(key=GraphPage.UPLOAD).set_value(("fd.json", frontdoor.dumps().encode(), "application/json")).run()
     assert not errors(at)
-    assert at.session_state["graph"] == frontdoor and at.session_state["graph_name"] == "fd"
+    assert at.session_state[Shared.GRAPH] == frontdoor and at.session_state[Shared.GRAPH_NAME] == "fd"
     assert any("is identifiable" in s.value for s in at.success)  # front-door: roles pre-fill X, Y
-    at.file_uploader(key="upload").set_value(("broken.dagitty", b"dag { A -> B -> A }", "text/plain")).run()
+    at.file_uploader(key=GraphPage.UPLOAD).set_value(("broken.dagitty", b"dag { A -> B -> A }", "text/plain")).run()
     (err,) = errors(at)
     assert err.startswith("broken.dagitty:") and "cycle" in err
-    assert at.session_state["graph"] == frontdoor
+    assert at.session_state[Shared.GRAPH] == frontdoor
 
 
 def test_download_buttons_offer_both_formats():
@@ -223,12 +224,12 @@ def test_download_buttons_offer_both_formats():
 
 def test_picking_the_same_example_after_an_edit_reloads_it():
     at = start()
-    assert at.selectbox(key="example_pick").value == "napkin"
-    at.text_area(key="graph_text").input("dag { A -> B }").run()
-    assert at.selectbox(key="example_pick").value is None  # the graph is no longer the example
-    at.selectbox(key="example_pick").set_value("napkin").run()
-    assert at.session_state["graph"] == load_example("napkin")
-    assert at.multiselect(key="q_treatment").value == ["X"]  # roles pre-fill the query again
+    assert at.selectbox(key=GraphPage.EXAMPLE_PICK).value == "napkin"
+    at.text_area(key=Shared.GRAPH_TEXT).input("dag { A -> B }").run()
+    assert at.selectbox(key=GraphPage.EXAMPLE_PICK).value is None  # the graph is no longer the example
+    at.selectbox(key=GraphPage.EXAMPLE_PICK).set_value("napkin").run()
+    assert at.session_state[Shared.GRAPH] == load_example("napkin")
+    assert at.multiselect(key=Shared.TREATMENT).value == ["X"]  # roles pre-fill the query again
 
 
 def test_a_graph_set_by_another_page_shows_here_without_stale_choices():
@@ -237,9 +238,9 @@ def test_a_graph_set_by_another_page_shows_here_without_stale_choices():
     graph_state.set_graph(at.session_state, ADMG.from_dagitty("dag { A -> B ; A <-> B }"), "napkin")  # same name, other graph
     at.switch_page(PAGES[0]).run()
     assert not at.exception and not errors(at)
-    assert at.selectbox(key="example_pick").value is None  # not claiming to be the napkin example
-    assert at.multiselect(key="q_treatment").value == [] and at.multiselect(key="q_outcome").value == []
-    assert ADMG.from_dagitty(at.text_area(key="graph_text").value) == at.session_state["graph"]
+    assert at.selectbox(key=GraphPage.EXAMPLE_PICK).value is None  # not claiming to be the napkin example
+    assert at.multiselect(key=Shared.TREATMENT).value == [] and at.multiselect(key=Shared.OUTCOME).value == []
+    assert ADMG.from_dagitty(at.text_area(key=Shared.GRAPH_TEXT).value) == at.session_state[Shared.GRAPH]
 
 
 def test_conditional_query_goes_through_idc():

@@ -1,4 +1,4 @@
-"""core.ui_flow: the drag-to-connect editor's state round trip, without a browser.
+"""workbench.flow: the drag-to-connect editor's state round trip, without a browser.
 
 The "browser" here is a function that edits React Flow records the way the component does
 (streamlit-flow 1.6.1's frontend: a drag changes one node's ``position``; a connection appends an
@@ -13,11 +13,8 @@ import copy
 import pytest
 
 from core.graph import ADMG, GraphError, Node, parse_dagitty
+from tests.workbench.examples import napkin
 from workbench import flow, graph_editor, graph_files, graph_view
-
-
-def napkin() -> ADMG:
-    return graph_files.load_example("napkin")
 
 
 def drawn(graph: ADMG, frame: flow.Frame = flow.Frame()):
@@ -127,9 +124,9 @@ def test_nothing_done_is_no_edit():
     for n in nodes:  # React Flow adds measurements and sub-pixel noise; neither is an edit
         n.update(width=52, height=38, positionAbsolute=dict(n["position"]))
         n["position"]["x"] += 0.3
-    edits = flow.diff_flow(g, nodes, edges, "directed", frame)
+    edits = flow.diff_flow(g, nodes, edges, new_edge_kind="directed", frame=frame)
     assert not edits
-    assert flow.graph_from_flow(g, nodes, edges, "directed", frame) is g
+    assert flow.graph_from_flow(g, nodes, edges, new_edge_kind="directed", frame=frame) is g
 
 
 @pytest.mark.parametrize("kind", ["directed", "bidirected"])
@@ -137,7 +134,7 @@ def test_a_drawn_connection_becomes_an_edge_of_the_chosen_kind(kind):
     g = napkin()
     nodes, edges = drawn(g)
     connect(edges, "W2", "Y")
-    new = flow.graph_from_flow(g, nodes, edges, kind)
+    new = flow.graph_from_flow(g, nodes, edges, new_edge_kind=kind)
     if kind == "directed":
         assert new.has_directed("W2", "Y") and not new.has_directed("Y", "W2")
     else:
@@ -149,7 +146,7 @@ def test_a_drawn_connection_becomes_an_edge_of_the_chosen_kind(kind):
     assert parse_dagitty(text) == new
     # Drawn again, the edge has our id and style: a second look finds no further edit.
     again_nodes, again_edges = drawn(new)
-    assert not flow.diff_flow(new, again_nodes, again_edges, kind)
+    assert not flow.diff_flow(new, again_nodes, again_edges, new_edge_kind=kind)
 
 
 def test_a_cycle_or_a_self_loop_is_refused_and_the_graph_kept():
@@ -157,15 +154,15 @@ def test_a_cycle_or_a_self_loop_is_refused_and_the_graph_kept():
     nodes, edges = drawn(g)
     connect(edges, "Y", "W1")  # W1 -> W2 -> X -> Y -> W1
     with pytest.raises(GraphError, match="directed cycle"):
-        flow.graph_from_flow(g, nodes, edges, "directed")
+        flow.graph_from_flow(g, nodes, edges, new_edge_kind="directed")
     nodes, edges = drawn(g)
     connect(edges, "X", "X")
     with pytest.raises(GraphError, match="two different nodes"):
-        flow.graph_from_flow(g, nodes, edges, "directed")
+        flow.graph_from_flow(g, nodes, edges, new_edge_kind="directed")
     nodes, edges = drawn(g)
     connect(edges, "X", "W1")  # W1 <-> X is there already
     with pytest.raises(GraphError, match="already exists"):
-        flow.graph_from_flow(g, nodes, edges, "bidirected")
+        flow.graph_from_flow(g, nodes, edges, new_edge_kind="bidirected")
     assert g == napkin()  # untouched (graphs are immutable; the page keeps this one)
 
 
@@ -176,7 +173,7 @@ def test_a_drag_writes_every_position_into_the_graph_and_text():
     before = {n["id"]: dict(n["position"]) for n in nodes}
     node(nodes, "C")["position"]["x"] += 2 * frame.scale
     node(nodes, "C")["position"]["y"] += 0.5 * frame.scale
-    edits = flow.diff_flow(g, nodes, edges, "directed", frame)
+    edits = flow.diff_flow(g, nodes, edges, new_edge_kind="directed", frame=frame)
     assert edits.only_moves and set(edits.positions) == {"A", "B", "C"}
     new = flow.apply_flow_edits(g, edits)
     assert new.same_structure(g)
@@ -242,18 +239,18 @@ def test_a_node_made_in_the_canvas_is_added_where_it_was_clicked_and_can_be_conn
     nodes.append({"id": "st-flow-node_abc", "type": "default", "position": {"x": frame.dx + 1.5 * frame.scale, "y": frame.dy},
                   "data": {"content": "Z"}, "sourcePosition": "right", "targetPosition": "left"})
     connect(edges, "st-flow-node_abc", "Y")
-    new = flow.graph_from_flow(g, nodes, edges, "directed", frame)
+    new = flow.graph_from_flow(g, nodes, edges, new_edge_kind="directed", frame=frame)
     assert new.names[-1] == "Z" and new.node("Z").type == "binary" and new.has_directed("Z", "Y")
     assert new.node("Z").get("pos") == (1.5, 0)
     assert all(new.node(v).get("pos") == g.node(v).get("pos") for v in g.names)
     nodes[-1]["data"]["content"] = ""
     with pytest.raises(GraphError, match="needs a name"):
-        flow.graph_from_flow(g, nodes, edges, "directed", frame)
+        flow.graph_from_flow(g, nodes, edges, new_edge_kind="directed", frame=frame)
 
 
 def test_bad_edge_kind_is_one_line():
     with pytest.raises(GraphError, match="unknown edge kind"):
-        flow.diff_flow(napkin(), *drawn(napkin()), "sideways")
+        flow.diff_flow(napkin(), *drawn(napkin()), new_edge_kind="sideways")
 
 
 # ---- clicks

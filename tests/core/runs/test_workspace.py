@@ -15,7 +15,6 @@ import torch
 
 from core.graph import ADMG, Node
 from core.runs import workspace as W
-from workbench import session as S
 from core.runs.train import TrainOptions, train
 from core.worlds.registry import sample_dataset
 
@@ -120,88 +119,6 @@ def test_settings_and_results(tmp_path):
         ws.save_result("../x.csv", "")
 
 
-# ---- the session glue
-
-
-def test_session_restores_and_saves_only_changes(tmp_path):
-    ds, world = sample_dataset("frontdoor", 300, seed=0)
-    first: dict = {}
-    ws = S.sync_session(first, tmp_path)
-    assert ws.name == "default" and "graph" not in first and "dataset" not in first
-    from workbench import graph_state
-
-    graph_state.set_graph(first, ds.graph, "fd")
-    first["dataset"], first["data_source"] = ds, "world frontdoor"
-    S.sync_session(first, tmp_path)
-    assert (ws.path / W.GRAPH_FILE).is_file() and (ws.path / W.DATA_FILE).is_file()
-    stamp = (ws.path / W.DATA_FILE).stat().st_mtime_ns
-    S.sync_session(first, tmp_path)  # nothing changed: nothing written
-    assert S.persist(first) == []
-    assert (ws.path / W.DATA_FILE).stat().st_mtime_ns == stamp
-    # a new session (the browser reopened) gets everything back, the world included
-    second: dict = {}
-    S.sync_session(second, tmp_path)
-    assert second["graph"] == ds.graph and second["graph_name"] == "fd"
-    assert second["dataset"].fingerprint == ds.fingerprint
-    assert second["data_world"].graph == world.graph
-    assert second["workspace_problems"] == []
-    # a session whose workspace folder disappeared opens another one instead of failing
-    import shutil
-
-    gone: dict = {}
-    S.sync_session(gone, tmp_path)
-    W.create_workspace("spare", tmp_path)
-    shutil.rmtree(gone["workspace"].path)
-    assert S.sync_session(gone, tmp_path).name == "spare"
-    W.create_workspace("default", tmp_path)
-    W.open_workspace("default", tmp_path).save_graph(ds.graph, "fd")
-    W.open_workspace("default", tmp_path).save_dataset(ds, "world frontdoor")
-    # an edited graph is saved on the next run
-    graph_state.set_graph(second, ds.graph.with_node(Node("Z", "binary")), "fd2")
-    assert S.persist(second) == ["graph"]
-    assert W.open_workspace("default", tmp_path).load_graph().names[-1] == "Z"
-
-
-def test_switch_and_create_workspaces(tmp_path):
-    from workbench import graph_state
-
-    ds, _ = sample_dataset("backdoor", 100, seed=0)
-    state: dict = {}
-    S.sync_session(state, tmp_path)
-    graph_state.set_graph(state, ds.graph, "bd")
-    state["dataset"] = ds
-    # creating keeps what the session has
-    state["ws_new_name"] = "copy"
-    S.on_create_workspace(state)
-    assert state["workspace"].name == "copy" and state["ws_pick"] == "copy"
-    assert W.open_workspace("copy", tmp_path).load_dataset().fingerprint == ds.fingerprint
-    # a bad name is one line, and the session stays where it was
-    state["ws_new_name"] = "bad name"
-    S.on_create_workspace(state)
-    assert state["workspace"].name == "copy" and "bad workspace name" in state["workspace_problems"][0]
-    # an empty workspace clears the data; switching back restores it
-    W.create_workspace("empty", tmp_path)
-    state["ws_pick"] = "empty"
-    S.on_pick_workspace(state)
-    assert state["workspace"].name == "empty" and "dataset" not in state
-    state["ws_pick"] = "default"
-    S.on_pick_workspace(state)
-    assert state["dataset"].fingerprint == ds.fingerprint
-    assert (tmp_path / W.LAST_FILE).read_text().strip() == "default"
-
-
-def test_unreadable_data_is_reported_not_raised(tmp_path):
-    ds, _ = sample_dataset("backdoor", 50, seed=0)
-    ws = W.create_workspace("w", tmp_path)
-    ws.save_graph(ds.graph, "bd")
-    ws.save_dataset(ds)
-    (ws.path / W.DATA_FILE).unlink()
-    state: dict = {}
-    S.sync_session(state, tmp_path)
-    assert state["graph"] == ds.graph and "dataset" not in state
-    assert len(state["workspace_problems"]) == 1 and "is missing" in state["workspace_problems"][0]
-
-
 # ---- node status from the run manifest
 
 
@@ -243,29 +160,6 @@ def test_shipped_workspace_is_small_and_its_recipe_regenerates_the_training_data
     # ... and another seed would not (the fingerprint can fail)
     other = W.regenerate_dataset({**recipe, "data": {**recipe["data"], "seed": recipe["data"]["seed"] + 1}})
     assert other.fingerprint != ds.fingerprint
-
-
-def test_first_start_opens_the_trained_faces_workspace(tmp_path, monkeypatch):
-    from core.runs.checkpoint import load_run
-
-    monkeypatch.setenv(W.ENV_DEFAULT, W.BUILTIN_DEFAULT)
-    state: dict = {}
-    ws = S.sync_session(state, tmp_path)
-    assert ws.name == "default" and W.list_workspaces(tmp_path) == ["default"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [W.LAST_FILE, "default"]  # no temporary folder left
-    assert state["workspace_problems"] == []
-    graph = ADMG.from_json((BUILTIN / "graph.json").read_text())
-    assert state["graph"] == graph and state["graph_name"] == "faces"
-    assert state["dataset"].fingerprint == W.read_recipe(BUILTIN)["data"]["fingerprint"]
-    assert state["data_world"] is not None and state["data_source"].startswith("world faces (size=16")
-    run = load_run(ws.run_path, graph, state["dataset"].fingerprint)  # refuses other graphs or data
-    assert list(run.trained_nodes()) == list(graph.names)
-    assert all(r["status"] == "trained" for r in W.node_status(graph, ws.manifest()))
-    assert run.entry("Face")["kind"] == "vae" and ws.settings["nodes"]["Face"]["kind"] == "vae"
-    face = run.load_mechanism("Face")  # strict load: the shipped weights fit today's VAE code
-    assert face.node.shape == (3, 16, 16)
-    # the next start reopens it (nothing is installed twice)
-    assert S.sync_session({}, tmp_path).path == ws.path
 
 
 def test_install_builtin_refuses_an_existing_name_and_empty_default_on_request(tmp_path, monkeypatch):
