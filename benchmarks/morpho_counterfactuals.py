@@ -69,7 +69,7 @@ import numpy as np
 
 from benchmarks import common
 
-KINDS = ("vae", "diffusion")
+KINDS = ("vae", "diffusion", "latent_flow")
 SCALARS = ("thickness", "intensity", "digit")
 INTERVENTIONS: tuple[tuple[str, float], ...] = (("thickness", 1.5), ("thickness", 5.0), ("intensity", 64.0), ("intensity", 224.0))
 # histogram bins for TVD: thickness in 28-pixel units (0.5 wide), intensity on 0..255 (16 wide);
@@ -141,7 +141,8 @@ def run_dirs(args: argparse.Namespace) -> dict[str, Path]:
     """Run folders: one for the scalar nodes (shared), one per image mechanism kind."""
     base = Path(args.runs) / f"s{args.size}_n{args.n}_seed{args.seed}_{args.preset}"
     vae = "image_vae" if args.vae_scale == "learned" else f"image_vae_scale-{args.vae_scale}"
-    return {"scalars": base / "scalars", "vae": base / vae, "diffusion": base / "image_diffusion"}
+    return {"scalars": base / "scalars", "vae": base / vae, "diffusion": base / "image_diffusion",
+            "latent_flow": base / "image_latent_flow"}
 
 
 def train_child(argv: Sequence[str]) -> int:

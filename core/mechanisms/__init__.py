@@ -66,6 +66,7 @@ KINDS: Mapping[str, type[Mechanism]] = _Kinds({
     "continuous": ContinuousMechanism,
     "diffusion": ("core.mechanisms.diffusion", "DiffusionImageMechanism"),
     "vae": VAEImageMechanism,
+    "latent_flow": ("core.mechanisms.latent_flow", "LatentFlowImageMechanism"),
 })
 
 
@@ -79,7 +80,7 @@ KINDS_FOR_TYPE: dict[str, tuple[str, ...]] = {
     "binary": ("categorical",),
     "categorical": ("categorical",),
     "continuous": ("continuous",),
-    "image": ("diffusion", "vae"),
+    "image": ("diffusion", "vae", "latent_flow"),
 }
 
 

@@ -1,0 +1,218 @@
+"""Image nodes at resolution: rectified flow in a small autoencoder's latent space, exact abduction.
+
+An autoencoder (``core.mechanisms.autoencoder``) maps an image x to a latent ``z0 = (E(x) - m) / s``
+(standardised per channel).  A conditional velocity field ``v(z_t, t, pa)`` (a small diffusers U-Net)
+is trained by flow matching on straight paths (rectified flow):
+
+    z_t = (1 - t) z0 + t e,   e ~ N(0, I),   t ~ U(0, 1),   loss = || v(z_t, t, pa) - (e - z0) ||^2.
+
+Structural equation ``V = D(m + s * Phi_pa(u)) + r``: ``Phi_pa`` integrates the ODE dz/dt = v from
+t = 1 (the noise u) to t = 0 with fixed Euler steps; ``r`` is the pixel residual.  The noise tensor is
+``[u, r]`` flattened, shape (B, c_z * h * w + C * H * W).  Samples draw ``u ~ N(0, I)`` and ``r = 0``.
+
+Abduction is exact and deterministic: ``u = Phi_pa^{-1}(z0)`` inverts every Euler step by fixed-point
+iteration (``core.mechanisms.samplers.flow_invert``), and ``r = x - D(m + s * Phi_pa(u))`` (times
+``residual_scale``), so ``predict(pa, abduct(pa, x)) == x``.  A counterfactual integrates the same u
+under new parents, ``D(Phi_pa*(u)) + residual_scale * r``: the residual carries what the autoencoder
+cannot reconstruct (small for a sharp autoencoder), at the risk of carrying a trace of the factual
+parents; ``residual_scale = 0`` drops it (the benchmark measures both).
+
+Training runs in two phases inside ``loss`` (a step counter in a buffer, so any trainer, checkpoint
+and resume work unchanged): the first ``autoencoder.steps`` steps train the autoencoder alone, the
+rest train the velocity field with the autoencoder frozen.  ``adopt_autoencoder`` takes a trained
+autoencoder of the same node and data (the run's node model, another ID-GEN model of the node) and
+skips the first phase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from diffusers import UNet2DModel
+from torch import Tensor, nn
+
+from core.errors import WorkbenchError
+from core.graph import Node
+from core.mechanisms.autoencoder import ImageAutoencoder
+from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset, merged_config, randn
+from core.mechanisms.encoders import image_mechanism_encoder
+from core.mechanisms.samplers import flow_invert, flow_sample
+
+UNET_QUICK = {
+    "block_out_channels": [64, 128], "layers_per_block": 1,
+    "down_block_types": ["DownBlock2D", "AttnDownBlock2D"], "up_block_types": ["AttnUpBlock2D", "UpBlock2D"],
+    "add_attention": True, "norm_num_groups": 16, "attention_head_dim": 32,
+}
+UNET_FULL = {
+    "block_out_channels": [128, 256, 256], "layers_per_block": 2,
+    "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"],
+    "up_block_types": ["AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
+    "add_attention": True, "norm_num_groups": 32, "attention_head_dim": 32,
+}
+PRESET_CONFIGS: dict[str, dict[str, Any]] = {
+    "quick": {
+        "autoencoder": {"latent_channels": 4, "widths": [48, 96], "blocks": 1, "steps": 1500},
+        "unet": UNET_QUICK, "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 3,
+        "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
+        "train": {"steps": 4500, "batch_size": 64, "lr": 1e-3},
+    },
+    "full": {
+        "autoencoder": {"latent_channels": 8, "widths": [96, 192], "blocks": 2, "steps": 10000},
+        "unet": UNET_FULL, "sample_steps": 32, "time_shift": 1.0, "inversion_iterations": 3,
+        "residual_scale": 1.0, "image_features": 32, "image_vector": 128,
+        "train": {"steps": 40000, "batch_size": 128, "lr": 5e-4},
+    },
+}
+
+
+class LatentFlowImageMechanism(Mechanism):
+    kind = "latent_flow"
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        if self.node.type != "image":
+            raise WorkbenchError(f"a latent flow mechanism models an image node, not {self.node.type} {self.node.name}")
+        c = self.config
+        ae = c["autoencoder"]
+        self.autoencoder_steps = int(ae["steps"])
+        if self.autoencoder_steps < 0 or int(c["train"]["steps"]) <= self.autoencoder_steps:
+            raise WorkbenchError(
+                f"latent flow for {self.node.name}: train.steps ({c['train']['steps']}) must exceed the "
+                f"autoencoder's steps ({self.autoencoder_steps})"
+            )
+        self.autoencoder = ImageAutoencoder(self.node.shape, int(ae["latent_channels"]), ae["widths"], int(ae["blocks"]))
+        cz, lh, lw = self.autoencoder.latent_shape
+        self.encoder = image_mechanism_encoder(self.parent_nodes, (lh, lw), c)
+        unet = {k: tuple(v) if isinstance(v, list) else v for k, v in c["unet"].items()}
+        temb = int(unet["block_out_channels"][0]) * 4
+        has_vector = self.encoder.vector_dim > 0
+        self.unet = UNet2DModel(sample_size=(lh, lw), in_channels=cz + self.encoder.channel_dim, out_channels=cz,
+                                class_embed_type="identity" if has_vector else None, **unet)
+        self.cond_mlp = (
+            nn.Sequential(nn.Linear(self.encoder.vector_dim, temb), nn.SiLU(), nn.Linear(temb, temb)) if has_vector else None
+        )
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self.register_buffer("latent_mean", torch.zeros(cz, 1, 1))
+        self.register_buffer("latent_std", torch.ones(cz, 1, 1))
+        self.register_buffer("latent_ready", torch.zeros((), dtype=torch.bool))
+
+    @classmethod
+    def build(cls, node: Node, parents: Sequence[Node], preset: str | None = None,
+              **overrides: Any) -> LatentFlowImageMechanism:
+        preset = check_preset(preset)
+        base = {"kind": cls.kind, "node": node.to_json(), "parents": [p.to_json() for p in parents], "preset": preset}
+        return cls(merged_config({**base, **PRESET_CONFIGS[preset]}, overrides))
+
+    def prepare(self, parents: Parents, values: Tensor) -> None:
+        self.encoder.prepare(dict(parents))
+
+    # ---- the autoencoder phase
+
+    @property
+    def autoencoder_trained(self) -> bool:
+        return int(self.steps_done) >= self.autoencoder_steps
+
+    def adopt_autoencoder(self, other: LatentFlowImageMechanism) -> None:
+        """Use ``other``'s trained autoencoder (and latent standardisation): training starts with the
+        velocity field.  Both must model the same node with the same autoencoder config."""
+        if other.config["autoencoder"] != self.config["autoencoder"] or other.node.shape != self.node.shape:
+            raise WorkbenchError(f"the autoencoder of {other.node.name} does not fit this model of {self.node.name}")
+        if not other.autoencoder_trained:
+            raise WorkbenchError(f"the autoencoder of {other.node.name} is not trained yet")
+        self.autoencoder.load_state_dict(other.autoencoder.state_dict())
+        for name in ("latent_mean", "latent_std", "latent_ready"):
+            getattr(self, name).copy_(getattr(other, name))
+        self.steps_done.fill_(max(int(self.steps_done), self.autoencoder_steps))
+
+    def _standardise(self, z: Tensor) -> Tensor:
+        return (z - self.latent_mean) / self.latent_std
+
+    def _unstandardise(self, z: Tensor) -> Tensor:
+        return z * self.latent_std + self.latent_mean
+
+    @torch.no_grad()
+    def _fix_latent_statistics(self, x: Tensor) -> None:
+        z = self.autoencoder.encode(x).float()
+        self.latent_mean.copy_(z.mean(dim=(0, 2, 3))[:, None, None])
+        self.latent_std.copy_(z.std(dim=(0, 2, 3)).clamp_min(1e-3)[:, None, None])
+        self.latent_ready.fill_(True)
+
+    # ---- the velocity field with its conditioning
+
+    def condition(self, parents: Parents, n: int) -> tuple[Tensor | None, Tensor | None]:
+        """(class labels for the time embedding, extra latent-sized input channels) for these parents."""
+        self.check_parents(parents)
+        n = batch_size_of(parents, n)
+        labels = self.cond_mlp(self.encoder.vector(dict(parents), n)) if self.cond_mlp is not None else None
+        return labels, self.encoder.channels(dict(parents), n)
+
+    def velocity(self, z: Tensor, t: Tensor, labels: Tensor | None, maps: Tensor | None) -> Tensor:
+        """``v(z_t, t, pa)`` with t in [0, 1] (the U-Net sees ``1000 t``)."""
+        inp = z if maps is None else torch.cat([z, maps.to(z.dtype)], dim=1)
+        return self.unet(inp, t * 1000.0, class_labels=labels).sample
+
+    # ---- the interface
+
+    def loss(self, parents: Parents, values: Tensor) -> Tensor:
+        x = values.to(self.device).float()
+        if self.training:
+            self.steps_done += 1
+        if int(self.steps_done) <= self.autoencoder_steps and self.training:
+            return self.autoencoder.loss(x)
+        if not bool(self.latent_ready):
+            self._fix_latent_statistics(x)
+        with torch.no_grad():
+            z0 = self._standardise(self.autoencoder.encode(x).float())
+        labels, maps = self.condition(parents, len(x))
+        e = torch.randn_like(z0)
+        t = torch.rand(len(z0), device=z0.device)
+        z_t = (1.0 - t[:, None, None, None]) * z0 + t[:, None, None, None] * e
+        return ((self.velocity(z_t, t, labels, maps).float() - (e - z0)) ** 2).mean()
+
+    def _velocity_fn(self, parents: Parents, n: int):
+        labels, maps = self.condition(parents, n)
+        return lambda z, t: self.velocity(z, t, labels, maps).float()
+
+    def _latent_numel(self) -> int:
+        cz, lh, lw = self.autoencoder.latent_shape
+        return cz * lh * lw
+
+    def _split(self, noise: Tensor) -> tuple[Tensor, Tensor]:
+        noise = noise.to(self.device).float()
+        k = self._latent_numel()
+        return noise[:, :k].view(len(noise), *self.autoencoder.latent_shape), noise[:, k:].view(len(noise), *self.node.shape)
+
+    def _steps(self) -> tuple[int, float]:
+        return int(self.config["sample_steps"]), float(self.config.get("time_shift", 1.0))
+
+    def draw_noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        u = randn((n, self._latent_numel()), generator, self.device)
+        return torch.cat([u, torch.zeros(n, _numel(self.node), device=self.device)], dim=1)
+
+    @torch.no_grad()
+    def decode_latent(self, parents: Parents, u: Tensor) -> Tensor:
+        """``D(m + s * Phi_pa(u))``: the image the flow draws from latent noise u, before any residual."""
+        steps, shift = self._steps()
+        z0 = flow_sample(self._velocity_fn(parents, len(u)), u, steps, shift)
+        return self.autoencoder.decode(self._unstandardise(z0)).float()
+
+    @torch.no_grad()
+    def predict(self, parents: Parents, noise: Tensor) -> Tensor:
+        u, r = self._split(noise)
+        return self.decode_latent(parents, u) + float(self.config.get("residual_scale", 1.0)) * r
+
+    @torch.no_grad()
+    def abduct(self, parents: Parents, values: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        x = values.to(self.device).float()
+        steps, shift = self._steps()
+        z0 = self._standardise(self.autoencoder.encode(x).float())
+        u = flow_invert(self._velocity_fn(parents, len(x)), z0, steps, shift, int(self.config.get("inversion_iterations", 3)))
+        r = x - self.decode_latent(parents, u)
+        return torch.cat([u.flatten(1), r.flatten(1)], dim=1)
+
+
+def _numel(node: Node) -> int:
+    c, h, w = node.shape
+    return int(c) * int(h) * int(w)

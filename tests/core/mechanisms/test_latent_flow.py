@@ -1,0 +1,94 @@
+"""The latent flow image mechanism: two training phases, exact abduction, a shared autoencoder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.errors import WorkbenchError
+from core.graph import Node
+from core.mechanisms import make_mechanism, mechanism_from_config
+
+IMAGE = Node("I", "image", shape=(1, 12, 12))
+PARENTS = [Node("A", "binary")]
+TINY = {
+    "autoencoder": {"latent_channels": 2, "widths": [8, 16], "blocks": 1, "steps": 20},
+    "unet": {"block_out_channels": [16, 32], "layers_per_block": 1, "down_block_types": ["DownBlock2D", "DownBlock2D"],
+             "up_block_types": ["UpBlock2D", "UpBlock2D"], "add_attention": False, "norm_num_groups": 8},
+    "image_vector": 8, "image_features": 4, "sample_steps": 6, "train": {"steps": 50, "batch_size": 16},
+}
+
+
+def squares(a: torch.Tensor) -> torch.Tensor:
+    """A bright square in the top half for A = 0, the bottom half for A = 1."""
+    x = -torch.ones(len(a), 1, 12, 12)
+    for i, v in enumerate(a.tolist()):
+        top = 1 + 6 * v
+        x[i, 0, top:top + 4, 3:9] = 1.0
+    return x
+
+
+def tiny(**overrides) -> torch.nn.Module:
+    return make_mechanism(IMAGE, PARENTS, kind="latent_flow", preset="quick", seed=0, **{**TINY, **overrides})
+
+
+def test_the_autoencoder_trains_first_then_the_velocity_field():
+    m = tiny()
+    a = torch.randint(0, 2, (64,), generator=torch.Generator().manual_seed(0))
+    x = squares(a)
+    m.prepare({"A": a}, x)
+    assert not m.autoencoder_trained
+    flow_before = [p.detach().clone() for p in m.unet.parameters()]
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    for _ in range(20):
+        loss = m.loss({"A": a[:16]}, x[:16])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert m.autoencoder_trained and not bool(m.latent_ready)
+    assert all(torch.equal(p, q) for p, q in zip(flow_before, m.unet.parameters(), strict=True))  # phase 1: AE only
+    ae_before = [p.detach().clone() for p in m.autoencoder.parameters()]
+    loss = m.loss({"A": a[:16]}, x[:16])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    assert bool(m.latent_ready)
+    assert all(torch.equal(p, q) for p, q in zip(ae_before, m.autoencoder.parameters(), strict=True))  # frozen
+
+
+def test_abduction_is_exact_and_the_config_rebuilds_the_module():
+    m = tiny()
+    a = torch.randint(0, 2, (48,), generator=torch.Generator().manual_seed(1))
+    x = squares(a)
+    m.fit({"A": a}, x, seed=0)
+    noise = m.abduct({"A": a[:8]}, x[:8])
+    assert noise.shape == (8, 2 * 4 * 4 + 144)  # latent 2 x (16/4)^2 after padding 12 -> 16, then pixels
+    assert torch.allclose(m.predict({"A": a[:8]}, noise), x[:8], atol=1e-5)
+    again = mechanism_from_config(m.config)
+    again.load_state_dict(m.state_dict())
+    again.eval()
+    assert torch.allclose(again.predict({"A": a[:8]}, noise), x[:8], atol=1e-5)
+    without = tiny(residual_scale=0.0)
+    without.load_state_dict(m.state_dict())
+    u, _ = m._split(noise)
+    assert torch.allclose(without.predict({"A": a[:8]}, noise), m.decode_latent({"A": a[:8]}, u), atol=1e-6)
+
+
+def test_a_trained_autoencoder_is_adopted_and_its_phase_skipped():
+    trained = tiny()
+    a = torch.randint(0, 2, (32,), generator=torch.Generator().manual_seed(2))
+    trained.fit({"A": a}, squares(a), seed=0)
+    fresh = make_mechanism(IMAGE, [], kind="latent_flow", preset="quick", seed=1, **TINY)
+    fresh.adopt_autoencoder(trained)
+    assert fresh.autoencoder_trained and bool(fresh.latent_ready)
+    x = squares(a[:4])
+    assert torch.equal(fresh.autoencoder.encode(x), trained.autoencoder.encode(x))
+    other = make_mechanism(IMAGE, [], kind="latent_flow", preset="quick", seed=1,
+                           **{**TINY, "autoencoder": {**TINY["autoencoder"], "latent_channels": 3}})
+    with pytest.raises(WorkbenchError, match="does not fit"):
+        other.adopt_autoencoder(trained)
+
+
+def test_the_phases_must_leave_steps_for_the_flow():
+    with pytest.raises(WorkbenchError, match="must exceed the autoencoder's steps"):
+        tiny(train={"steps": 20})
