@@ -3,7 +3,8 @@
 Issue 7 asks that changing a control refreshes a 16-image gallery in <= 2 s at 16x16-28x28 with the
 trained models cached.  The page's fragment calls, in this order (``views/explore.py``):
 ``observational_gallery``, ``model_interventional``, ``model_counterfactual``, and on a built-in
-world ``truth_interventional`` and ``truth_counterfactual``.  We time exactly those core functions
+world ``truth_interventional`` and ``truth_counterfactual`` (``workbench.explore.galleries`` and
+``workbench.explore.truth``).  We time exactly those functions
 for n = 16 on the Morpho-MNIST world (thickness -> intensity -> image <- digit), with
 
 * the unconditional query ``P(image | do(thickness = 3))`` and the conditional one
@@ -29,6 +30,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -37,7 +39,16 @@ from benchmarks.common import format_table, log_to  # noqa: E402
 from core.runs.checkpoint import load_run  # noqa: E402
 from core.runs.train import TrainOptions, train  # noqa: E402
 from core.worlds.registry import sample_dataset  # noqa: E402
-from workbench import explore as X  # noqa: E402
+from workbench.explore.galleries import (  # noqa: E402
+    Gallery,
+    counterfactual_units,
+    model_counterfactual,
+    model_interventional,
+    observational_gallery,
+)
+from workbench.explore.models import ModelHub, Sources  # noqa: E402
+from workbench.explore.question import ExploreQuery  # noqa: E402
+from workbench.explore.truth import truth_counterfactual, truth_interventional  # noqa: E402
 
 TARGET_S = 2.0
 N = 16
@@ -52,18 +63,17 @@ def tiny_run(ds, kind: str, steps: int, folder: Path):
     return load_run(folder), time.perf_counter() - t0
 
 
-def refresh_parts(hub, run, ds, world, sample_steps, given) -> dict[str, callable]:
+def refresh_parts(sources: Sources, sample_steps: int | None, given: dict) -> dict[str, Callable[[], Gallery]]:
     """The fragment's calls, one closure each (same arguments as the page)."""
-    g = ds.graph
-    rows = X.counterfactual_units(N, 0, ds.n, 0)
+    ds = sources.dataset
+    query = ExploreQuery(ds.graph, TREATMENT, VALUE, OUTCOME, given, n=N, seed=0)
+    rows = counterfactual_units(N, 0, ds.n, seed=0)
     return {
-        "observational": lambda: X.observational_gallery(ds, g, TREATMENT, VALUE, OUTCOME, N, 0, given),
-        "interventional": lambda: X.model_interventional(hub, run, ds, g, TREATMENT, VALUE, OUTCOME, N, 0,
-                                                         sample_steps=sample_steps, given=given),
-        "counterfactual": lambda: X.model_counterfactual(hub, run, ds, g, TREATMENT, VALUE, OUTCOME, rows, 0,
-                                                         sample_steps=sample_steps),
-        "truth do": lambda: X.truth_interventional(world, g, TREATMENT, VALUE, OUTCOME, N, 0, given),
-        "truth cf": lambda: X.truth_counterfactual(hub, world, ds, g, TREATMENT, VALUE, OUTCOME, rows),
+        "observational": lambda: observational_gallery(ds, query),
+        "interventional": lambda: model_interventional(sources, query, sample_steps=sample_steps),
+        "counterfactual": lambda: model_counterfactual(sources, query, rows, sample_steps=sample_steps),
+        "truth do": lambda: truth_interventional(sources.world, query),
+        "truth cf": lambda: truth_counterfactual(sources, query, rows),
     }
 
 
@@ -99,18 +109,18 @@ def main(argv: list[str] | None = None) -> int:
             for kind in ("vae", "diffusion"):
                 run, secs = tiny_run(ds, kind, args.steps, Path(tmp) / f"{kind}{size}")
                 train_s += secs
-                hub = X.ModelHub()
+                sources = Sources(ModelHub(), ds, run=run, world=world)
                 previews = (10, None) if kind == "diffusion" else (None,)
                 for steps in previews:
                     label = kind if kind == "vae" else f"diffusion, {steps or 25} DDIM steps"
                     for given in ({}, GIVEN):
-                        parts = time_refresh(refresh_parts(hub, run, ds, world, steps, given), args.repeats)
+                        parts = time_refresh(refresh_parts(sources, steps, given), args.repeats)
                         total = sum(parts.values())
                         query = "| do(t), digit = 3" if given else "| do(t)"
                         table.append([f"{size}x{size}", label, query, *parts.values(), total,
                                       "yes" if total <= TARGET_S else "NO"])
                         log(f"{size}x{size} {label} {query}: {total:.2f} s")
-    headers = ["size", "image model", "query", *refresh_parts(None, None, ds, None, None, {}).keys(), "refresh s",
+    headers = ["size", "image model", "query", *refresh_parts(Sources(ModelHub(), ds), None, {}).keys(), "refresh s",
                f"<= {TARGET_S:g} s"]
     log("")
     log(f"Explore refresh, n = {N} per gallery, median of {args.repeats} after a warm-up; seconds per core call "

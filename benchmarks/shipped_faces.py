@@ -3,7 +3,7 @@
 The first screen a newcomer sees is the Explore page on the shipped faces workspace
 (``assets/workspaces/faces``): P(Face | do(Male = m)) sampled by ID-GEN with the run's trained Face
 VAE and exact tables for the binary attributes.  Here the same code path (``core.workspace``'s
-install, ``core.explore.idgen_for``) draws ``--samples`` faces per m and a probe reads each
+install, ``workbench.explore.idgen_fit.idgen_for``) draws ``--samples`` faces per m and a probe reads each
 attribute off them; the truth is the world's own do(Male = m) faces read by the same probe, and the
 naive baseline is what the data shows when we CONDITION on Male = m (the spurious Young shift).
 
@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.runs import workspace as W
     from core.worlds.registry import world_from_record
-    from workbench import explore as X
+    from workbench.explore.idgen_fit import idgen_for, idgen_settings, idgen_status
+    from workbench.explore.models import ModelHub, Sources
+    from workbench.explore.question import DoQuery
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as root:
@@ -44,10 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         graph, ds, run = ws.load_graph(), ws.load_dataset(), ws.load_run()
         world = world_from_record(ds.world)
         probe = world.probe("Face")
-        hub = X.ModelHub()
-        settings = X.idgen_settings(ws.settings)
-        status = X.idgen_status(hub, run, ds, graph, "Male", "Face", settings)
-        gen = X.idgen_for(hub, ds, graph, "Male", "Face", settings, run=run)
+        sources = Sources(ModelHub(), ds, run=run, settings=idgen_settings(ws.settings))
+        query = DoQuery(graph, "Male", "Face")
+        status = idgen_status(sources, query)
+        gen = idgen_for(sources, query)
         attrs = list(probe.attributes)
         rates: dict[str, dict[int, dict[str, float]]] = {"truth": {}, "ID-GEN": {}, "naive": {}}
         for m in (0, 1):

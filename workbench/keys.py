@@ -135,8 +135,71 @@ class TrainPage:
 
 
 class ExplorePage:
-    """Widgets and state of the Explore page."""
+    """Widgets and state of the Explore page (the query, the galleries, the ID-GEN fit)."""
+
+    TREATMENT = "ex_treatment"
+    OUTCOME = "ex_outcome"
+    N = "ex_n"  # samples per gallery
+    SEED = "ex_seed"
+    GIVEN = "ex_given"  # the conditioning nodes
+    DDIM_STEPS = "ex_ddim_steps"  # diffusion preview steps
+    UNIT = "ex_unit"  # the factual unit of the counterfactual
+    SECONDS = "ex_seconds"  # how long the last gallery refresh took
+    IDGEN_STEPS = "ex_idgen_steps"
+    FIT_IDGEN = "ex_fit_idgen"
+    IDGEN_ERROR = "ex_idgen_error"  # why the last ID-GEN fit could not start
+    IDGEN_STOP = "ex_idgen_stop"
+
+    # one per node: ``ExplorePage.VALUE.format(node)``
+    VALUE = "ex_val_{}"  # do(node = x)
+    GIVEN_VALUE = "ex_given_val_{}"  # node = z in the conditioning set
+    IMAGE_SOURCE = "ex_img_source_{}"  # data or generated images for do(node = an image)
+    IMAGE_ROW = "ex_image_{}"  # the data row whose image is the do-value
+    GENERATED_PICK = "ex_gen_pick_{}"  # which generated image is the do-value
+    GENERATED_SEED = "ex_gen_seed_{}"  # the seed of the generated candidates ("New images" adds one)
+    NEW_IMAGES = "ex_gen_new_{}"
+    PICK = "ex_pick_{}_{}"  # (node, candidate): the "Use" button under a candidate, r<row> or g<index>
+    # one per gallery: ``ExplorePage.VALUES_CHART.format(gallery)``
+    ATTRIBUTE_CHART = "ex_attr_{}"
+    VALUES_CHART = "ex_vals_{}"
 
 
 class EffectsPage:
-    """Widgets and state of the Effects page."""
+    """Widgets and state of the Effects page: the treatment's curves (``ef_``) and the
+    attributions of a predictor (``at_``)."""
+
+    OUTCOME = "ef_outcome"
+    TREATMENT = "ef_treatment"
+    N_IMAGE = "ef_n_image"  # samples per value for an image outcome (read by a probe)
+    N_SCALAR = "ef_n_scalar"
+    BOOTSTRAP = "ef_boot"
+    SEED = "ef_seed"
+    COMPUTE = "ef_compute"
+    RESULT = "ef_result"  # the last computed curves, sizes and shifts, with their query
+    CURVES_CHART = "ef_curves"
+    SHIFTS_CHART = "ef_shifts"
+    DOWNLOAD = "ef_download"
+
+    PREDICTOR_SOURCE = "at_source"  # train or upload
+    TARGET = "at_target"
+    INPUTS = "at_inputs"
+    TRAINING_MODE = "at_mode"
+    TRAINING_STEPS = "at_steps"
+    TRAIN = "at_train"
+    PREDICTOR = "at_predictor"  # (key, predictor, error) of the last trained or uploaded predictor
+    SPEC_UPLOAD = "at_spec"
+    WEIGHTS_UPLOAD = "at_weights"
+    INPUT_SCM = "at_scm"
+    GRID_POINTS = "at_points"
+    UNITS = "at_units"
+    IMAGE_FORMAT = "at_format"
+    COMPUTE_ATTRIBUTIONS = "at_compute"
+    ATTRIBUTIONS = "at_result"  # the last computed attribution curves, with their query
+    ATTRIBUTION_CHART = "at_curves"
+    SPLIT_CHART = "at_split"
+    ATTRIBUTIONS_DOWNLOAD = "at_download"
+
+    # one per treatment or file: ``EffectsPage.CONTRAST_A.format(treatment)``
+    CONTRAST_A = "ef_a_{}"
+    CONTRAST_B = "ef_b_{}"
+    PREDICTOR_DOWNLOAD = "at_dl_{}"

@@ -1,26 +1,24 @@
-"""The Effects page and its logic: conditioning vs intervention curves (with the spurious gap),
-effect sizes with bootstrap intervals, attribute shifts, CSV export.
+"""The Effects page (``views/effects.py``): conditioning vs intervention curves (with the spurious
+gap), effect sizes with bootstrap intervals, attribute shifts, CSV export; then the attributions of
+a predictor trained on the page.
 
 Ground truth: the back-door world (Simpson-like: the association and the effect have opposite signs)
 with exact do-tables, a NeuralSCM trained briefly on its data, ID-GEN on the front-door world, and
-the bow world's hedge."""
+the bow world's hedge.  The curves' logic is tested in ``tests/workbench/explore/test_curves.py``,
+the predictors' in ``tests/workbench/test_effects_page.py``."""
 
 from __future__ import annotations
 
 import io
 
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.effects.estimates import WorldSampler
-from core.graph import Node
 from core.runs import workspace as W
-from core.worlds.registry import sample_dataset
 from tests.helpers import APP, make_trained_workspace
-from workbench import explore as X
 from workbench.effects_page import SCM_SOURCES
+from workbench.keys import EffectsPage as K
 
 PAGE = "views/effects.py"
 
@@ -42,65 +40,9 @@ def open_page(root, monkeypatch) -> AppTest:
 
 
 def compute(at: AppTest) -> dict:
-    at.button(key="ef_compute").click().run()
+    at.button(key=K.COMPUTE).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    return at.session_state["ef_result"]
-
-
-# ---- pure pieces
-
-
-def test_treatment_values_and_outcome_choices():
-    ds, world = sample_dataset("morpho_digits", 200, seed=0, params={"size": 16})
-    g = ds.graph
-    assert X.treatment_values(g.node("digit"), ds) == list(range(10))
-    t = X.treatment_values(g.node("thickness"), ds, k=5)
-    q = np.quantile(ds.column("thickness"), [0.05, 0.95])
-    assert len(t) == 5 and t == sorted(t) and t[0] == pytest.approx(q[0], rel=1e-3) and t[-1] == pytest.approx(q[1], rel=1e-3)
-    with pytest.raises(Exception, match="is an image"):
-        X.treatment_values(g.node("image"), ds)
-    choices = X.outcome_choices(g, world)
-    assert choices[:5] == [("thickness", None), ("intensity", None), ("digit", None), ("image", "thickness"),
-                           ("image", "intensity")]
-    assert ("image", "digit=3") in choices and ("image", "digit") not in choices  # a mean of digit codes means nothing
-    assert X.outcome_label(("image", "digit=3")) == "image · P(digit = 3) (probe)"
-    assert X.outcome_label(("image", "thickness")) == "image · thickness (probe)"
-    assert X.outcome_choices(g, None) == choices[:3]
-    imgs = world.interventional_samples({"digit": 3}, 20, 0).values["image"]
-    is3 = X.make_readout(world, g, "image", "digit=3")(imgs)
-    assert set(np.unique(is3)) <= {0.0, 1.0} and is3.mean() > 0.8
-    with pytest.raises(Exception, match="has no level '12'"):
-        X.make_readout(world, g, "image", "digit=12")
-
-
-def test_value_shares():
-    d = X.value_shares(Node("Y", "categorical", levels=3), np.array([0, 2, 2, 2]))
-    assert list(d.share) == [0.25, 0.0, 0.75]
-    c = X.value_shares(Node("Y", "continuous"), np.linspace(0, 1, 50))
-    assert len(c) == 10 and c.share.sum() == pytest.approx(1.0)
-
-
-def test_truth_curves_match_exact_tables_and_show_the_spurious_gap():
-    ds, world = sample_dataset("backdoor", 4000, seed=0)
-    curves = X.effect_curves(ds, ds.graph, "X", "Y", [0, 1], truth=WorldSampler(world), n=20000, n_boot=200)
-    exact = world.do_table(["X"], ["Y"])[1]  # P(Y=1 | do(X=x)) for x = 0, 1
-    truth = curves[curves.source == "intervention (truth)"].set_index("value")
-    for x in (0, 1):
-        assert truth.loc[x, "low"] - 0.01 <= exact[x] <= truth.loc[x, "high"] + 0.01
-    data = ds.values
-    obs = curves[curves.source == "conditioning (data)"].set_index("value")
-    for x in (0, 1):
-        assert obs.loc[x, "mean"] == pytest.approx(data["Y"][data["X"] == x].mean())
-    gap = X.spurious_gap(curves, causal="intervention (truth)")
-    # this world is Simpson-like: seeing X=1 goes with LESS Y, setting X=1 gives MORE Y
-    assert (obs.loc[1, "mean"] - obs.loc[0, "mean"]) < 0 < (exact[1] - exact[0])
-    assert gap.set_index("value").loc[0, "spurious"] > 0.1
-    sizes = X.effect_sizes(ds, ds.graph, "X", "Y", 1, 0, truth=WorldSampler(world), n=20000, n_boot=300)
-    ate = sizes[(sizes.quantity == "ATE") & (sizes.source == "truth")].iloc[0]
-    assert ate.low <= exact[1] - exact[0] + 0.01 and exact[1] - exact[0] - 0.01 <= ate.high
-    spur = sizes[sizes.quantity == "spurious part"].iloc[0]
-    obs_diff = sizes[sizes.quantity == "observational difference"].iloc[0]
-    assert spur.estimate == pytest.approx(obs_diff.estimate - ate.estimate)
+    return at.session_state[K.RESULT]
 
 
 # ---- the page
@@ -109,7 +51,7 @@ def test_truth_curves_match_exact_tables_and_show_the_spurious_gap():
 def test_trained_model_recovers_the_effect_and_the_gap(backdoor, monkeypatch):
     root, ws, ds, world = backdoor
     at = open_page(root, monkeypatch)
-    assert at.session_state["ef_treatment"] == "X" and at.session_state["ef_outcome"] == "Y"
+    assert at.session_state[K.TREATMENT] == "X" and at.session_state[K.OUTCOME] == "Y"
     assert any("Press Compute" in c.value for c in at.caption)
     res = compute(at)
     assert res["error"] is None, res["error"]
@@ -168,77 +110,6 @@ def test_untrained_models_leave_the_model_curve_out(monkeypatch, tmp_path):
 # ---- attributions of a predictor
 
 
-def linear_dataset(n=4000, seed=0):
-    """A -> M -> B -> Y, A -> Y (linear-Gaussian; M is not one of the predictor's inputs).
-    E[Y | A, B] = 0.5 A + 1.5 B: direct slopes 0.5 (A) and 1.5 (B); A's total slope through M and B
-    is 0.5 + 1.0 * 0.8 * 1.5 = 1.7."""
-    from core.data import Dataset
-    from core.worlds.linear import LinearGaussianWorld
-
-    w = LinearGaussianWorld({("A", "M"): 1.0, ("M", "B"): 0.8, ("A", "Y"): 0.5, ("B", "Y"): 1.5},
-                            noise={"A": 1.0, "M": 0.5, "B": 0.5, "Y": 0.3})
-    return Dataset.from_values(dict(w.sample(n, seed).values), w.graph), w
-
-
-def slope(curve, grid):
-    return float(np.polyfit(grid, curve, 1)[0])
-
-
-def test_attribution_logic_recovers_linear_path_coefficients():
-    from workbench import effects_page as E
-
-    ds, w = linear_dataset()
-    g = ds.graph
-    assert E.default_predictor_query(g) == ("Y", ["A", "M", "B"])
-    assert list(E.input_graph(g, ["A", "B"]).directed) == [("A", "B")]  # the path through M, projected
-    pred = E.train_workspace_predictor(ds, g, "Y", ["A", "B"], ante_hoc=True, steps=600)
-    assert pred.fit_rmse < 0.45 and pred.scm is not None  # Y's noise sd is 0.3
-    assert E.scm_choices(pred, neural_available=False) == ["ante-hoc", "fitted", "none"]
-    truth = {"A": (1.7, 0.5), "B": (1.5, 1.5)}  # (total, direct) slopes
-    for source in ("ante-hoc", "fitted"):
-        curves = E.attribution_curves(pred, ds, g, E.input_scm(source, pred, ds, g), points=15, max_units=800)
-        for v, (total, direct) in truth.items():
-            c = curves[v]
-            assert slope(c.total, c.grid) == pytest.approx(total, abs=0.15), (source, v)
-            assert slope(c.direct, c.grid) == pytest.approx(direct, abs=0.15), (source, v)
-    split = E.effect_split(curves).set_index(["input", "part"])
-    assert split.loc[("A", "indirect"), "share"] == pytest.approx(1.2 / (1.2 + 0.5), abs=0.08)
-    assert split.loc[("B", "indirect"), "size"] < 0.02
-    # direct-only reading (inputs independent): A's path through B disappears
-    naive = E.attribution_curves(pred, ds, g, E.input_scm("none", pred, ds, g), points=15)
-    assert slope(naive["A"].total, naive["A"].grid) == pytest.approx(0.5, abs=0.15)
-    frame = E.curves_frame(curves)
-    assert set(frame.kind) == set(E.CURVE_KINDS) and len(frame) == 2 * 15 * 4
-    table = pd.read_csv(io.StringIO(E.attribution_csv(frame, split.reset_index(), pred.label)))
-    assert set(table.table) == {"ace curve", "effect size"}
-    # the observational curve of A also carries B's association: steeper than the direct one
-    assert slope(curves["A"].observational, curves["A"].grid) > 1.2
-
-
-def test_predictor_upload_round_trip_and_bad_input():
-    from workbench import effects_page as E
-
-    ds, _ = linear_dataset(1000)
-    g = ds.graph
-    pred = E.train_workspace_predictor(ds, g, "Y", ["A", "B"], ante_hoc=False, steps=50)
-    files = E.predictor_files(pred)
-    back = E.load_uploaded_predictor(files["predictor.json"], files["predictor.safetensors"], g)
-    assert back.inputs == ["A", "B"] and back.mode == "uploaded" and back.target is None
-    import torch
-
-    x = torch.as_tensor(E.input_matrix(ds, ["A", "B"])[:20], dtype=torch.float32)
-    assert torch.allclose(back.module(x), pred.module(x))
-    other = files["predictor.json"].replace(b'"A"', b'"Q"')
-    with pytest.raises(Exception, match="'Q' is not a node"):
-        E.load_uploaded_predictor(other, files["predictor.safetensors"], g)
-    with pytest.raises(Exception, match="not a readable safetensors"):
-        E.load_uploaded_predictor(files["predictor.json"], b"garbage", g)
-    with pytest.raises(Exception, match="both the target and an input"):
-        E.train_workspace_predictor(ds, g, "Y", ["A", "Y"], ante_hoc=False, steps=5)
-    with pytest.raises(Exception, match="at least one input"):
-        E.train_workspace_predictor(ds, g, "Y", [], ante_hoc=False, steps=5)
-
-
 def test_attribution_section_with_the_workspace_scm(backdoor, monkeypatch):
     """Back-door world (Z -> X -> Y, Z -> Y, binary): a predictor of Y from (Z, X), its inputs' SCM the
     workspace's trained Neural SCM.  Truth from the exact tables: f*(z, x) = P(Y=1 | z, x);
@@ -246,15 +117,15 @@ def test_attribution_section_with_the_workspace_scm(backdoor, monkeypatch):
     root, ws, ds, world = backdoor
     at = open_page(root, monkeypatch)
     assert "Attributions of a predictor" in [s.value for s in at.subheader]
-    assert at.session_state["at_target"] == "Y" and at.session_state["at_inputs"] == ["Z", "X"]
-    at.number_input(key="at_steps").set_value(400).run()
-    at.button(key="at_train").click().run()
+    assert at.session_state[K.TARGET] == "Y" and at.session_state[K.INPUTS] == ["Z", "X"]
+    at.number_input(key=K.TRAINING_STEPS).set_value(400).run()
+    at.button(key=K.TRAIN).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["at_scm"] == "neural"  # every node is trained
-    at.number_input(key="at_units").set_value(3000).run()
-    at.button(key="at_compute").click().run()
+    assert at.session_state[K.INPUT_SCM] == "neural"  # every node is trained
+    at.number_input(key=K.UNITS).set_value(3000).run()
+    at.button(key=K.COMPUTE_ATTRIBUTIONS).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    res = at.session_state["at_result"]
+    res = at.session_state[K.ATTRIBUTIONS]
     assert res["error"] is None, res["error"]
     joint = world.observed_joint().marginal(["Z", "X", "Y"])  # axes (Z, X, Y)
     f = joint[:, :, 1] / joint.sum(2)
@@ -277,7 +148,7 @@ def test_attribution_section_with_the_workspace_scm(backdoor, monkeypatch):
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # curves and the stacked bars (the treatment part was not computed)
     assert any(d.proto.label == "Download the attributions (CSV)" for d in at.get("download_button"))
-    at.radio(key="at_format").set_value("svg").run()
+    at.radio(key=K.IMAGE_FORMAT).set_value("svg").run()
     assert not at.exception
 
 
@@ -288,15 +159,15 @@ def test_confounded_inputs_offer_plain_training_and_no_input_scm(monkeypatch, tm
     instead of failing twice (ante-hoc training, then the fitted SCM)."""
     make_trained_workspace(tmp_path, "napkin", n=1000, steps=0)
     at = open_page(tmp_path, monkeypatch)
-    assert at.session_state["at_target"] == "Y" and "W1" in at.session_state["at_inputs"]
-    assert at.radio(key="at_mode").options == ["plain"]
+    assert at.session_state[K.TARGET] == "Y" and "W1" in at.session_state[K.INPUTS]
+    assert at.radio(key=K.TRAINING_MODE).options == ["plain"]
     assert any("Ante-hoc training is off" in c.value and "W1 <-> X" in c.value for c in at.caption)
-    at.number_input(key="at_steps").set_value(50).run()
-    at.button(key="at_train").click().run()
+    at.number_input(key=K.TRAINING_STEPS).set_value(50).run()
+    at.button(key=K.TRAIN).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert at.selectbox(key="at_scm").options == [SCM_SOURCES["none"]]
-    at.number_input(key="at_units").set_value(100).run()
-    at.button(key="at_compute").click().run()
-    res = at.session_state["at_result"]
+    assert at.selectbox(key=K.INPUT_SCM).options == [SCM_SOURCES["none"]]
+    at.number_input(key=K.UNITS).set_value(100).run()
+    at.button(key=K.COMPUTE_ATTRIBUTIONS).click().run()
+    res = at.session_state[K.ATTRIBUTIONS]
     assert res["error"] is None, res["error"]
     assert (res["frame"].query("kind == 'indirect'")["ace"] == 0).all()  # independent inputs: no indirect part

@@ -1,15 +1,20 @@
-"""core.ui_effects: which input SCMs (ante-hoc, fitted) can exist for a predictor's inputs.
+"""The Effects page's attribution logic (``workbench.effects_page``): which input SCMs can exist for
+a predictor's inputs, predictors trained or uploaded, their ACE curves, the model row of the
+attribute-shift table.
 
-Ground truth for "can exist" is core.attributions itself: InputSCM refuses inputs that share a hidden
-confounder in the graph's latent projection, and builds one otherwise.  The page asks
+Ground truth for "can exist" is ``core.effects.attributions`` itself: InputSCM refuses inputs that
+share a hidden confounder in the graph's latent projection, and builds one otherwise.  The page asks
 ``input_scm_problem`` BEFORE training, so the two must agree on every input set of these graphs.
+The curves are checked against the path coefficients of a linear-Gaussian world.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.assets import ASSETS
@@ -77,7 +82,7 @@ def test_shift_model_answers_counterfactuals_beside_a_confounder_and_refuses_thr
     from core.runs.checkpoint import load_run
     from core.runs.train import TrainOptions, train
     from core.worlds.discrete import DiscreteSCM, napkin
-    from workbench import explore
+    from workbench.explore.models import ModelHub
 
     g = parse_dagitty("dag { M -> B ; M -> L ; M <-> Yg }")
     world = DiscreteSCM(g, seed=3)
@@ -88,7 +93,7 @@ def test_shift_model_answers_counterfactuals_beside_a_confounder_and_refuses_thr
         train(g, ds, tmp_path / "run", options=TrainOptions(preset="quick", steps=300, device="cpu"), accelerator=None)
     finally:
         torch.set_num_threads(threads)
-    run, hub = load_run(tmp_path / "run"), explore.ModelHub()
+    run, hub = load_run(tmp_path / "run"), ModelHub()
     assert E.shift_confounders(g, "M") == []
     model, note = E.shift_model(hub, run, g, "M")
     assert model is not None and note == ""
@@ -110,6 +115,76 @@ def test_shift_model_answers_counterfactuals_beside_a_confounder_and_refuses_thr
     assert E.shift_confounders(ng, "X") == [("W1", "Y")]
     model, note = E.shift_model(hub, run, ng, "X")
     assert model is None and "W1 <-> Y" in note
+
+
+# ---- predictors and their attributions
+
+
+def linear_dataset(n=4000, seed=0):
+    """A -> M -> B -> Y, A -> Y (linear-Gaussian; M is not one of the predictor's inputs).
+    E[Y | A, B] = 0.5 A + 1.5 B: direct slopes 0.5 (A) and 1.5 (B); A's total slope through M and B
+    is 0.5 + 1.0 * 0.8 * 1.5 = 1.7."""
+    from core.data import Dataset
+    from core.worlds.linear import LinearGaussianWorld
+
+    w = LinearGaussianWorld({("A", "M"): 1.0, ("M", "B"): 0.8, ("A", "Y"): 0.5, ("B", "Y"): 1.5},
+                            noise={"A": 1.0, "M": 0.5, "B": 0.5, "Y": 0.3})
+    return Dataset.from_values(dict(w.sample(n, seed).values), w.graph), w
+
+
+def slope(curve, grid):
+    return float(np.polyfit(grid, curve, 1)[0])
+
+
+def test_attribution_logic_recovers_linear_path_coefficients():
+    ds, w = linear_dataset()
+    g = ds.graph
+    assert E.default_predictor_query(g) == ("Y", ["A", "M", "B"])
+    assert list(E.input_graph(g, ["A", "B"]).directed) == [("A", "B")]  # the path through M, projected
+    pred = E.train_workspace_predictor(ds, g, "Y", ["A", "B"], ante_hoc=True, steps=600)
+    assert pred.fit_rmse < 0.45 and pred.scm is not None  # Y's noise sd is 0.3
+    assert E.scm_choices(pred, neural_available=False) == ["ante-hoc", "fitted", "none"]
+    truth = {"A": (1.7, 0.5), "B": (1.5, 1.5)}  # (total, direct) slopes
+    for source in ("ante-hoc", "fitted"):
+        curves = E.attribution_curves(pred, ds, g, E.input_scm(source, pred, ds, g), points=15, max_units=800)
+        for v, (total, direct) in truth.items():
+            c = curves[v]
+            assert slope(c.total, c.grid) == pytest.approx(total, abs=0.15), (source, v)
+            assert slope(c.direct, c.grid) == pytest.approx(direct, abs=0.15), (source, v)
+    split = E.effect_split(curves).set_index(["input", "part"])
+    assert split.loc[("A", "indirect"), "share"] == pytest.approx(1.2 / (1.2 + 0.5), abs=0.08)
+    assert split.loc[("B", "indirect"), "size"] < 0.02
+    # direct-only reading (inputs independent): A's path through B disappears
+    naive = E.attribution_curves(pred, ds, g, E.input_scm("none", pred, ds, g), points=15)
+    assert slope(naive["A"].total, naive["A"].grid) == pytest.approx(0.5, abs=0.15)
+    frame = E.curves_frame(curves)
+    assert set(frame.kind) == set(E.CURVE_KINDS) and len(frame) == 2 * 15 * 4
+    table = pd.read_csv(io.StringIO(E.attribution_csv(frame, split.reset_index(), pred.label)))
+    assert set(table.table) == {"ace curve", "effect size"}
+    # the observational curve of A also carries B's association: steeper than the direct one
+    assert slope(curves["A"].observational, curves["A"].grid) > 1.2
+
+
+def test_predictor_upload_round_trip_and_bad_input():
+    ds, _ = linear_dataset(1000)
+    g = ds.graph
+    pred = E.train_workspace_predictor(ds, g, "Y", ["A", "B"], ante_hoc=False, steps=50)
+    files = E.predictor_files(pred)
+    back = E.load_uploaded_predictor(files["predictor.json"], files["predictor.safetensors"], g)
+    assert back.inputs == ["A", "B"] and back.mode == "uploaded" and back.target is None
+    import torch
+
+    x = torch.as_tensor(E.input_matrix(ds, ["A", "B"])[:20], dtype=torch.float32)
+    assert torch.allclose(back.module(x), pred.module(x))
+    other = files["predictor.json"].replace(b'"A"', b'"Q"')
+    with pytest.raises(Exception, match="'Q' is not a node"):
+        E.load_uploaded_predictor(other, files["predictor.safetensors"], g)
+    with pytest.raises(Exception, match="not a readable safetensors"):
+        E.load_uploaded_predictor(files["predictor.json"], b"garbage", g)
+    with pytest.raises(Exception, match="both the target and an input"):
+        E.train_workspace_predictor(ds, g, "Y", ["A", "Y"], ante_hoc=False, steps=5)
+    with pytest.raises(Exception, match="at least one input"):
+        E.train_workspace_predictor(ds, g, "Y", [], ante_hoc=False, steps=5)
 
 
 def test_curves_figure_ticks_discrete_levels_and_keeps_the_legend_off_the_axes():
