@@ -15,7 +15,7 @@ def test_vae_workspace_does_not_import_diffusers():
     mechanism still gets one."""
     code = (
         "import sys\n"
-        "import core.mechanisms, workbench.explore, workbench.effects_page, core.runs.workspace, core.idgen, core.scm\n"
+        "import core.mechanisms, workbench.explore.galleries, workbench.explore.controls, workbench.explore.curves, workbench.explore.truth, workbench.effects_page, core.runs.workspace, core.idgen, core.scm\n"
         "from core.runs.checkpoint import load_run\n"
         "face = load_run('assets/workspaces/faces/run').load_mechanism('Face', 'cpu')\n"
         "assert face.kind == 'vae'\n"

@@ -187,8 +187,12 @@ def faces_ws(tmp_path_factory):
 def test_idgen_reuses_the_runs_face_model_instead_of_training(faces_ws, monkeypatch):
     """P(Face | do(Male)) needs p(Face | Male, Young, Eyeglasses, Beard, Lipstick) on the observed data:
     exactly the trained node model.  Fitting any neural model here fails the test."""
+    from dataclasses import replace
+
     from core.idgen import sampler as idgen
-    from workbench import explore as X
+    from workbench.explore.idgen_fit import idgen_for, idgen_settings, idgen_status
+    from workbench.explore.models import ModelHub, Sources
+    from workbench.explore.question import DoQuery
 
     ws, graph, ds, run = faces_ws
 
@@ -196,13 +200,14 @@ def test_idgen_reuses_the_runs_face_model_instead_of_training(faces_ws, monkeypa
         raise AssertionError(f"ID-GEN retrained {self.target.name}, which the run already has")
 
     monkeypatch.setattr(idgen.MechanismModel, "fit", no_training)
-    hub = X.ModelHub()
-    settings = X.idgen_settings(ws.settings)
-    status = X.idgen_status(hub, run, ds, graph, "Male", "Face", settings)
+    hub = ModelHub()
+    sources = Sources(hub, ds, run=run, settings=idgen_settings(ws.settings))
+    query = DoQuery(graph, "Male", "Face")
+    status = idgen_status(sources, query)
     assert [s.target for s in status.reused] == ["Face"] and not status.to_fit
     assert sorted(s.target for s in status.instant) == ["Beard", "Eyeglasses", "Lipstick", "Young"]
     assert status.summary() == "1 of 5 models already trained, 4 exact (instant), 0 to train"
-    gen = X.idgen_for(hub, ds, graph, "Male", "Face", settings, run=run)
+    gen = idgen_for(sources, query)
     (face_key,) = [k for k in gen.reused]
     assert gen.reused[face_key].mechanism is hub.mechanism(run, "Face")  # the run's weights, loaded once
     assert face_key not in hub.idgen_models[next(iter(hub.idgen_models))]  # not copied into the shared cache
@@ -215,7 +220,7 @@ def test_idgen_reuses_the_runs_face_model_instead_of_training(faces_ws, monkeypa
     assert beard[1] - beard[0] > 0.3, beard
     assert abs(young[1] - young[0]) < 0.15, young
     # other data (a different fingerprint): nothing is reused, the plan would train Face
-    status = X.idgen_status(hub, run, ds.subset(np.arange(1000)), graph, "Male", "Face", settings)
+    status = idgen_status(replace(sources, dataset=ds.subset(np.arange(1000))), query)
     assert not status.reused and [s.target for s in status.to_fit] == ["Face"]
 
 
@@ -229,16 +234,18 @@ def test_faces_counterfactuals_are_answered_despite_the_hidden_confounder(faces_
     """Male <-> Young touches no node that do(Male) recomputes (Beard, Lipstick, Face), so each
     unit's counterfactual face comes from abduction; the bow's X <-> Y does block it."""
     from core.graph import parse_dagitty
-    from workbench import explore as X
+    from workbench.explore.galleries import model_counterfactual
+    from workbench.explore.models import ModelHub, Sources, counterfactual_confounders
+    from workbench.explore.question import DoQuery, ExploreQuery
 
     ws, graph, ds, run = faces_ws
-    assert X.counterfactual_confounders(graph, "Male", "Face") == []
-    assert X.counterfactual_confounders(graph, "Beard", "Face") == []
-    assert X.counterfactual_confounders(parse_dagitty("dag { X -> Y ; X <-> Y }"), "X", "Y") == [("X", "Y")]
-    hub = X.ModelHub()
+    assert counterfactual_confounders(DoQuery(graph, "Male", "Face")) == []
+    assert counterfactual_confounders(DoQuery(graph, "Beard", "Face")) == []
+    assert counterfactual_confounders(DoQuery(parse_dagitty("dag { X -> Y ; X <-> Y }"), "X", "Y")) == [("X", "Y")]
+    sources = Sources(ModelHub(), ds, run=run)
     rows = np.arange(40)
     for treatment in ("Male", "Beard"):  # do(Beard) keeps Male <-> Young in the sub-model: dropped there
-        cf = X.model_counterfactual(hub, run, ds, graph, treatment, 1, "Face", rows)
+        cf = model_counterfactual(sources, ExploreQuery(graph, treatment, 1, "Face"), rows)
         assert cf.ok, cf.message
         assert cf.values.shape == (40, 3, 16, 16)
         same = np.asarray(ds.column(treatment))[rows] == 1  # already treated: nothing changes (consistency)
@@ -289,17 +296,20 @@ def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_
     ETA per model; a stop leaves neither a network nor a half-trained model behind."""
     import torch
 
-    from workbench import explore as X
     from workbench import train_page
+    from workbench.explore.idgen_fit import idgen_fit_work, idgen_for, idgen_settings, idgen_status
+    from workbench.explore.models import ModelHub, Sources
+    from workbench.explore.question import DoQuery
 
     ws, graph, ds, run = faces_ws
-    assert X.idgen_status(X.ModelHub(), run, ds, graph, "Young", "Face", X.idgen_settings(ws.settings),
-                          ("Beard",)).summary() == "1 of 6 models already trained, 4 exact (instant), 1 to train"
+    query = DoQuery(graph, "Young", "Face", ("Beard",))
+    shipped = Sources(ModelHub(), ds, run=run, settings=idgen_settings(ws.settings))
+    assert idgen_status(shipped, query).summary() == "1 of 6 models already trained, 4 exact (instant), 1 to train"
     # 400 rows (other data: the run's Face model is not used) keep ID-GEN's synthetic data small
     ds = ds.subset(np.arange(400))
-    settings = {**X.idgen_settings(ws.settings), "idgen_steps": 4}
-    hub = X.ModelHub()
-    labels, work = X.idgen_fit_work(hub, ds, graph, "Young", "Face", settings, ("Beard",), run)
+    sources = Sources(ModelHub(), ds, run=run, settings={**idgen_settings(ws.settings), "idgen_steps": 4})
+    hub = sources.hub
+    labels, work = idgen_fit_work(sources, query)
     assert sorted(labels) == ["p(Face | Male, Young, Eyeglasses, Beard, Lipstick)", "p(Face | Young, Beard)"]
     threads = torch.get_num_threads()
     try:
@@ -308,7 +318,7 @@ def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_
         stopped.request_stop()
         with pytest.raises(W.WorkbenchError, match=r"stopped at p\(Face \| .*\), step 1 of 4: nothing was kept"):
             work(stopped)
-        assert X.idgen_for(hub, ds, graph, "Young", "Face", settings, fit=False, given=("Beard",), run=run) is None
+        assert idgen_for(sources, query, fit=False) is None
         assert not any(k for cache in hub.idgen_models.values() for k in cache if "Face" in str(k))
         # in the background: the registry's thread fits it; the page's next run finds the network
         reg = train_page.JobRegistry()
@@ -317,9 +327,8 @@ def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_
         assert job.summary.startswith("ID-GEN for P(Face | do(Young), Beard): 2 models trained")
         for label, p in job.snapshot().items():
             assert (p.node, p.step, p.total, p.phase) == (label, 4, 4, "done") and p.loss is not None
-        gen = X.idgen_for(hub, ds, graph, "Young", "Face", settings, fit=False, given=("Beard",), run=run)
-        assert gen is not None and [s.target for s in X.idgen_status(hub, run, ds, graph, "Young", "Face", settings,
-                                                                      ("Beard",)).to_fit] == []
+        gen = idgen_for(sources, query, fit=False)
+        assert gen is not None and [s.target for s in idgen_status(sources, query).to_fit] == []
         assert gen.sample(do={"Young": 1}, n=4, seed=0, given={"Beard": 1})["Face"].shape == (4, 3, 16, 16)
     finally:
         torch.set_num_threads(threads)
