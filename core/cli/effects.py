@@ -72,7 +72,7 @@ def _params(items: list[str]) -> dict[str, str]:
 
 def load_sampler(args: argparse.Namespace):
     """(sampler, world or None) from --run or --world."""
-    from core.effects.estimates import SCMSampler, WorldSampler
+    from core.effects import SCMSampler, WorldSampler
 
     if args.world:
         from core.worlds.registry import get_world
@@ -130,7 +130,7 @@ def run_data(run: Any, path: str):
 
 def idgen_sampler(run: Any, args: argparse.Namespace):
     """An ID-GEN sampler over the run's graph and data; neural models take the run's mechanism kinds."""
-    from core.effects.estimates import IDGenSampler
+    from core.effects import IDGenSampler
     from core.idgen import IDGen, mechanism_factory
 
     if args.steps is not None and args.steps < 1:
@@ -151,7 +151,7 @@ def idgen_sampler(run: Any, args: argparse.Namespace):
 
 
 def _readout(args, sampler, world):
-    from core.effects.estimates import probe_readout
+    from core.effects import probe_readout
 
     node = sampler.graph.node(args.outcome) if args.outcome in sampler.graph else None
     if args.readout is None:
@@ -176,7 +176,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.effects.estimates import average_effect, conditional_effects, mediation_effects
+    from core.effects import average_effect, conditional_effects, mediation_effects
 
     sampler, world = load_sampler(args)
     g = sampler.graph
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         a, b = _value(parts[0], t), _value(parts[1], t)
     common = {"n": args.n, "seed": args.seed, "readout": readout, "n_boot": args.boot}
     if args.mediator:
-        rep = mediation_effects(sampler, args.treatment, split_names(args.mediator), args.outcome, a, b, **common)
+        rep = mediation_effects(sampler, args.treatment, split_names(args.mediator), args.outcome, a=a, b=b, **common)
         payload, lines = {"mediation": rep.to_dict()}, rep.lines()
     elif args.given and "=" not in args.given:
         reps = conditional_effects(sampler, args.treatment, args.outcome, args.given.strip(), a=a, b=b, **common)
@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
             z = z.strip()
             g.check_nodes([z], "given")
             given = {z: _value(v.strip(), g.node(z).type)}
-        rep = average_effect(sampler, args.treatment, args.outcome, a, b, given=given, **common)
+        rep = average_effect(sampler, args.treatment, args.outcome, a=a, b=b, given=given, **common)
         payload, lines = {"effect": rep.to_dict()}, rep.lines()
     if args.json:
         print(json.dumps(_jsonable(payload), indent=1))
