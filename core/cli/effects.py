@@ -21,12 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.cli import split_names
 from core.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+    from core.effects import IDGenSampler, Readout, Sampler
+    from core.idgen import ModelSpec
+    from core.runs.checkpoint import Run
+    from core.worlds import World
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
-def _value(text: str, node_type: str) -> Any:
+def _value(text: str, node_type: str) -> int | float:
     try:
         return float(text) if node_type == "continuous" else int(text)
     except ValueError:
@@ -70,7 +77,7 @@ def _params(items: list[str]) -> dict[str, str]:
     return out
 
 
-def load_sampler(args: argparse.Namespace):
+def load_sampler(args: argparse.Namespace) -> tuple[Sampler, World | None]:
     """(sampler, world or None) from --run or --world."""
     from core.effects import SCMSampler, WorldSampler
 
@@ -108,7 +115,7 @@ def load_sampler(args: argparse.Namespace):
     return SCMSampler(NeuralSCM(run.graph, run.mechanisms())), None
 
 
-def run_data(run: Any, path: str):
+def run_data(run: Run, path: str) -> Dataset:
     """The data set at ``path`` if it is the one ``run`` was trained on (same content fingerprint;
     training from a folder fingerprints every column, training from a dict only the graph's)."""
     from core.data import Dataset, load_dataset
@@ -128,7 +135,7 @@ def run_data(run: Any, path: str):
     )
 
 
-def idgen_sampler(run: Any, args: argparse.Namespace):
+def idgen_sampler(run: Run, args: argparse.Namespace) -> IDGenSampler:
     """An ID-GEN sampler over the run's graph and data; neural models take the run's mechanism kinds."""
     from core.effects import IDGenSampler
     from core.idgen import IDGen, mechanism_factory
@@ -142,7 +149,7 @@ def idgen_sampler(run: Any, args: argparse.Namespace):
     gen = IDGen(run.graph, {v: ds.column(v) for v in run.graph.names}, model_factory=factory, seed=args.seed,
                 data_key=ds.fingerprint[:16])
 
-    def progress(i: int, total: int, spec: Any) -> None:
+    def progress(i: int, total: int, spec: ModelSpec) -> None:
         """Each conditional model as it is fitted (stderr: stdout stays clean for --json)."""
         if spec.key not in gen.cache:
             print(f"ID-GEN fits {spec.describe()}", file=sys.stderr, flush=True)
@@ -150,7 +157,7 @@ def idgen_sampler(run: Any, args: argparse.Namespace):
     return IDGenSampler(gen, args.outcome, progress=progress)
 
 
-def _readout(args, sampler, world):
+def _readout(args: argparse.Namespace, sampler: Sampler, world: World | None) -> Readout | None:
     from core.effects import probe_readout
 
     node = sampler.graph.node(args.outcome) if args.outcome in sampler.graph else None
@@ -163,7 +170,7 @@ def _readout(args, sampler, world):
     return probe_readout(world.probe(args.outcome), args.readout)
 
 
-def _jsonable(obj: Any) -> Any:
+def _jsonable(obj: object) -> object:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
