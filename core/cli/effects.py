@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.cli import split_names
+from core.cli import key_values, split_names
 from core.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -67,16 +67,6 @@ def _value(text: str, node_type: str) -> int | float:
         raise WorkbenchError(f"{text!r} is not {kind}") from None
 
 
-def _params(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise WorkbenchError(f"--param takes K=V, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
 def load_sampler(args: argparse.Namespace) -> tuple[Sampler, World | None]:
     """(sampler, world or None) from --run or --world."""
     from core.effects import SCMSampler, WorldSampler
@@ -87,7 +77,7 @@ def load_sampler(args: argparse.Namespace) -> tuple[Sampler, World | None]:
         for flag in ("data", "preset", "steps"):
             if getattr(args, flag) is not None:
                 raise WorkbenchError(f"--{flag} applies to --run only")
-        world = get_world(args.world, **_params(args.param))
+        world = get_world(args.world, **key_values(args.param, "--param", "K=V"))
         return WorldSampler(world), world
     if args.param:
         raise WorkbenchError("--param applies to --world only")

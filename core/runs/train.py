@@ -329,6 +329,37 @@ def set_rng_state(state: Mapping[str, torch.Tensor | list[torch.Tensor]], gen: t
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def optimiser_step(
+    loss: Tensor,
+    opt: torch.optim.Optimizer,
+    mech: nn.Module,
+    *,
+    grad_clip: float | None,
+    scaler: torch.amp.GradScaler | None,
+    accelerator: Accelerator | None,
+) -> None:
+    """One update from ``loss``: gradients (all-reduced under an accelerator, scaled for fp16),
+    clipped to norm ``grad_clip`` when given, then the optimiser's step."""
+    opt.zero_grad(set_to_none=True)
+    if accelerator is not None:
+        accelerator.backward(loss)
+        if grad_clip:
+            accelerator.clip_grad_norm_(mech.parameters(), grad_clip)
+        opt.step()
+    elif scaler is not None and scaler.is_enabled():
+        scaler.scale(loss).backward()
+        if grad_clip:
+            scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(mech.parameters(), grad_clip)
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        if grad_clip:
+            nn.utils.clip_grad_norm_(mech.parameters(), grad_clip)
+        opt.step()
+
+
 @torch.no_grad()
 def evaluation_loss(mech: Mechanism, parents: Mapping[str, Tensor], values: Tensor, batch_size: int, seed: int) -> float:
     """Mean loss on a fixed sample of rows, in eval mode, without disturbing the training RNG."""
@@ -482,24 +513,7 @@ def train_node(
         y = to_model(values[idx], dev)
         with autocast():
             loss = model(pa, y)
-        opt.zero_grad(set_to_none=True)
-        if accelerator is not None:
-            accelerator.backward(loss)
-            if options.grad_clip:
-                accelerator.clip_grad_norm_(mech.parameters(), options.grad_clip)
-            opt.step()
-        elif scaler is not None and scaler.is_enabled():
-            scaler.scale(loss).backward()
-            if options.grad_clip:
-                scaler.unscale_(opt)
-                nn.utils.clip_grad_norm_(mech.parameters(), options.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-        else:
-            loss.backward()
-            if options.grad_clip:
-                nn.utils.clip_grad_norm_(mech.parameters(), options.grad_clip)
-            opt.step()
+        optimiser_step(loss, opt, mech, grad_clip=options.grad_clip, scaler=scaler, accelerator=accelerator)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise WorkbenchError(

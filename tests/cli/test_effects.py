@@ -178,6 +178,8 @@ def test_cli_bad_input_is_one_line(capsys):
     assert rc == 2 and "Q" in err and len(err.strip().splitlines()) == 1
     rc, _, err = cli(["effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--values", "1"], capsys)
     assert rc == 2 and "two values" in err
+    rc, _, err = cli(["effects", "--world", "backdoor", "--param", "seed", "--treatment", "X", "--outcome", "Y"], capsys)
+    assert rc == 2 and err.strip() == "error: --param takes K=V, got 'seed'"
 
 
 def test_cli_run_from_a_trained_scm(tmp_path, capsys):
