@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     common.set_threads(args.threads)
 
-    from core.runs import workspace as W
+    from core.runs import builtin as B
     from core.worlds.registry import world_from_record
     from workbench.explore.idgen_fit import idgen_for, idgen_settings, idgen_status
     from workbench.explore.models import ModelHub, Sources
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as root:
-        ws = W.install_builtin("default", root, source=W.BUILTIN_ROOT / args.workspace if "/" not in args.workspace else args.workspace)
+        ws = B.install_builtin("default", root, source=B.BUILTIN_ROOT / args.workspace if "/" not in args.workspace else args.workspace)
         graph, ds, run = ws.load_graph(), ws.load_dataset(), ws.load_run()
         world = world_from_record(ds.world)
         probe = world.probe("Face")

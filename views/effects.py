@@ -2,7 +2,7 @@
 then the causal attributions of a predictor (total / direct / indirect ACE curves of each input).
 
 Thin by design: curves, effect sizes, samplers and read-outs live in ``workbench.explore.curves`` (on
-top of ``core.effects.estimates``), predictors and their attributions in ``workbench.effects_page``
+top of ``core.effects``), predictors and their attributions in ``workbench.effects_page``
 (on top of ``core.effects.attributions``).  Results are computed on a button press and kept in the session, keyed by
 the query, so moving between pages does not recompute them.
 """
@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.effects.estimates import WorldSampler, attribute_shift_table
+from core.effects import WorldSampler, attribute_shift_table
 from core.errors import WorkbenchError
 from views.common import model_page_context
 from workbench import effects_page

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 from core.errors import WorkbenchError
 
@@ -22,7 +23,8 @@ COMMANDS = {
 }
 
 
-def _load(name: str):
+def _load(name: str) -> ModuleType | None:
+    """The command's module, or None when it does not exist."""
     try:
         return importlib.import_module(f"core.cli.{name}")
     except ModuleNotFoundError as e:
@@ -68,3 +70,24 @@ def split_names(text: str | None) -> list[str]:
     if not text:
         return []
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def key_values(items: list[str], flag: str, form: str, *, value_required: bool = False) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}`` (keys and values stripped).  An item without
+    ``=`` or without a key (or, with ``value_required``, without a value) is one line:
+    ``{flag} takes {form}, got {item!r}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or (value_required and not value.strip()):
+            raise WorkbenchError(f"{flag} takes {form}, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def integer(text: str, flag: str) -> int:
+    """``text`` as an integer, or one line: ``{flag} must be an integer, got {text!r}``."""
+    try:
+        return int(text)
+    except ValueError:
+        raise WorkbenchError(f"{flag} must be an integer, got {text!r}") from None

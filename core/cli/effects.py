@@ -21,12 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.cli import split_names
+from core.cli import key_values, split_names
 from core.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+    from core.effects import IDGenSampler, Readout, Sampler
+    from core.idgen import ModelSpec
+    from core.runs.checkpoint import Run
+    from core.worlds import World
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
-def _value(text: str, node_type: str) -> Any:
+def _value(text: str, node_type: str) -> int | float:
     try:
         return float(text) if node_type == "continuous" else int(text)
     except ValueError:
@@ -60,19 +67,9 @@ def _value(text: str, node_type: str) -> Any:
         raise WorkbenchError(f"{text!r} is not {kind}") from None
 
 
-def _params(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise WorkbenchError(f"--param takes K=V, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
-def load_sampler(args: argparse.Namespace):
+def load_sampler(args: argparse.Namespace) -> tuple[Sampler, World | None]:
     """(sampler, world or None) from --run or --world."""
-    from core.effects.estimates import SCMSampler, WorldSampler
+    from core.effects import SCMSampler, WorldSampler
 
     if args.world:
         from core.worlds.registry import get_world
@@ -80,7 +77,7 @@ def load_sampler(args: argparse.Namespace):
         for flag in ("data", "preset", "steps"):
             if getattr(args, flag) is not None:
                 raise WorkbenchError(f"--{flag} applies to --run only")
-        world = get_world(args.world, **_params(args.param))
+        world = get_world(args.world, **key_values(args.param, "--param", "K=V"))
         return WorldSampler(world), world
     if args.param:
         raise WorkbenchError("--param applies to --world only")
@@ -108,7 +105,7 @@ def load_sampler(args: argparse.Namespace):
     return SCMSampler(NeuralSCM(run.graph, run.mechanisms())), None
 
 
-def run_data(run: Any, path: str):
+def run_data(run: Run, path: str) -> Dataset:
     """The data set at ``path`` if it is the one ``run`` was trained on (same content fingerprint;
     training from a folder fingerprints every column, training from a dict only the graph's)."""
     from core.data import Dataset, load_dataset
@@ -128,9 +125,9 @@ def run_data(run: Any, path: str):
     )
 
 
-def idgen_sampler(run: Any, args: argparse.Namespace):
+def idgen_sampler(run: Run, args: argparse.Namespace) -> IDGenSampler:
     """An ID-GEN sampler over the run's graph and data; neural models take the run's mechanism kinds."""
-    from core.effects.estimates import IDGenSampler
+    from core.effects import IDGenSampler
     from core.idgen import IDGen, mechanism_factory
 
     if args.steps is not None and args.steps < 1:
@@ -142,7 +139,7 @@ def idgen_sampler(run: Any, args: argparse.Namespace):
     gen = IDGen(run.graph, {v: ds.column(v) for v in run.graph.names}, model_factory=factory, seed=args.seed,
                 data_key=ds.fingerprint[:16])
 
-    def progress(i: int, total: int, spec: Any) -> None:
+    def progress(i: int, total: int, spec: ModelSpec) -> None:
         """Each conditional model as it is fitted (stderr: stdout stays clean for --json)."""
         if spec.key not in gen.cache:
             print(f"ID-GEN fits {spec.describe()}", file=sys.stderr, flush=True)
@@ -150,8 +147,8 @@ def idgen_sampler(run: Any, args: argparse.Namespace):
     return IDGenSampler(gen, args.outcome, progress=progress)
 
 
-def _readout(args, sampler, world):
-    from core.effects.estimates import probe_readout
+def _readout(args: argparse.Namespace, sampler: Sampler, world: World | None) -> Readout | None:
+    from core.effects import probe_readout
 
     node = sampler.graph.node(args.outcome) if args.outcome in sampler.graph else None
     if args.readout is None:
@@ -163,7 +160,7 @@ def _readout(args, sampler, world):
     return probe_readout(world.probe(args.outcome), args.readout)
 
 
-def _jsonable(obj: Any) -> Any:
+def _jsonable(obj: object) -> object:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -176,7 +173,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.effects.estimates import average_effect, conditional_effects, mediation_effects
+    from core.effects import average_effect, conditional_effects, mediation_effects
 
     sampler, world = load_sampler(args)
     g = sampler.graph
@@ -191,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         a, b = _value(parts[0], t), _value(parts[1], t)
     common = {"n": args.n, "seed": args.seed, "readout": readout, "n_boot": args.boot}
     if args.mediator:
-        rep = mediation_effects(sampler, args.treatment, split_names(args.mediator), args.outcome, a, b, **common)
+        rep = mediation_effects(sampler, args.treatment, split_names(args.mediator), args.outcome, a=a, b=b, **common)
         payload, lines = {"mediation": rep.to_dict()}, rep.lines()
     elif args.given and "=" not in args.given:
         reps = conditional_effects(sampler, args.treatment, args.outcome, args.given.strip(), a=a, b=b, **common)
@@ -204,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
             z = z.strip()
             g.check_nodes([z], "given")
             given = {z: _value(v.strip(), g.node(z).type)}
-        rep = average_effect(sampler, args.treatment, args.outcome, a, b, given=given, **common)
+        rep = average_effect(sampler, args.treatment, args.outcome, a=a, b=b, given=given, **common)
         payload, lines = {"effect": rep.to_dict()}, rep.lines()
     if args.json:
         print(json.dumps(_jsonable(payload), indent=1))

@@ -21,9 +21,17 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from collections.abc import Iterator
+from types import FrameType
+from typing import TYPE_CHECKING
 
+from core.cli import integer, key_values, split_names
 from core.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from core.runs.train import Progress, TrainOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def positive_int(text: str | None, flag: str) -> int | None:
+    """``text`` as a positive integer (None stays None); anything else is a one-line error naming ``flag``."""
     if text is None:
         return None
     try:
@@ -63,27 +72,14 @@ def positive_int(text: str | None, flag: str) -> int | None:
     return value
 
 
-def parse_kinds(items: list[str]) -> dict[str, str]:
-    """``["img=vae"]`` -> ``{"img": "vae"}``."""
-    out: dict[str, str] = {}
-    for item in items:
-        node, eq, kind = item.partition("=")
-        if not eq or not node.strip() or not kind.strip():
-            raise WorkbenchError(f"--kind takes NODE=KIND, got {item!r}")
-        out[node.strip()] = kind.strip()
-    return out
-
-
-def parse_options(args: argparse.Namespace):
+def parse_options(args: argparse.Namespace) -> TrainOptions:
+    """The training options the flags ask for, each checked with a one-line error."""
     from core.mechanisms.base import PRESETS
     from core.runs.train import TrainOptions
 
     if args.preset is not None and args.preset not in PRESETS:
         raise WorkbenchError(f"--preset must be one of {', '.join(PRESETS)}, got {args.preset!r}")
-    try:
-        seed = int(args.seed)
-    except ValueError:
-        raise WorkbenchError(f"--seed must be an integer, got {args.seed!r}") from None
+    seed = integer(args.seed, "--seed")
     lr = None
     if args.lr is not None:
         try:
@@ -95,7 +91,7 @@ def parse_options(args: argparse.Namespace):
         steps=positive_int(args.steps, "--steps"),
         batch_size=positive_int(args.batch_size, "--batch-size"),
         lr=lr,
-        kinds=parse_kinds(args.kind),
+        kinds=key_values(args.kind, "--kind", "NODE=KIND", value_required=True),
         seed=seed,
         optimizer=args.optimizer,
         checkpoint_every=positive_int(args.checkpoint_every, "--checkpoint-every"),
@@ -109,9 +105,9 @@ class ProgressBars:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self.bar: Any = None
+        self.bar: tqdm | None = None
 
-    def __call__(self, p) -> bool:
+    def __call__(self, p: Progress) -> bool:
         if p.phase == "start" and p.message:
             print(f"{p.node}: {p.message}", file=sys.stderr)
         if self.quiet:
@@ -142,10 +138,10 @@ class ProgressBars:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event):
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """While active, the first Ctrl-C (or SIGTERM) asks training to stop after a checkpoint; a second aborts."""
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
@@ -163,7 +159,6 @@ def stop_on_signals(stop: threading.Event):
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli import split_names
     from core.graph import load_graph
     from core.runs.checkpoint import check_writable_run_folder
 

@@ -14,6 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
+from core.cli import integer, key_values
 from core.errors import WorkbenchError
 
 
@@ -43,31 +44,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_params(items: list[str]) -> dict[str, str]:
-    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise WorkbenchError(f"--param takes KEY=VALUE, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from core.data import is_dataset_folder
     from core.worlds.registry import check_n, sample_dataset, world_spec
 
     spec = world_spec(args.name)
     n = check_n(args.n)
-    params = parse_params(args.param)
+    params = key_values(args.param, "--param", "KEY=VALUE")
     if args.size is not None:
         spec.param("size")  # a clear error for worlds without images
         params["size"] = args.size
-    try:
-        seed = int(args.seed)
-    except ValueError:
-        raise WorkbenchError(f"--seed must be an integer, got {args.seed!r}") from None
+    seed = integer(args.seed, "--seed")
     spec.check_params(params)
     out = args.out
     # Refuse before sampling (which may take a while), not only when writing.

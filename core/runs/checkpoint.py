@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypeAlias, TypedDict
 
 import torch
 from safetensors import SafetensorError
@@ -44,6 +44,9 @@ from safetensors.torch import save as safetensors_save
 
 from core.errors import WorkbenchError
 from core.graph import ADMG, GraphError
+
+if TYPE_CHECKING:
+    from core.mechanisms.base import Mechanism
 
 FORMAT = "causal-workbench-run"
 FORMAT_VERSION = 1
@@ -58,6 +61,48 @@ _NODE_FILE_RE = re.compile(r"^(?P<node>[A-Za-z_][A-Za-z0-9_]*)\.(?P<step>\d+)\.(
 # The process umask, read once at import (os.umask can only be read by setting it).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
+JSONObject: TypeAlias = dict[str, JSONValue]
+Metrics: TypeAlias = dict[str, float | int | str | None]
+"""What a node's training measured: ``final_loss``, ``seconds``, ``device``, ``eval_loss``, ..."""
+OptimizerState: TypeAlias = dict[str, object]
+"""``torch.optim.Optimizer.state_dict()`` (or a ``GradScaler``'s): tensors, numbers, lists, dicts."""
+RNGState: TypeAlias = dict[str, torch.Tensor | list[torch.Tensor]]
+"""``{"torch": CPU RNG, "batch": the batch sampler's generator, "cuda": one state per GPU}``."""
+
+
+class NodeEntry(TypedDict):
+    """One node of ``manifest.json`` (see the module docstring)."""
+
+    kind: str | None
+    config: JSONObject | None  # the mechanism's config: rebuilds its exact architecture
+    parents: NotRequired[list[str]]
+    status: str  # one of STATUSES
+    steps_done: int
+    total_steps: int
+    loss_history: list[list[float]]  # [[step, mean loss], ...], downsampled
+    metrics: Metrics
+    weights: str | None  # path relative to the run folder
+    optimizer: str | None
+
+
+class DataRecord(TypedDict):
+    fingerprint: str | None
+    rows: int | None
+
+
+class Manifest(TypedDict):
+    """``manifest.json`` (see the module docstring)."""
+
+    format: str
+    version: int
+    created: str
+    updated: str
+    graph: JSONObject
+    data: DataRecord
+    nodes: dict[str, NodeEntry]
 
 
 class CheckpointError(WorkbenchError):
@@ -91,11 +136,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
-def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+def atomic_write_json(path: str | os.PathLike[str], obj: JSONValue) -> None:
     atomic_write_bytes(path, (readable_json(obj) + "\n").encode())
 
 
-def readable_json(obj: Any) -> str:
+def readable_json(obj: JSONValue) -> str:
     """Indented JSON with innermost lists of numbers/strings on one line (loss curves, shapes)."""
     text = json.dumps(obj, indent=1)
     return _FLAT_LIST_RE.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
@@ -111,7 +156,7 @@ def state_dict_bytes(state: Mapping[str, torch.Tensor], metadata: Mapping[str, s
     return safetensors_save(tensors, metadata=dict(metadata or {}))
 
 
-def torch_state_bytes(obj: Any) -> bytes:
+def torch_state_bytes(obj: Mapping[str, object]) -> bytes:
     """``torch.save`` to bytes, for optimiser state (dicts of tensors and numbers only)."""
     buf = io.BytesIO()
     torch.save(obj, buf)
@@ -127,8 +172,9 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint file {path} is corrupt ({one_line(e)})") from None
 
 
-def read_torch_state(path: Path) -> Any:
-    """``torch.load(weights_only=True)``: tensors, dicts, lists and numbers; never arbitrary code."""
+def read_torch_state(path: Path) -> object:
+    """``torch.load(weights_only=True)``: tensors, dicts, lists and numbers; never arbitrary code
+    (the caller checks the shape of what it gets)."""
     try:
         with open(path, "rb") as f:
             return torch.load(f, map_location="cpu", weights_only=True)
@@ -168,7 +214,7 @@ def downsample_history(history: Sequence[float], max_points: int = HISTORY_POINT
     return out
 
 
-def node_signature(graph: ADMG, name: str) -> dict[str, Any]:
+def node_signature(graph: ADMG, name: str) -> JSONObject:
     """What a trained model of ``name`` depends on: its own type and its parents' names and types."""
     node = graph.node(name)
     return {
@@ -187,13 +233,13 @@ def describe_type(n: Mapping[str, Any]) -> str:
     return n["type"] + (f"[{n['levels']}]" if "levels" in n else "") + (f"{list(n['shape'])}" if "shape" in n else "")
 
 
-def describe_signature(sig: Mapping[str, Any]) -> str:
+def describe_signature(sig: JSONObject) -> str:
     what = describe_type(sig["node"])
     parents = ", ".join(f"{p['name']} {describe_type(p)}" for p in sig["parents"])
     return f"{what} with parents {{{parents}}}" if parents else f"{what} with no parents"
 
 
-def untrained_entry() -> dict[str, Any]:
+def untrained_entry() -> NodeEntry:
     return {
         "kind": None,
         "config": None,
@@ -207,7 +253,7 @@ def untrained_entry() -> dict[str, Any]:
     }
 
 
-def new_manifest(graph: ADMG, fingerprint: str | None, rows: int | None = None) -> dict[str, Any]:
+def new_manifest(graph: ADMG, fingerprint: str | None, rows: int | None = None) -> Manifest:
     t = now_iso()
     return {
         "format": FORMAT,
@@ -220,7 +266,7 @@ def new_manifest(graph: ADMG, fingerprint: str | None, rows: int | None = None) 
     }
 
 
-def check_manifest(obj: Any, where: Path) -> dict[str, Any]:
+def check_manifest(obj: JSONValue, where: Path) -> Manifest:
     """Validate the shape of a parsed manifest; every problem is one line naming the file."""
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise CheckpointError(f"{where} is not a Causal Workbench run manifest")
@@ -246,11 +292,11 @@ class NodeCheckpoint:
     """Everything needed to continue training one node."""
 
     weights: dict[str, torch.Tensor]
-    optimizer: dict[str, Any]
+    optimizer: OptimizerState
     step: int
     loss_history: list[float]
-    rng: dict[str, Any]
-    scaler: dict[str, Any] | None
+    rng: RNGState
+    scaler: OptimizerState | None
 
 
 class Run:
@@ -260,7 +306,7 @@ class Run:
     a run for training).
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, path: Path, manifest: Manifest) -> None:
         self.path = path
         self.manifest = manifest
         self._lock = threading.RLock()
@@ -275,7 +321,7 @@ class Run:
     def fingerprint(self) -> str | None:
         return self.manifest.get("data", {}).get("fingerprint")
 
-    def entry(self, name: str) -> dict[str, Any]:
+    def entry(self, name: str) -> NodeEntry:
         if name not in self.manifest["nodes"]:
             raise CheckpointError(f"run {self.path} has no node {name!r} (it has {', '.join(self.manifest['nodes'])})")
         return self.manifest["nodes"][name]
@@ -292,7 +338,7 @@ class Run:
             raise CheckpointError(f"node {name} in run {self.path} has no weights yet (status {entry['status']})")
         return read_safetensors(self.path / entry["weights"])
 
-    def load_mechanism(self, name: str, device: torch.device | str = "cpu", allow_partial: bool = False):
+    def load_mechanism(self, name: str, device: torch.device | str = "cpu", allow_partial: bool = False) -> Mechanism:
         """The node's trained :class:`~core.mechanisms.base.Mechanism`, in eval mode.
 
         A node still ``training`` (stopped or interrupted) loads only with ``allow_partial``.
@@ -317,7 +363,7 @@ class Run:
             ) from None
         return mech.to(device).eval()
 
-    def mechanisms(self, device: torch.device | str = "cpu") -> dict[str, Any]:
+    def mechanisms(self, device: torch.device | str = "cpu") -> dict[str, Mechanism]:
         """Every trained node's mechanism, by name (untrained nodes are left out)."""
         return {name: self.load_mechanism(name, device) for name in self.trained_nodes()}
 
@@ -416,7 +462,7 @@ class Run:
                 data["rows"] = rows
             self._write_manifest()
 
-    def update_node(self, name: str, **fields: Any) -> None:
+    def update_node(self, name: str, **fields: JSONValue) -> None:
         """Change manifest fields of one node (status, metrics, ...) and commit."""
         with self._lock:
             self.entry(name).update(copy.deepcopy(fields))
@@ -427,16 +473,16 @@ class Run:
         name: str,
         *,
         kind: str,
-        config: Mapping[str, Any],
+        config: Mapping[str, JSONValue],
         weights: Mapping[str, torch.Tensor],
-        optimizer: Mapping[str, Any],
+        optimizer: Mapping[str, object],
         step: int,
         total_steps: int,
         loss_history: Sequence[float],
-        rng: Mapping[str, Any] | None = None,
-        scaler: Mapping[str, Any] | None = None,
+        rng: Mapping[str, torch.Tensor | list[torch.Tensor]] | None = None,
+        scaler: Mapping[str, object] | None = None,
         status: str = "training",
-        metrics: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, float | int | str | None] | None = None,
     ) -> None:
         """One checkpoint of one node: both files under new names, then the manifest, then cleanup."""
         if status not in STATUSES:
@@ -501,7 +547,7 @@ class Run:
 # Opening
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> Manifest:
     file = path / MANIFEST
     try:
         text = file.read_text()

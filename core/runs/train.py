@@ -11,7 +11,7 @@ Progress: ``callback(Progress)`` after every optimiser step (and on phase change
 ``False`` stops, as does setting a ``threading.Event`` passed as ``stop`` (the UI's stop button
 from a background thread).  A stop saves a checkpoint first, so nothing is lost.
 
-Checkpoints (``core.checkpoint``) every ``checkpoint_every`` steps, every ``checkpoint_seconds``
+Checkpoints (``core.runs.checkpoint``) every ``checkpoint_every`` steps, every ``checkpoint_seconds``
 and at the end hold weights, optimiser state, step, loss history and RNG states (batch sampler,
 torch CPU and CUDA), so a run killed at any moment restarts from its last checkpoint and, on one
 process, continues exactly as if it had never stopped (same batches, same noise, same weights).
@@ -22,14 +22,14 @@ tiny and their spline flows want float32.
 
 Public API::
 
-    train(graph, data, out, nodes=None, options=TrainOptions(...), callback=None, stop=None) -> TrainResult
-        data: a core.data.Dataset or {column: numpy array}; out: a run folder (core.checkpoint)
+    train(graph, data, out, *, nodes=None, options=TrainOptions(...), callback=None, stop=None) -> TrainResult
+        data: a core.data.Dataset or {column: numpy array}; out: a run folder (core.runs.checkpoint)
     TrainOptions(preset, steps, batch_size, lr, kinds={node: kind}, seed, optimizer="adam"|"adamw",
                  weight_decay, grad_clip, checkpoint_every, checkpoint_seconds, device, mixed_precision)
     Progress(node, step, total_steps, loss, eta_seconds, phase, message)   -- the callback's argument
     TrainResult.nodes[name] -> NodeResult(status "trained"|"stopped"|"skipped", steps_done,
         resumed_from, loss_history, metrics, mechanism)
-    train_node(...)  the loop for one mechanism (no run folder needed)
+    train_node(mech, parents, values, total_steps=..., ...)  the loop for one mechanism (no run folder needed)
 
 Several GPUs: launched under ``accelerate launch`` (or ``torchrun``) the loop goes through an
 ``accelerate.Accelerator``: model and optimiser are ``prepare``d (DDP), ``accelerator.backward``
@@ -47,20 +47,33 @@ import resource
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from core.runs.checkpoint import CheckpointError, NodeCheckpoint, Run, load_run, open_run
 from core.errors import WorkbenchError
 from core.graph import ADMG
-from core.mechanisms.base import node_seed
+from core.mechanisms.base import Mechanism, node_seed
+from core.runs.checkpoint import (
+    CheckpointError,
+    JSONValue,
+    Metrics,
+    NodeCheckpoint,
+    RNGState,
+    Run,
+    load_run,
+    open_run,
+)
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+    from core.data import Dataset
 
 OPTIMIZERS = ("adam", "adamw")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
@@ -87,7 +100,8 @@ class Progress:
     message: str = ""
 
 
-ProgressCallback = Callable[[Progress], Any]
+ProgressCallback: TypeAlias = Callable[[Progress], bool | None]
+"""Called with each :class:`Progress`; returning ``False`` stops training (after a checkpoint)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,7 @@ class TrainOptions:
     kinds: Mapping[str, str] = field(default_factory=dict)
     # per node, mechanism config keys over the preset's (e.g. {"image": {"scale": "conditional"}});
     # a node that already started keeps the config it was stored with
-    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    overrides: Mapping[str, Mapping[str, JSONValue]] = field(default_factory=dict)
     seed: int = 0
     optimizer: str = "adam"
     weight_decay: float = 0.0
@@ -129,6 +143,8 @@ class TrainOptions:
 
 @dataclass
 class NodeResult:
+    """What training did to one node."""
+
     node: str
     kind: str
     status: str  # "trained", "stopped" (partial, resumable) or "skipped" (already trained)
@@ -136,11 +152,14 @@ class NodeResult:
     total_steps: int
     resumed_from: int = 0
     loss_history: list[float] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    mechanism: Any = None  # the trained module (eval mode); None when skipped
+    metrics: Metrics = field(default_factory=dict)
+    mechanism: Mechanism | None = None  # the trained module (eval mode); None when skipped
+
 
 @dataclass
 class TrainResult:
+    """What a training job did: one :class:`NodeResult` per node it reached, in training order."""
+
     run_path: Path
     nodes: dict[str, NodeResult]
     stopped: bool = False
@@ -218,7 +237,7 @@ def launched_distributed() -> bool:
 # Data
 
 
-def as_dataset(data: Any, graph: ADMG, names: Iterable[str]):
+def as_dataset(data: Dataset | Mapping[str, np.ndarray], graph: ADMG, names: Iterable[str]) -> Dataset:
     """The training data as a :class:`core.data.Dataset` checked for the nodes to train and their parents.
 
     Accepts a Dataset or a mapping of numpy columns (Units conventions).  Raises a one-line
@@ -247,7 +266,7 @@ def as_dataset(data: Any, graph: ADMG, names: Iterable[str]):
     return ds
 
 
-def node_tensors(ds: Any, graph: ADMG, name: str) -> tuple[dict[str, Tensor], Tensor]:
+def node_tensors(ds: Dataset, graph: ADMG, name: str) -> tuple[dict[str, Tensor], Tensor]:
     """CPU tensors of a node's parents and of the node itself.
 
     Scalars are in mechanism conventions already; images stay uint8 (a quarter of the memory of
@@ -285,19 +304,23 @@ class LossOf(nn.Module):
 
 
 def make_optimizer(params: Iterable[nn.Parameter], options: TrainOptions, lr: float) -> torch.optim.Optimizer:
+    """Adam or AdamW (``options.optimizer``) with the options' weight decay."""
     if options.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=options.weight_decay)
     return torch.optim.Adam(params, lr=lr, weight_decay=options.weight_decay)
 
 
-def rng_state(gen: torch.Generator, device: torch.device) -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "batch": gen.get_state()}
+def rng_state(gen: torch.Generator, device: torch.device) -> RNGState:
+    """Every random state a resumed run needs to continue exactly: torch's CPU (and CUDA) RNG and
+    the batch sampler's generator."""
+    state: RNGState = {"torch": torch.get_rng_state(), "batch": gen.get_state()}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def set_rng_state(state: Mapping[str, Any], gen: torch.Generator, device: torch.device) -> None:
+def set_rng_state(state: Mapping[str, torch.Tensor | list[torch.Tensor]], gen: torch.Generator, device: torch.device) -> None:
+    """Restore :func:`rng_state` (a CUDA state only onto as many GPUs as it was saved from)."""
     if "torch" in state:
         torch.set_rng_state(state["torch"])
     if "batch" in state:
@@ -306,8 +329,39 @@ def set_rng_state(state: Mapping[str, Any], gen: torch.Generator, device: torch.
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def optimiser_step(
+    loss: Tensor,
+    opt: torch.optim.Optimizer,
+    mech: nn.Module,
+    *,
+    grad_clip: float | None,
+    scaler: torch.amp.GradScaler | None,
+    accelerator: Accelerator | None,
+) -> None:
+    """One update from ``loss``: gradients (all-reduced under an accelerator, scaled for fp16),
+    clipped to norm ``grad_clip`` when given, then the optimiser's step."""
+    opt.zero_grad(set_to_none=True)
+    if accelerator is not None:
+        accelerator.backward(loss)
+        if grad_clip:
+            accelerator.clip_grad_norm_(mech.parameters(), grad_clip)
+        opt.step()
+    elif scaler is not None and scaler.is_enabled():
+        scaler.scale(loss).backward()
+        if grad_clip:
+            scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(mech.parameters(), grad_clip)
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        if grad_clip:
+            nn.utils.clip_grad_norm_(mech.parameters(), grad_clip)
+        opt.step()
+
+
 @torch.no_grad()
-def evaluation_loss(mech: nn.Module, parents: Mapping[str, Tensor], values: Tensor, batch_size: int, seed: int) -> float:
+def evaluation_loss(mech: Mechanism, parents: Mapping[str, Tensor], values: Tensor, batch_size: int, seed: int) -> float:
     """Mean loss on a fixed sample of rows, in eval mode, without disturbing the training RNG."""
     n = len(values)
     device = mech.device
@@ -326,7 +380,7 @@ def evaluation_loss(mech: nn.Module, parents: Mapping[str, Tensor], values: Tens
 
 
 def train_node(
-    mech: nn.Module,
+    mech: Mechanism,
     parents: Mapping[str, Tensor],
     values: Tensor,
     *,
@@ -339,7 +393,7 @@ def train_node(
     resume: NodeCheckpoint | None = None,
     callback: ProgressCallback | None = None,
     stop: threading.Event | None = None,
-    accelerator: Any = None,
+    accelerator: Accelerator | None = None,
     device: torch.device | None = None,
 ) -> NodeResult:
     """Train one mechanism for ``total_steps`` optimiser steps (fewer if stopped), checkpointing into ``run``.
@@ -403,8 +457,8 @@ def train_node(
             return True
         return callback(Progress(name, step, total_steps, loss, eta, phase, message)) is not False
 
-    def metrics(done: int, seconds: float, finished: bool) -> dict[str, Any]:
-        m: dict[str, Any] = {
+    def metrics(done: int, seconds: float, finished: bool) -> Metrics:
+        m: Metrics = {
             "final_loss": mean_tail(history),
             "seconds": round(seconds_before + seconds, 3),
             "steps_per_second": round((done - start) / seconds, 3) if seconds > 0 and done > start else None,
@@ -459,24 +513,7 @@ def train_node(
         y = to_model(values[idx], dev)
         with autocast():
             loss = model(pa, y)
-        opt.zero_grad(set_to_none=True)
-        if accelerator is not None:
-            accelerator.backward(loss)
-            if options.grad_clip:
-                accelerator.clip_grad_norm_(mech.parameters(), options.grad_clip)
-            opt.step()
-        elif scaler is not None and scaler.is_enabled():
-            scaler.scale(loss).backward()
-            if options.grad_clip:
-                scaler.unscale_(opt)
-                nn.utils.clip_grad_norm_(mech.parameters(), options.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-        else:
-            loss.backward()
-            if options.grad_clip:
-                nn.utils.clip_grad_norm_(mech.parameters(), options.grad_clip)
-            opt.step()
+        optimiser_step(loss, opt, mech, grad_clip=options.grad_clip, scaler=scaler, accelerator=accelerator)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise WorkbenchError(
@@ -518,7 +555,7 @@ def train_node(
 # A whole run
 
 
-def default_accelerator(device: str | None = None) -> Any:
+def default_accelerator(device: str | None = None) -> Accelerator | None:
     """An ``accelerate.Accelerator`` when launched under accelerate/torchrun, else None."""
     if not launched_distributed():
         return None
@@ -546,7 +583,7 @@ def check_kinds(graph: ADMG, kinds: Mapping[str, str]) -> None:
             raise WorkbenchError(f"node {v} is {graph.node(v).type}: use mechanism kind {' or '.join(allowed)}, not {kind}")
 
 
-def requested_mechanism(graph: ADMG, name: str, options: TrainOptions, seed: int):
+def requested_mechanism(graph: ADMG, name: str, options: TrainOptions, seed: int) -> Mechanism:
     """A fresh, seeded mechanism for ``name`` with the requested kind and preset."""
     from core.mechanisms import make_mechanism
 
@@ -558,19 +595,22 @@ def requested_mechanism(graph: ADMG, name: str, options: TrainOptions, seed: int
 
 def train(
     graph: ADMG,
-    data: Any,
+    data: Dataset | Mapping[str, np.ndarray],
     out: str | os.PathLike[str],
+    *,
     nodes: Sequence[str] | None = None,
     options: TrainOptions | None = None,
     callback: ProgressCallback | None = None,
     stop: threading.Event | None = None,
-    accelerator: Any = "auto",
+    accelerator: Accelerator | Literal["auto"] | None = "auto",
 ) -> TrainResult:
     """Train (or resume, or skip if done) the model of each node in ``nodes`` (default: all) into run folder ``out``.
 
     A node already trained with the same kind and preset and at least the requested steps is
     skipped; a node with a partial checkpoint resumes from it; a node whose checkpoint has another
     kind or preset is refused (use a new run folder) -- nothing trained is overwritten.
+    ``accelerator="auto"`` uses one when launched under accelerate or torchrun, None trains in
+    this process alone.
     """
     options = options or TrainOptions()
     names = graph.sort(graph.check_nodes(nodes, "train")) if nodes else list(graph.topological_order())
@@ -590,7 +630,7 @@ def train(
         if stopped or (stop is not None and stop.is_set()):
             stopped = True
             break
-        result = train_one(run, ds, graph, name, options, callback, stop, accelerator)
+        result = train_one(run, ds, graph, name, options=options, callback=callback, stop=stop, accelerator=accelerator)
         results[name] = result
         stopped = result.status == "stopped"
     return TrainResult(run.path, results, stopped)
@@ -598,14 +638,17 @@ def train(
 
 def train_one(
     run: Run,
-    ds: Any,
+    ds: Dataset,
     graph: ADMG,
     name: str,
+    *,
     options: TrainOptions,
-    callback: ProgressCallback | None,
-    stop: threading.Event | None,
-    accelerator: Any,
+    callback: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    accelerator: Accelerator | None = None,
 ) -> NodeResult:
+    """Train, resume or skip node ``name`` of ``run``: a started node keeps the kind, preset and
+    architecture it was stored with; one already trained for at least the requested steps is skipped."""
     seed = node_seed(options.seed, name)
     entry = run.entry(name)
     stored = entry.get("config") if entry["steps_done"] > 0 else None

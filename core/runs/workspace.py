@@ -6,25 +6,17 @@ A workspace folder holds everything the pages build up::
     workspaces/<name>/graph.json       the causal graph (node-link JSON, the canonical format)
     workspaces/<name>/data.npz         a copy of the data set (or ``workspace.json`` references a
                                        dataset folder / .npz elsewhere, checked by fingerprint)
-    workspaces/<name>/run/             the training run folder (``core.checkpoint``)
+    workspaces/<name>/run/             the training run folder (``core.runs.checkpoint``)
     workspaces/<name>/results/         tables the pages export (effects, attribute shifts)
 
 Several workspaces live side by side under ``./workspaces/`` (gitignored; the environment variable
 ``CAUSAL_WORKBENCH_WORKSPACES`` moves the root, which tests use).  ``.last`` in the root names the
 workspace opened last, so reopening the app restores it.
 
-The first start (no workspace yet) opens a ready workspace ``default`` built from a shipped one
-(:func:`install_builtin`): ``assets/workspaces/faces/`` holds the graph, the Train page settings, a
-trained run (quick preset: safetensors weights and JSON manifest, a few MB) and the RECIPE of its
-data -- world, parameters, sampling seed, n and fingerprint -- not the data: the world re-samples it
-in about two seconds and the fingerprint proves it is the very data the models were trained on
-(the run records that fingerprint; ID-GEN and the checkpoint refuse mismatches).  The environment
-variable ``CAUSAL_WORKBENCH_DEFAULT`` picks another shipped workspace, or ``empty`` for an empty
-``default`` (the test suite's setting).  Session glue (:func:`sync_session`) keeps
-``st.session_state`` and the folder in step with plain dict operations, so it is tested without
-Streamlit: on a session's first run the saved graph and data are loaded into the state; on every
-later run a graph or data set that changed is written back (compared by object identity, so an
-unchanged session costs nothing).
+The first start (no workspace yet) opens a ready workspace ``default`` installed from a shipped one
+(:mod:`core.runs.builtin`: a trained run plus the recipe of its data).  The environment variable
+``CAUSAL_WORKBENCH_DEFAULT`` picks another shipped workspace, or ``empty`` for an empty ``default``
+(the test suite's setting).
 """
 
 from __future__ import annotations
@@ -33,17 +25,27 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
-from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from core.assets import ASSETS
-from core.runs.checkpoint import MANIFEST, atomic_write_json, node_signature, read_manifest
 from core.errors import WorkbenchError
 from core.graph import ADMG, GraphError
+from core.runs.checkpoint import (
+    MANIFEST,
+    JSONObject,
+    JSONValue,
+    Manifest,
+    atomic_write_json,
+    node_signature,
+    read_manifest,
+)
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+    from core.runs.checkpoint import Run
 
 FORMAT = "causal-workbench-workspace"
 FORMAT_VERSION = 1
@@ -56,14 +58,8 @@ DATA_FILE = "data.npz"
 RUN_DIR = "run"
 RESULTS_DIR = "results"
 LAST_FILE = ".last"
-BUILTIN_ROOT = ASSETS / "workspaces"
-BUILTIN_DEFAULT = "faces"
 ENV_DEFAULT = "CAUSAL_WORKBENCH_DEFAULT"
-RECIPE = "builtin.json"
-BUILTIN_FORMAT = "causal-workbench-builtin-workspace"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-# session_state keys this module owns
 
 
 class WorkspaceError(WorkbenchError):
@@ -94,7 +90,8 @@ def list_workspaces(root: str | os.PathLike[str] | None = None) -> list[str]:
     return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / META).is_file())
 
 
-def _now() -> str:
+def now_text() -> str:
+    """The time now in UTC, ``2024-05-01T12:00:00Z``: the stamps of ``workspace.json``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -103,7 +100,7 @@ class Workspace:
     """One workspace folder; ``meta`` is the parsed ``workspace.json``."""
 
     path: Path
-    meta: dict[str, Any]
+    meta: JSONObject
 
     @property
     def name(self) -> str:
@@ -124,20 +121,20 @@ class Workspace:
 
     # ---- metadata
 
-    def _write_meta(self) -> None:
-        self.meta["updated"] = _now()
+    def write_meta(self) -> None:
+        self.meta["updated"] = now_text()
         atomic_write_json(self.path / META, self.meta)
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> JSONObject:
         return dict(self.meta.get("settings") or {})
 
-    def update_settings(self, **items: Any) -> None:
+    def update_settings(self, **items: JSONValue) -> None:
         """Merge ``items`` into the saved settings (JSON values only)."""
         settings = self.settings
         settings.update(items)
         self.meta["settings"] = json.loads(json.dumps(settings))  # a JSON round trip refuses non-JSON early
-        self._write_meta()
+        self.write_meta()
 
     # ---- graph
 
@@ -145,7 +142,7 @@ class Workspace:
         atomic_write_json(self.path / GRAPH_FILE, graph.to_json())
         if name is not None:
             self.meta["graph_name"] = str(name)
-        self._write_meta()
+        self.write_meta()
 
     def load_graph(self) -> ADMG | None:
         """The saved graph, or None when the workspace has none yet."""
@@ -163,14 +160,14 @@ class Workspace:
 
     # ---- data
 
-    def save_dataset(self, dataset: Any, source: str = "", world: Any = None) -> None:
+    def save_dataset(self, dataset: Dataset, source: str = "") -> None:
         """Keep a copy of ``dataset`` (a ``core.data.Dataset``) in the workspace as ``data.npz``."""
         dataset.save_npz(self.path / DATA_FILE)
         self.meta["data"] = {"mode": "copy", "path": DATA_FILE, "fingerprint": dataset.fingerprint,
                              "rows": dataset.n, "source": source}
-        self._write_meta()
+        self.write_meta()
 
-    def reference_dataset(self, path: str | os.PathLike[str], source: str = "") -> Any:
+    def reference_dataset(self, path: str | os.PathLike[str], source: str = "") -> Dataset:
         """Point the workspace at a dataset folder or .npz elsewhere (not copied); returns it loaded."""
         from core.data import load_dataset
 
@@ -178,14 +175,14 @@ class Workspace:
         ds = load_dataset(p)
         self.meta["data"] = {"mode": "reference", "path": str(p), "fingerprint": ds.fingerprint,
                              "rows": ds.n, "source": source or f"folder {p}"}
-        self._write_meta()
+        self.write_meta()
         return ds
 
     @property
     def data_source(self) -> str:
         return str((self.meta.get("data") or {}).get("source") or "")
 
-    def load_dataset(self) -> Any:
+    def load_dataset(self) -> Dataset | None:
         """The workspace's data set (``core.data.Dataset``), or None when it has none.  A referenced
         data set whose content changed since it was chosen is refused: the trained models were made
         for the old one."""
@@ -211,14 +208,14 @@ class Workspace:
     def has_run(self) -> bool:
         return (self.run_path / MANIFEST).is_file()
 
-    def manifest(self) -> dict[str, Any] | None:
+    def manifest(self) -> Manifest | None:
         """The run manifest (a plain read, no locks: it is always replaced atomically), or None."""
         if not self.has_run():
             return None
         return read_manifest(self.run_path)
 
-    def load_run(self):
-        """The run folder as a :class:`core.checkpoint.Run`, or None before any training."""
+    def load_run(self) -> Run | None:
+        """The run folder as a :class:`core.runs.checkpoint.Run`, or None before any training."""
         if not self.has_run():
             return None
         from core.runs.checkpoint import load_run
@@ -245,7 +242,7 @@ class Workspace:
         return f
 
 
-def _read_json(f: Path, not_found: str) -> Any:
+def read_json(f: Path, not_found: str) -> JSONValue:
     """The JSON in ``f``; a missing file raises ``not_found``, an unreadable one says it is corrupt."""
     try:
         return json.loads(f.read_text(encoding="utf-8"))
@@ -255,9 +252,9 @@ def _read_json(f: Path, not_found: str) -> Any:
         raise WorkspaceError(f"{f} is corrupt ({type(e).__name__})") from None
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
+def _read_meta(path: Path) -> JSONObject:
     f = path / META
-    obj = _read_json(f, f"{path} is not a workspace (no {META})")
+    obj = read_json(f, f"{path} is not a workspace (no {META})")
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise WorkspaceError(f"{f} is not a Causal Workbench workspace file")
     if not isinstance(obj.get("version"), int) or obj["version"] > FORMAT_VERSION:
@@ -272,9 +269,9 @@ def create_workspace(name: str, root: str | os.PathLike[str] | None = None) -> W
     if path.exists():
         raise WorkspaceError(f"a workspace named {name!r} already exists")
     path.mkdir(parents=True)
-    ws = Workspace(path, {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "created": _now(),
+    ws = Workspace(path, {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "created": now_text(),
                           "graph_name": None, "data": None, "settings": {}})
-    ws._write_meta()
+    ws.write_meta()
     return ws
 
 
@@ -308,100 +305,16 @@ def last_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
     return first_workspace(root)
 
 
-# --------------------------------------------------------------------------------------------------
-# Shipped workspaces: a trained run plus the recipe of its data
-
-
-def builtin_names(folder: Path = BUILTIN_ROOT) -> list[str]:
-    """The shipped workspaces (folders of ``assets/workspaces`` with a recipe)."""
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if (p / RECIPE).is_file())
-
-
-def read_recipe(source: str | os.PathLike[str]) -> dict[str, Any]:
-    """The recipe of a shipped workspace folder (``builtin.json``), checked."""
-    f = Path(source) / RECIPE
-    obj = _read_json(f, f"{source} is not a shipped workspace (no {RECIPE})")
-    data = obj.get("data") if isinstance(obj, dict) else None
-    if not isinstance(obj, dict) or obj.get("format") != BUILTIN_FORMAT or not isinstance(data, dict):
-        raise WorkspaceError(f"{f} is not a shipped-workspace recipe")
-    missing = [k for k in ("world", "params", "seed", "n", "fingerprint") if k not in data]
-    if missing:
-        raise WorkspaceError(f"{f}: the data recipe lacks {', '.join(missing)}")
-    return obj
-
-
-def regenerate_dataset(recipe: Mapping[str, Any]) -> Any:
-    """The recipe's data set, re-sampled from its world and seed (``core.worlds.registry``); the
-    caller compares ``.fingerprint`` with ``recipe["data"]["fingerprint"]``."""
-    from core.worlds.registry import sample_dataset
-
-    d = recipe["data"]
-    ds, _ = sample_dataset(str(d["world"]), int(d["n"]), seed=int(d["seed"]), params=dict(d["params"]))
-    return ds
-
-
-def data_source_text(recipe: Mapping[str, Any]) -> str:
-    """``"world faces (size=28, confounding=1.0, p_glasses=0.2), seed 0"`` (the Data page's wording)."""
-    d = recipe["data"]
-    shown = ", ".join(f"{k}={v}" for k, v in d["params"].items())
-    return f"world {d['world']}" + (f" ({shown})" if shown else "") + f", seed {d['seed']}"
-
-
-def install_builtin(name: str = DEFAULT_NAME, root: str | os.PathLike[str] | None = None,
-                    source: str | os.PathLike[str] | None = None) -> Workspace:
-    """Create workspace ``name`` from a shipped one (default ``assets/workspaces/faces``): its graph
-    and settings, a copy of its trained run, and its data re-sampled from the recipe.
-
-    Built in a hidden folder beside the target and renamed into place, so a crash leaves no half
-    workspace and two sessions starting at once end with one (the loser opens the winner's).  Data
-    that re-samples to another fingerprint (a numerics change in the world) is kept with a note: the
-    models then count as fitted to other data and the pages say so."""
-    name = check_name(name)
-    src = Path(source) if source is not None else BUILTIN_ROOT / BUILTIN_DEFAULT
-    recipe = read_recipe(src)
-    base = workspace_root(root)
-    target = base / name
-    if target.exists():
-        raise WorkspaceError(f"a workspace named {name!r} already exists")
-    base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=base))
-    try:
-        ws = Workspace(tmp, {"format": FORMAT, "version": FORMAT_VERSION, "name": name, "created": _now(),
-                             "graph_name": None, "data": None, "settings": dict(recipe.get("settings") or {}),
-                             "builtin": src.name})
-        try:
-            graph = ADMG.from_json((src / GRAPH_FILE).read_text(encoding="utf-8"))
-        except (OSError, GraphError, ValueError) as e:
-            raise WorkspaceError(f"shipped workspace {src}: its graph cannot be read ({e})") from None
-        ws.save_graph(graph, str(recipe.get("graph_name") or src.name))
-        ds = regenerate_dataset(recipe)
-        expected = str(recipe["data"]["fingerprint"])
-        ws.save_dataset(ds, data_source_text(recipe))
-        if ds.fingerprint != expected:
-            ws.meta["notes"] = [f"the re-sampled data differs from the data the shipped models were trained on "
-                                f"(fingerprint {ds.fingerprint[:12]}, expected {expected[:12]}): retrain on the Train page"]
-        if (src / RUN_DIR / MANIFEST).is_file():
-            shutil.copytree(src / RUN_DIR, tmp / RUN_DIR)
-        ws._write_meta()
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if (target / META).is_file():  # another session installed it first: use theirs
-                shutil.rmtree(tmp, ignore_errors=True)
-                return open_workspace(name, root)
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return open_workspace(name, root)
-
-
 def first_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
     """The workspace a first start opens: the shipped one named by ``$CAUSAL_WORKBENCH_DEFAULT``
     (default ``faces``), installed as ``default``; ``empty`` (or shipped assets that cannot be
     used) gives an empty ``default``."""
+    from core.runs.builtin import (  # builtin builds on this module
+        BUILTIN_DEFAULT,
+        BUILTIN_ROOT,
+        install_builtin,
+    )
+
     choice = os.environ.get(ENV_DEFAULT, BUILTIN_DEFAULT).strip() or BUILTIN_DEFAULT
     if choice != "empty":
         try:
@@ -409,49 +322,28 @@ def first_workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
         except WorkbenchError as e:
             ws = create_workspace(DEFAULT_NAME, root)
             ws.meta["notes"] = [f"the shipped workspace {choice!r} could not be installed: {e}"]
-            ws._write_meta()
+            ws.write_meta()
             return ws
     return create_workspace(DEFAULT_NAME, root)
-
-
-def pack_builtin(out: str | os.PathLike[str], graph: ADMG, graph_name: str, run_dir: str | os.PathLike[str],
-                 world: str, params: Mapping[str, Any], seed: int, n: int,
-                 settings: Mapping[str, Any] | None = None, description: str = "") -> Path:
-    """Write a shipped workspace folder: graph, recipe, and the run's manifest and weights (the
-    optimiser files stay behind: they only serve resuming, and double the size).  The data is
-    re-sampled here to record its fingerprint, and must match the run's."""
-    from core.runs.checkpoint import load_run
-
-    run = load_run(run_dir)
-    recipe = {"format": BUILTIN_FORMAT, "version": 1, "graph_name": graph_name, "description": description,
-              "data": {"world": world, "params": dict(params), "seed": int(seed), "n": int(n), "fingerprint": ""},
-              "settings": json.loads(json.dumps(dict(settings or {})))}
-    ds = regenerate_dataset(recipe)
-    if run.fingerprint != ds.fingerprint:
-        raise WorkspaceError(f"run {run_dir} was trained on other data than the recipe gives "
-                             f"({str(run.fingerprint)[:12]} vs {ds.fingerprint[:12]})")
-    recipe["data"]["fingerprint"] = ds.fingerprint
-    recipe["data"]["params"] = dict(ds.world["params"])  # every parameter, defaults included
-    out = Path(out)
-    if (out / RUN_DIR).exists():
-        shutil.rmtree(out / RUN_DIR)  # a previous pack: replaced (notes beside it stay)
-    (out / RUN_DIR / "nodes").mkdir(parents=True)
-    atomic_write_json(out / GRAPH_FILE, graph.to_json())
-    manifest = json.loads(json.dumps(run.manifest))
-    for entry in manifest["nodes"].values():
-        if entry.get("weights"):
-            shutil.copy2(run.path / entry["weights"], out / RUN_DIR / entry["weights"])
-        entry["optimizer"] = None
-    atomic_write_json(out / RUN_DIR / MANIFEST, manifest)
-    atomic_write_json(out / RECIPE, recipe)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
 # Node status for the sidebar (read from the run manifest)
 
 
-def node_status(graph: ADMG, manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+class NodeStatus(TypedDict):
+    """One node's row in the sidebar and on the Train page."""
+
+    node: str
+    status: str  # "untrained", "training" or "trained"
+    steps_done: int
+    total_steps: int
+    loss: float | None  # the final (or last recorded) training loss
+    kind: str | None  # the mechanism kind
+    note: str  # why a stored model does not count, or ""
+
+
+def node_status(graph: ADMG, manifest: Manifest | None) -> list[NodeStatus]:
     """One row per node of ``graph``: status (untrained / training / trained), steps, last loss, kind.
 
     A model trained for another version of the node (type or parents changed since) does not count:
@@ -464,10 +356,10 @@ def node_status(graph: ADMG, manifest: Mapping[str, Any] | None) -> list[dict[st
             run_graph = ADMG.from_json(manifest["graph"])
         except (GraphError, KeyError, TypeError):
             run_graph = None
-    rows = []
+    rows: list[NodeStatus] = []
     for v in graph.names:
         entry = nodes.get(v)
-        row = {"node": v, "status": "untrained", "steps_done": 0, "total_steps": 0, "loss": None, "kind": None,
+        row: NodeStatus = {"node": v, "status": "untrained", "steps_done": 0, "total_steps": 0, "loss": None, "kind": None,
                "note": ""}
         if entry and entry.get("status") != "untrained":
             if run_graph is None or v not in run_graph or node_signature(run_graph, v) != node_signature(graph, v):
@@ -482,7 +374,7 @@ def node_status(graph: ADMG, manifest: Mapping[str, Any] | None) -> list[dict[st
     return rows
 
 
-def status_line(row: Mapping[str, Any]) -> str:
+def status_line(row: NodeStatus) -> str:
     """``"trained · 400/400 steps · loss 0.213 · vae"`` (or ``untrained``, with its note)."""
     if row["status"] == "untrained":
         return "untrained" + (f" ({row['note']})" if row.get("note") else "")

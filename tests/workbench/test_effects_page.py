@@ -78,7 +78,7 @@ def test_shift_model_answers_counterfactuals_beside_a_confounder_and_refuses_thr
     import torch
 
     from core.data import Dataset
-    from core.effects.estimates import attribute_shift_table
+    from core.effects import attribute_shift_table
     from core.runs.checkpoint import load_run
     from core.runs.train import TrainOptions, train
     from core.worlds.discrete import DiscreteSCM, napkin

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 from core.graph import ADMG, Node
+from core.runs import builtin as B
 from core.runs import workspace as W
 from core.runs.checkpoint import load_run
 from core.worlds.registry import sample_dataset
@@ -13,7 +14,7 @@ from workbench import graph_state
 from workbench import session as S
 from workbench.keys import Shared, Sidebar
 
-BUILTIN = W.BUILTIN_ROOT / W.BUILTIN_DEFAULT  # the shipped, trained faces workspace
+BUILTIN = B.BUILTIN_ROOT / B.BUILTIN_DEFAULT  # the shipped, trained faces workspace
 
 
 def test_session_restores_and_saves_only_changes(tmp_path):
@@ -90,7 +91,7 @@ def test_unreadable_data_is_reported_not_raised(tmp_path):
 
 
 def test_first_start_opens_the_trained_faces_workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv(W.ENV_DEFAULT, W.BUILTIN_DEFAULT)
+    monkeypatch.setenv(W.ENV_DEFAULT, B.BUILTIN_DEFAULT)
     state: dict = {}
     ws = S.sync_session(state, tmp_path)
     assert ws.name == "default" and W.list_workspaces(tmp_path) == ["default"]
@@ -98,7 +99,7 @@ def test_first_start_opens_the_trained_faces_workspace(tmp_path, monkeypatch):
     assert state[Shared.WORKSPACE_PROBLEMS] == []
     graph = ADMG.from_json((BUILTIN / "graph.json").read_text())
     assert state[Shared.GRAPH] == graph and state[Shared.GRAPH_NAME] == "faces"
-    assert state[Shared.DATASET].fingerprint == W.read_recipe(BUILTIN)["data"]["fingerprint"]
+    assert state[Shared.DATASET].fingerprint == B.read_recipe(BUILTIN)["data"]["fingerprint"]
     assert state[Shared.DATA_WORLD] is not None and state[Shared.DATA_SOURCE].startswith("world faces (size=16")
     run = load_run(ws.run_path, graph, state[Shared.DATASET].fingerprint)  # refuses other graphs or data
     assert list(run.trained_nodes()) == list(graph.names)

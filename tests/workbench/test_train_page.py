@@ -42,7 +42,7 @@ def test_settings_defaults_saved_choices_and_preset_groups():
     s = train_page.default_settings(g, {"I": {"kind": "vae", "preset": "full"}, "A": {"kind": "nonsense"}}, "cpu")
     assert s["I"] == {"kind": "vae", "preset": "full"}
     assert s["A"] == {"kind": "categorical", "preset": "quick"}
-    assert train_page.kind_options(g.node("I")) == ["diffusion", "vae"]
+    assert train_page.kind_options(g.node("I")) == ["diffusion", "vae", "latent_flow"]
     assert train_page.preset_groups(["C", "I", "A"], s, g) == [("quick", ["A", "C"]), ("full", ["I"])]
 
 

@@ -7,7 +7,7 @@ At each treatment value ``x``:
 * ``conditioning (data)``: ``E[Y | X = x]`` over data rows (a continuous X: the
   ``max(50, N // 20)`` rows nearest to ``x``);
 * ``intervention (model)`` / ``(truth)``: ``E[Y | do(X = x)]`` from ``n`` samples of the model's
-  (or the world's) sampler (``core.effects.estimates.Sampler``);
+  (or the world's) sampler (``core.effects.Sampler``);
 
 each with a 95% percentile-bootstrap interval.  Their difference is the spurious part of the
 association, due to common causes.  An image outcome is averaged through a read-out (a world's
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.data import Dataset
-from core.effects.estimates import (
+from core.effects import (
     Estimate,
     Readout,
     Sampler,
@@ -243,7 +243,7 @@ def effect_sizes(dataset: Dataset, query: EffectQuery, a: NodeValue, b: NodeValu
 def model_sampler(sources: Sources, query: DoQuery, *, fit_idgen: bool = True) -> Sampler | None:
     """A ``core.effects`` sampler for ``Y`` under ``do(X)``: the trained NeuralSCM (Markovian) or the
     cached ID-GEN network (confounded; None when not fitted and ``fit_idgen`` is False)."""
-    from core.effects.estimates import IDGenSampler, SCMSampler
+    from core.effects import IDGenSampler, SCMSampler
 
     check_identifiable(query)
     if query.graph.is_markovian:

@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import REPO
 from core.errors import WorkbenchError
 from core.graph import ADMG
-from core.runs.checkpoint import CheckpointError, load_run
 from core.mechanisms.base import node_seed
+from core.runs.checkpoint import CheckpointError, load_run
 from core.runs.train import (
     Progress,
     TrainOptions,
@@ -27,6 +26,7 @@ from core.runs.train import (
     resolve_device,
     train,
 )
+from tests.helpers import REPO
 
 ROOT = REPO
 
@@ -356,7 +356,8 @@ def test_peak_memory_of_quick_image_training_is_small(tmp_path, kind):
     script.write_text(MEMORY_SCRIPT.format())
     out = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "run"), kind, "8"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT,
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},  # this checkout's core, not an installed one
     )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])

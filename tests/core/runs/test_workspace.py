@@ -7,17 +7,15 @@ tiny model trained for a few steps on a built-in world, so no test trains a big 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from core.graph import ADMG, Node
+from core.runs import builtin as B
 from core.runs import workspace as W
-from core.runs.train import TrainOptions, train
 from core.worlds.registry import sample_dataset
-
 from tests.helpers import make_trained_workspace  # noqa: E402
 
 ENV = W.ENV_ROOT
@@ -142,45 +140,15 @@ def test_node_status_from_a_trained_run(tmp_path):
 
 # ---- the shipped, trained default workspace (assets/workspaces/faces)
 
-BUILTIN = W.BUILTIN_ROOT / W.BUILTIN_DEFAULT
+BUILTIN = B.BUILTIN_ROOT / B.BUILTIN_DEFAULT
 
 
-def test_shipped_workspace_is_small_and_its_recipe_regenerates_the_training_data():
-    files = [f for f in BUILTIN.rglob("*") if f.is_file()]
-    sizes = {str(f.relative_to(BUILTIN)): f.stat().st_size for f in files}
-    assert all(s < 10 * 2**20 for s in sizes.values()), sizes
-    assert sum(sizes.values()) < 8 * 2**20, sizes
-    assert not any(f.suffix in (".npz", ".png", ".pt") for f in files)  # no data, no optimiser state
-    recipe = W.read_recipe(BUILTIN)
-    ds = W.regenerate_dataset(recipe)
-    manifest = json.loads((BUILTIN / "run" / "manifest.json").read_text())
-    # the world re-samples exactly the data the shipped models were trained on
-    assert ds.fingerprint == recipe["data"]["fingerprint"] == manifest["data"]["fingerprint"]
-    assert ds.n == recipe["data"]["n"] == manifest["data"]["rows"]
-    # ... and another seed would not (the fingerprint can fail)
-    other = W.regenerate_dataset({**recipe, "data": {**recipe["data"], "seed": recipe["data"]["seed"] + 1}})
-    assert other.fingerprint != ds.fingerprint
-
-
-def test_install_builtin_refuses_an_existing_name_and_empty_default_on_request(tmp_path, monkeypatch):
-    W.create_workspace("default", tmp_path)
-    with pytest.raises(W.WorkspaceError, match="already exists"):
-        W.install_builtin("default", tmp_path)
-    with pytest.raises(W.WorkspaceError, match="not a shipped workspace"):
-        W.install_builtin("other", tmp_path, source=tmp_path)
-    assert W.list_workspaces(tmp_path) == ["default"]
-    monkeypatch.setenv(W.ENV_DEFAULT, "empty")
-    assert W.first_workspace(tmp_path / "fresh").load_graph() is None
-    # shipped assets that cannot be used: an empty default with a note, never a failed start
-    monkeypatch.setenv(W.ENV_DEFAULT, "no-such-world")
-    ws = W.first_workspace(tmp_path / "fresh2")
-    assert ws.load_graph() is None and "could not be installed" in ws.meta["notes"][0]
 
 
 @pytest.fixture(scope="module")
 def faces_ws(tmp_path_factory):
     root = tmp_path_factory.mktemp("faces_ws")
-    ws = W.install_builtin("default", root)
+    ws = B.install_builtin("default", root)
     return ws, ws.load_graph(), ws.load_dataset(), ws.load_run()
 
 
@@ -253,48 +221,10 @@ def test_faces_counterfactuals_are_answered_despite_the_hidden_confounder(faces_
         assert not np.array_equal(cf.values[~same], cf.factual[~same])
 
 
-def test_retraining_the_shipped_run_works_without_optimiser_files(tmp_path):
-    """The shipped run has no optimiser state: "Train all" skips what is trained, a forgotten node
-    trains from scratch, and asking for more steps than shipped retrains (nothing to resume) rather
-    than failing."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # two threads on the shared 2-core CPU train several times slower
-    try:
-        retrain_the_shipped_run(tmp_path)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def retrain_the_shipped_run(tmp_path):
-    from core.runs.checkpoint import load_run
-    from core.runs.train import TrainOptions, train
-
-    ws = W.install_builtin("default", tmp_path)
-    graph, ds = ws.load_graph(), ws.load_dataset()
-    run = load_run(ws.run_path, graph, ds.fingerprint)
-    assert all(run.entry(v)["optimizer"] is None for v in graph.names)
-    result = train(graph, ds, ws.run_path, options=TrainOptions(preset="quick", kinds={"Face": "vae"}), accelerator=None)
-    assert {r.status for r in result.nodes.values()} == {"skipped"}
-    run.reset_node("Beard")
-    more = TrainOptions(preset="quick", steps=1510)  # Young: 1500 shipped steps, no optimiser to resume
-    result = train(graph, ds, ws.run_path, nodes=["Beard", "Young"], options=TrainOptions(preset="quick", steps=30),
-                   accelerator=None)
-    assert result.nodes["Beard"].status == "trained" and result.nodes["Beard"].steps_done == 30
-    assert result.nodes["Young"].status == "skipped"
-    result = train(graph, ds, ws.run_path, nodes=["Young"], options=more, accelerator=None)
-    assert result.nodes["Young"].status == "trained" and result.nodes["Young"].steps_done == 1510
-    run = load_run(ws.run_path, graph, ds.fingerprint)
-    assert list(run.trained_nodes()) == list(graph.names)
-    assert run.load_mechanism("Young") is not None
-
-
 def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_and_stops_cleanly(faces_ws):
     """P(Face | do(Young), Beard) needs p(Face | Young, Beard): not the run's Face model (other
     inputs), so it is fitted -- in a Train-page job (core.ui_train), reporting steps, losses and an
     ETA per model; a stop leaves neither a network nor a half-trained model behind."""
-    import torch
 
     from workbench import train_page
     from workbench.explore.idgen_fit import idgen_fit_work, idgen_for, idgen_settings, idgen_status

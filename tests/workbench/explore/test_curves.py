@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.effects.estimates import WorldSampler
+from core.effects import WorldSampler
 from core.worlds.registry import sample_dataset
 from workbench.explore.curves import (
     EffectQuery,
