@@ -20,6 +20,7 @@ COMMANDS = {
     "train": "train one conditional generative model per node",
     "sample": "sample observational, interventional or counterfactual units",
     "effects": "average, direct and indirect effects with intervals",
+    "check": "the soundness of a run's image counterfactuals (composition, reversibility, effectiveness, realism)",
 }
 
 
