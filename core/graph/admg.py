@@ -29,6 +29,18 @@ def _pair(a: str, b: str) -> frozenset[str]:
     return frozenset((a, b))
 
 
+def _nodes_by_name(nodes: Iterable[Node]) -> dict[str, Node]:
+    """``nodes`` keyed by name, in order; a GraphError for anything not a Node or a repeated name."""
+    by_name: dict[str, Node] = {}
+    for n in nodes:
+        if not isinstance(n, Node):
+            raise GraphError(f"expected a Node, got {n!r}")
+        if n.name in by_name:
+            raise GraphError(f"duplicate node name {n.name!r}")
+        by_name[n.name] = n
+    return by_name
+
+
 class ADMG:
     """An acyclic directed mixed graph.
 
@@ -47,54 +59,52 @@ class ADMG:
         *,
         _checked: bool = False,
     ) -> None:
-        node_list = list(nodes)
-        by_name: dict[str, Node] = {}
-        for n in node_list:
-            if not isinstance(n, Node):
-                raise GraphError(f"expected a Node, got {n!r}")
-            if n.name in by_name:
-                raise GraphError(f"duplicate node name {n.name!r}")
-            by_name[n.name] = n
-        self._nodes = by_name
-        self._order = tuple(by_name)
+        self._nodes = _nodes_by_name(nodes)
+        self._order = tuple(self._nodes)
+        self._directed = tuple(self._directed_edges(directed, checked=_checked))
+        self._bidirected = tuple(self._bidirected_edges(bidirected, checked=_checked))
         pa: dict[str, set[str]] = {v: set() for v in self._order}
         ch: dict[str, set[str]] = {v: set() for v in self._order}
         sib: dict[str, set[str]] = {v: set() for v in self._order}
-        dir_list: list[Edge] = []
-        seen_dir: set[Edge] = set()
-        for edge in directed:
-            a, b = check_edge(edge, "directed")
-            if not _checked:
-                self._check_known(a, b, "->")
-                if a == b:
-                    raise GraphError(f"self-loop {a} -> {a}")
-            if (a, b) in seen_dir:
-                continue  # the same directed edge twice is harmless
-            seen_dir.add((a, b))
-            dir_list.append((a, b))
+        for a, b in self._directed:
             pa[b].add(a)
             ch[a].add(b)
-        bi_list: list[Edge] = []
-        seen_bi: set[frozenset[str]] = set()
-        for edge in bidirected:
-            a, b = check_edge(edge, "bidirected")
-            if not _checked:
-                self._check_known(a, b, "<->")
-                if a == b:
-                    raise GraphError(f"bidirected edge {a} <-> {a} points at itself")
-                if _pair(a, b) in seen_bi:
-                    raise GraphError(f"bidirected edge {a} <-> {b} is listed twice")
-            seen_bi.add(_pair(a, b))
-            bi_list.append((a, b))
+        for a, b in self._bidirected:
             sib[a].add(b)
             sib[b].add(a)
-        self._directed = tuple(dir_list)
-        self._bidirected = tuple(bi_list)
         self._pa = {v: frozenset(s) for v, s in pa.items()}
         self._ch = {v: frozenset(s) for v, s in ch.items()}
         self._sib = {v: frozenset(s) for v, s in sib.items()}
         self._topo = self._topological(_checked)
         self._hash: int | None = None
+
+    def _directed_edges(self, edges: Iterable[Edge], *, checked: bool) -> list[Edge]:
+        """``edges`` as pairs of known, distinct nodes (unless ``checked`` already), repeats dropped."""
+        out: dict[Edge, None] = {}  # an ordered set: the same directed edge twice is harmless
+        for edge in edges:
+            a, b = check_edge(edge, "directed")
+            if not checked:
+                self._check_known(a, b, "->")
+                if a == b:
+                    raise GraphError(f"self-loop {a} -> {a}")
+            out[(a, b)] = None
+        return list(out)
+
+    def _bidirected_edges(self, edges: Iterable[Edge], *, checked: bool) -> list[Edge]:
+        """``edges`` as pairs of known, distinct nodes, each pair once (unless ``checked`` already)."""
+        out: list[Edge] = []
+        seen: set[frozenset[str]] = set()
+        for edge in edges:
+            a, b = check_edge(edge, "bidirected")
+            if not checked:
+                self._check_known(a, b, "<->")
+                if a == b:
+                    raise GraphError(f"bidirected edge {a} <-> {a} points at itself")
+                if _pair(a, b) in seen:
+                    raise GraphError(f"bidirected edge {a} <-> {b} is listed twice")
+            seen.add(_pair(a, b))
+            out.append((a, b))
+        return out
 
     def _check_known(self, a: str, b: str, arrow: str) -> None:
         for v in (a, b):

@@ -3,9 +3,10 @@
 A node is ``binary`` (2 levels), ``categorical`` (``levels`` >= 2), ``continuous``, or an ``image`` of
 ``shape`` (channels, height, width) with 1 or 3 channels.  Its type reads as:
 
-    type_code()   binary   categorical:3            image:3x16x16   (files, fingerprints; read back by from_type_code)
-    type_text()   binary   categorical (3 levels)   image 3x16x16   (people)
-    type_label()  bina     cat:3                    img 3x16x16     (a drawn node's second line)
+    type_code()      binary  categorical:3           image:3x16x16     (files, fingerprints; from_type_code reads it)
+    type_text()      binary  categorical (3 levels)  image 3x16x16     (people)
+    type_label()     bina    cat:3                   img 3x16x16       (a drawn node's second line)
+    type_notation()  binary  categorical[3]          image[3, 16, 16]  (a run's messages about its models)
 """
 
 from __future__ import annotations
@@ -122,6 +123,15 @@ class Node:
         if self.type == "image":
             return f"img {self.shape_text()}"
         return self.type[:4]
+
+    def type_notation(self) -> str:
+        """``binary``, ``categorical[3]``, ``image[3, 16, 16]``: the type with its parameters in brackets
+        (how a run's messages describe what a model was trained for)."""
+        if self.type == "categorical":
+            return f"categorical[{self.levels}]"
+        if self.type == "image":
+            return f"image{list(self.shape)}"
+        return self.type
 
     def shape_text(self) -> str:
         """An image node's shape as ``CxHxW`` (``3x16x16``); empty for other nodes."""

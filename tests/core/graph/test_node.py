@@ -1,5 +1,5 @@
-"""Nodes: their type as a code (files, fingerprints), as text (people) and as a label (drawn graphs);
-the code reads back; the JSON keys that make a type."""
+"""Nodes: their type as a code (files, fingerprints), as text (people), as a label (drawn graphs) and
+in bracket notation (run messages); the code reads back; the JSON keys that make a type."""
 
 from __future__ import annotations
 
@@ -17,19 +17,21 @@ NODES = [
 
 
 @pytest.mark.parametrize(
-    "node, code, text, label",
+    "node, code, text, label, notation",
     zip(
         NODES,
         ["binary", "continuous", "categorical:3", "image:3x16x16", "image:1x28x28"],
         ["binary", "continuous", "categorical (3 levels)", "image 3x16x16", "image 1x28x28"],
         ["bina", "cont", "cat:3", "img 3x16x16", "img 1x28x28"],
+        ["binary", "continuous", "categorical[3]", "image[3, 16, 16]", "image[1, 28, 28]"],
         strict=True,
     ),
 )
-def test_type_as_code_text_and_label(node, code, text, label):
+def test_type_as_code_text_label_and_notation(node, code, text, label, notation):
     assert node.type_code() == code
     assert node.type_text() == text
     assert node.type_label() == label
+    assert node.type_notation() == notation
 
 
 @pytest.mark.parametrize("node", NODES)
