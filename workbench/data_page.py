@@ -23,6 +23,7 @@ from workbench.keys import DataPage, Shared
 
 SessionState = MutableMapping[str, object]
 
+
 @dataclass
 class Features:
     """Numeric features of a dataset: ``table`` (one column per feature), ``owner`` (the dataset

@@ -14,6 +14,7 @@ take one; ``Dataset.from_stored`` checks the row count and the fingerprint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from core.graph.node import JSONValue
 FORMAT = "causal-workbench-dataset"
 FORMAT_VERSION = 1
 
-Meta = dict[str, JSONValue]
+Meta: TypeAlias = dict[str, JSONValue]
 
 
 @dataclass(frozen=True)
