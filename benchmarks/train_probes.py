@@ -16,6 +16,7 @@ import time
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from core.worlds import probe_training as T  # noqa: E402
 from core.worlds import probes as P  # noqa: E402
 from core.worlds.faces import ATTRIBUTES, Faces  # noqa: E402
 from core.worlds.morpho_digits import MorphoDigits  # noqa: E402
@@ -50,7 +51,7 @@ def evaluate(n: int = 3000, seed: int = 123) -> list[tuple[str, str, float]]:
         rows.append((f"morpho_digits {size}", "digit accuracy", float((r["digit"] == u["digit"]).mean())))
         rows.append((f"morpho_digits {size}", "thickness MAE (28-px units)", float(np.abs(r["thickness"] - u["thickness"]).mean())))
         rows.append((f"morpho_digits {size}", "intensity MAE (0..255)", float(np.abs(r["intensity"] - u["intensity"]).mean())))
-        f = P.face_training_world(size)
+        f = T.face_training_world(size)
         u = f.sample(n, seed=seed)
         r = Faces(size).probe().read(u["Face"])
         for a in ATTRIBUTES:
@@ -74,11 +75,11 @@ def main() -> int:
         nets = [s.strip() for s in args.nets.split(",") if s.strip()]
         for name in nets:
             if name == "calibration":
-                print("thickness calibration:", P.fit_thickness_calibration(), flush=True)
+                print("thickness calibration:", T.fit_thickness_calibration(), flush=True)
             elif name.startswith("digits_"):
-                print(P.train_digit_probe(int(name.split("_")[1]), steps=args.steps), flush=True)
+                print(T.train_digit_probe(int(name.split("_")[1]), steps=args.steps), flush=True)
             elif name.startswith("faces_"):
-                print(P.train_face_probe(int(name.split("_")[1]), steps=args.steps), flush=True)
+                print(T.train_face_probe(int(name.split("_")[1]), steps=args.steps), flush=True)
             else:
                 ap.error(f"unknown net {name!r}")
         print(f"trained in {time.perf_counter() - t:.0f} s", flush=True)

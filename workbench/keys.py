@@ -105,6 +105,28 @@ class Sidebar:
 class DataPage:
     """Widgets and state of the Data page."""
 
+    ERROR = "data_error"  # one line: why the last sample or upload was refused
+    WORLD_PICK = "data_world_pick"
+    N = "data_n"
+    SEED = "data_seed"
+    SAMPLE = "data_sample"
+    UPLOAD = "data_upload"
+    USE_GRAPH = "data_use_graph"
+    DOWNLOAD = "data_download"
+    HEATMAP = "data_heatmap"
+    PAIRS = "data_pairs"
+    TABLE = "data_table"
+
+    @staticmethod
+    def param(world: str, param: str) -> str:
+        """The widget of one parameter of one world."""
+        return f"data_param_{world}_{param}"
+
+    @staticmethod
+    def chart(column: str) -> str:
+        """The chart of one scalar column."""
+        return f"data_chart_{column}"
+
 
 # ---- Train page (views/train.py, workbench/train_page.py)
 

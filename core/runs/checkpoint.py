@@ -43,7 +43,7 @@ from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
 from core.errors import WorkbenchError
-from core.graph import ADMG, GraphError
+from core.graph import ADMG, GraphError, Node
 
 if TYPE_CHECKING:
     from core.mechanisms.base import Mechanism
@@ -225,12 +225,12 @@ def node_signature(graph: ADMG, name: str) -> JSONObject:
 
 def type_only(node_json: Mapping[str, Any]) -> dict[str, Any]:
     """A node's JSON without free-form extras (positions, notes): those do not change a model."""
-    return {k: node_json[k] for k in ("name", "type", "levels", "shape") if k in node_json}
+    return Node.type_fields(node_json)
 
 
 def describe_type(n: Mapping[str, Any]) -> str:
-    """``binary``, ``categorical[3]``, ``image[3, 16, 16]``."""
-    return n["type"] + (f"[{n['levels']}]" if "levels" in n else "") + (f"{list(n['shape'])}" if "shape" in n else "")
+    """``binary``, ``categorical[3]``, ``image[3, 16, 16]`` (:meth:`core.graph.Node.type_notation`)."""
+    return Node.from_json(n).type_notation()
 
 
 def describe_signature(sig: JSONObject) -> str:

@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from core.data.units import DoValue, Units, broadcast_do_value
 from core.errors import WorkbenchError
 from core.graph import ADMG
 from core.mechanisms import Mechanism, make_mechanism, to_numpy, to_tensor
-from core.worlds.base import DoValue, Units, broadcast_do_value
 
 # callback(node, step, loss) -> False stops that node's training
 SCMFitCallback = Callable[[str, int, float], Any]

@@ -13,8 +13,9 @@ Exact pixel measurements where the rendering makes them possible, small CNNs whe
     faces (Face)              Male, Young, Beard, Eyeglasses, Lipstick: one CNN, five binary heads
 
 CNN weights live in ``assets/probes/<name>.safetensors`` with a JSON spec next to them (architecture,
-input convention, held-out accuracies); they never go through pickle.  ``benchmarks/train_probes.py``
-retrains them (``train_digit_probe`` / ``train_face_probe``) and refits the thickness calibration.
+input convention, held-out accuracies); they never go through pickle.  :mod:`core.worlds.probe_training`
+retrains them and refits the thickness calibration (``benchmarks/train_probes.py`` runs it); this
+module only reads them, so it imports no world.
 
 Images of a size a probe was not trained at are resized (bilinear) to the nearest trained size.
 """
@@ -25,14 +26,13 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
-from typing import Any
+from functools import lru_cache
 
 import numpy as np
 
 from core.assets import ASSETS
 from core.errors import WorkbenchError
-from core.worlds.glyphs import SIZES, draw_coverage, glyph_labels
+from core.graph.node import JSONValue
 from core.worlds.render import (
     COLOUR_NAMES,
     brightness,
@@ -61,8 +61,8 @@ class Attribute:
     description: str = ""
     how: str = "pixel"  # "pixel" (exact measurement) or "cnn" (trained classifier)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "how": self.how, "description": self.description}
+    def to_json(self) -> dict[str, JSONValue]:
+        out: dict[str, JSONValue] = {"name": self.name, "kind": self.kind, "how": self.how, "description": self.description}
         if self.labels is not None:
             out["labels"] = list(self.labels)
         if self.unit:
@@ -95,7 +95,7 @@ class Probe:
             return {k: np.zeros(0, dtype=np.int64 if a.kind == "categorical" else np.float64) for k, a in self.attributes.items()}
         return self.reader(x)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, JSONValue]:
         return {"world": self.world, "node": self.node, "attributes": [a.to_json() for a in self.attributes.values()]}
 
 
@@ -133,7 +133,7 @@ def _paths(name: str) -> tuple[str, str]:
     return os.path.join(PROBE_DIR, f"{name}.safetensors"), os.path.join(PROBE_DIR, f"{name}.json")
 
 
-def save_net(net, name: str, spec: Mapping[str, Any]) -> None:
+def save_net(net, name: str, spec: Mapping[str, JSONValue]) -> None:
     """Weights as safetensors, spec as JSON, both written atomically (temp file + rename)."""
     from safetensors.torch import save_file
 
@@ -218,6 +218,14 @@ def thickness_calibration() -> dict[str, list[float]]:
         return json.load(f)
 
 
+def save_thickness_calibration(calibration: Mapping[str, list[float]]) -> None:
+    """Store ``{size: [a, b]}`` for :func:`measure_thickness` (the reader's cache is cleared)."""
+    os.makedirs(PROBE_DIR, exist_ok=True)
+    with open(os.path.join(PROBE_DIR, CALIBRATION_FILE), "w") as f:
+        json.dump(dict(calibration), f, indent=2)
+    thickness_calibration.cache_clear()
+
+
 def raw_width28(images: np.ndarray) -> np.ndarray:
     """Uncalibrated stroke width in 28-pixel units: 2 x the (trimmed mean) skeleton-to-edge distance."""
     size = images.shape[-1]
@@ -233,87 +241,6 @@ def measure_thickness(images: np.ndarray) -> np.ndarray:
     return a * raw_width28(images) + b
 
 
-def fit_thickness_calibration(sizes: tuple[int, ...] = SIZES, n: int = 1500, seed: int = 0) -> dict[str, Any]:
-    """Least-squares (a, b) of true width ~ a * raw_width28 + b on Morpho images per size, and the MAE."""
-    from core.worlds.morpho_digits import MorphoDigits
-
-    cal, report = {}, {}
-    for size in sizes:
-        u = MorphoDigits(size).sample(n, seed=seed)
-        raw, t = raw_width28(u["image"]), u["thickness"]
-        a, b = np.linalg.lstsq(np.c_[raw, np.ones(n)], t, rcond=None)[0]
-        cal[str(size)] = [float(a), float(b)]
-        report[str(size)] = float(np.abs(a * raw + b - t).mean())
-    os.makedirs(PROBE_DIR, exist_ok=True)
-    with open(os.path.join(PROBE_DIR, CALIBRATION_FILE), "w") as f:
-        json.dump(cal, f, indent=2)
-    thickness_calibration.cache_clear()
-    return {"calibration": cal, "mae_28px_units": report}
-
-
-def heldout_glyphs() -> np.ndarray:
-    """Bank indices held out of probe training (every fifth glyph): accuracies are reported on them."""
-    return np.arange(0, len(glyph_labels()), 5)
-
-
-def training_glyphs() -> np.ndarray:
-    return np.setdiff1d(np.arange(len(glyph_labels())), heldout_glyphs())
-
-
-def digit_examples(glyphs: np.ndarray, n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs (n, 1, S, S), digit labels): random glyphs from ``glyphs``, widths U[0.8, 6.5] (28-px units),
-    intensity U[64, 255], shifted by up to one pixel, through the same ``digit_input`` as at read time."""
-    labels = glyph_labels()
-    g = rng.choice(glyphs, n)
-    cov = draw_coverage(g, rng.uniform(0.8, 6.5, n), size)
-    cov = np.roll(cov, (int(rng.integers(-1, 2)), int(rng.integers(-1, 2))), axis=(1, 2))
-    img = np.rint(cov * rng.uniform(64, 255, n)[:, None, None]).astype(np.uint8)[:, None]
-    return digit_input(img), labels[g]
-
-
-def _augment(x, rng: np.random.Generator, noise: float):
-    """Pixel noise (generated images are never clean), clipped back to [0, 1]."""
-    import torch
-
-    return torch.clamp(x + noise * float(rng.uniform(0, 1)) * torch.randn_like(x), 0.0, 1.0)
-
-
-def train_digit_probe(
-    size: int, steps: int = 2500, batch: int = 128, seed: int = 0,
-    log: Callable[[str], Any] = partial(print, flush=True),
-) -> dict[str, Any]:
-    """Train the digit CNN at ``size`` on training glyphs; save it; return held-out accuracies."""
-    import torch
-    import torch.nn.functional as F
-
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    spec = {"in_channels": 1, "heads": {"digit": 10}, "widths": [24, 48, 64], "size": size,
-            "input": "brightness / peak (digit_input)", "kind": "digits"}  # fmt: skip
-    net = build_net(1, spec["heads"], tuple(spec["widths"]))
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-    train = training_glyphs()
-    net.train()
-    for step in range(steps):
-        x, y = digit_examples(train, batch, size, rng)
-        loss = F.cross_entropy(net(_augment(torch.from_numpy(x), rng, 0.08))["digit"], torch.from_numpy(y))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 500 == 0 or step == steps - 1:
-            log(f"  digits {size}px step {step}: loss {loss.item():.3f}")
-    net.eval()
-    x, y = digit_examples(heldout_glyphs(), 4000, size, np.random.default_rng(seed + 1))
-    acc = float((run_net(net, x)["digit"].argmax(1) == y).mean())
-    spec["heldout_glyph_accuracy"] = acc
-    spec["train"] = {"steps": steps, "batch": batch, "seed": seed, "glyphs": "bank index % 5 != 0"}
-    save_net(net, f"digits_{size}", spec)
-    load_net.cache_clear()
-    return {"digits_heldout_glyph_accuracy": acc}
-
-
 def read_digit(images: np.ndarray) -> np.ndarray:
     """Digit class (int64 (n,)) of upright digit images, by the stored CNN of the nearest size."""
     size = nearest_size(images.shape[-1], DIGIT_SIZES)
@@ -326,56 +253,6 @@ def read_digit(images: np.ndarray) -> np.ndarray:
 
 
 FACE_ATTRIBUTES = ("Male", "Young", "Beard", "Eyeglasses", "Lipstick")
-
-
-def face_training_world(size: int):
-    """Faces with every attribute a fair, independent coin, so the probe must read each one from its own
-    pixels and cannot lean on co-occurrences (Male and Beard, say)."""
-    from core.worlds.faces import Faces
-
-    return Faces(size=size, confounding=0.0, p_beard=(0.5, 0.5), p_lipstick=(0.5, 0.5), p_glasses=0.5)
-
-
-def train_face_probe(
-    size: int, steps: int = 2000, batch: int = 128, seed: int = 0,
-    log: Callable[[str], Any] = partial(print, flush=True),
-) -> dict[str, Any]:
-    """Train the five-head face CNN at ``size`` on balanced faces; save it; return held-out accuracies."""
-    import torch
-    import torch.nn.functional as F
-
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    world = face_training_world(size)
-    spec = {"in_channels": 3, "heads": {a: 1 for a in FACE_ATTRIBUTES}, "widths": [24, 48, 64], "size": size,
-            "input": "RGB / 255", "kind": "faces"}  # fmt: skip
-    net = build_net(3, spec["heads"], tuple(spec["widths"]))
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-    net.train()
-    for step in range(steps):
-        u = world.sample(batch, seed=1_000_000 + seed * 100_000 + step)
-        x = torch.from_numpy(u["Face"].astype(np.float32) / 255.0)
-        out = net(_augment(x, rng, 0.06))
-        loss = sum(
-            F.binary_cross_entropy_with_logits(out[a][:, 0], torch.from_numpy(u[a].astype(np.float32)))
-            for a in FACE_ATTRIBUTES
-        )
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 500 == 0 or step == steps - 1:
-            log(f"  faces {size}px step {step}: loss {loss.item():.3f}")
-    net.eval()
-    u = world.sample(4000, seed=seed + 7)
-    logits = run_net(net, u["Face"].astype(np.float32) / 255.0)
-    acc = {a: float(((logits[a][:, 0] > 0).astype(np.int64) == u[a]).mean()) for a in FACE_ATTRIBUTES}
-    spec["heldout_accuracy"] = acc
-    spec["train"] = {"steps": steps, "batch": batch, "seed": seed, "world": "faces, independent fair attributes"}
-    save_net(net, f"faces_{size}", spec)
-    load_net.cache_clear()
-    return {f"faces_{a}": v for a, v in acc.items()}
 
 
 def read_faces(images: np.ndarray) -> dict[str, np.ndarray]:

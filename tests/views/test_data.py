@@ -4,14 +4,13 @@ upload good and bad files (a bad upload shows one red line and keeps the previou
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import Dataset
+from tests.core.data.files import folder_as_zip_entries, zip_bytes
 from tests.helpers import APP, register_tiny, tiny_dataset
+from workbench.keys import DataPage, Shared
 
 PAGE = "views/data.py"
 
@@ -34,13 +33,13 @@ def open_page() -> AppTest:
 
 
 def sample(at: AppTest, world: str, n: int, **params) -> AppTest:
-    at.selectbox(key="data_world_pick").set_value(world).run()
+    at.selectbox(key=DataPage.WORLD_PICK).set_value(world).run()
     for k, v in params.items():
-        key = f"data_param_{world}_{k}"
+        key = DataPage.param(world, k)
         widget = next(w for kind in ("slider", "selectbox", "number_input") for w in getattr(at, kind) if w.key == key)
         widget.set_value(v)
-    at.number_input(key="data_n").set_value(n)
-    at.button(key="data_sample").click().run()
+    at.number_input(key=DataPage.N).set_value(n)
+    at.button(key=DataPage.SAMPLE).click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -54,7 +53,7 @@ def test_sample_tiny_world_shows_gallery_charts_and_confounding():
     assert any("No data yet" in i.value for i in at.info)
     sample(at, "tiny", 400, confounding=2.0, size=8)
     assert not at.error
-    ds = at.session_state["dataset"]
+    ds = at.session_state[Shared.DATASET]
     assert isinstance(ds, Dataset) and ds.n == 400 and ds.world["params"]["confounding"] == 2.0
     # Gallery: one st.image element holding 12 images with captions naming the row's values.
     assert len(at.image) == 1
@@ -63,56 +62,48 @@ def test_sample_tiny_world_shows_gallery_charts_and_confounding():
     # One chart per scalar column (C, Y, B) plus the association heatmap.
     assert len(plotly_charts(at)) == 4
     # The confounding table: B <-> Y observed, gone under do(B).
-    pairs = at.session_state["data_summary"]["pairs"]
+    pairs = at.session_state[Shared.DATA_SUMMARY].pairs
     assert pairs.iloc[0]["edge"] == "B <-> Y"
     assert pairs.iloc[0]["observed"] > 0.4 and pairs.iloc[0]["under_do"] < 0.15
     # The data does not fit the default (napkin example) graph; one click adopts the world's graph.
     assert any("Does not fit the current graph" in w.value for w in at.warning)
-    at.button(key="data_use_graph").click().run()
+    at.button(key=DataPage.USE_GRAPH).click().run()
     assert not at.exception
-    assert at.session_state["graph"] == ds.graph
+    assert at.session_state[Shared.GRAPH] == ds.graph
     assert any("Fits the current graph" in s.value for s in at.success)
 
 
 def test_real_discrete_world():
     at = open_page()
     sample(at, "frontdoor", 2000)
-    ds = at.session_state["dataset"]
+    ds = at.session_state[Shared.DATASET]
     assert ds.world["name"] == "frontdoor" and ds.columns == ["X", "M", "Y"]
     assert len(plotly_charts(at)) == 4 and not at.image
-    assert at.session_state["data_summary"]["pairs"].iloc[0]["causal_path"]  # X -> M -> Y as well as X <-> Y
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, content in files.items():
-            z.writestr(name, content)
-    return buf.getvalue()
+    assert at.session_state[Shared.DATA_SUMMARY].pairs.iloc[0]["causal_path"]  # X -> M -> Y as well as X <-> Y
 
 
 def test_uploads_good_and_bad(tmp_path):
     at = open_page()
     sample(at, "tiny", 50)
-    before = at.session_state["dataset"].fingerprint
+    before = at.session_state[Shared.DATASET].fingerprint
     # A bad upload: one red line naming the file, and the previous dataset stays.
-    at.file_uploader(key="data_upload").set_value(("broken.zip", b"this is not a zip", "application/zip")).run()
+    at.file_uploader(key=DataPage.UPLOAD).set_value(("broken.zip", b"this is not a zip", "application/zip")).run()
     assert not at.exception
     assert [e.value for e in at.error] == ["broken.zip: 'broken.zip' is not a readable zip file"]
-    assert at.session_state["dataset"].fingerprint == before
+    assert at.session_state[Shared.DATASET].fingerprint == before
     # A zip of a CSV whose image column points at a missing file: the row and column are named.
-    bad_csv = _zip({"data.csv": b"X,Y\nimages/0.png,1\n", "images/": b""})
-    at.file_uploader(key="data_upload").set_value(("mine.zip", bad_csv, "application/zip")).run()
+    bad_csv = zip_bytes({"data.csv": b"X,Y\nimages/0.png,1\n", "images/": b""})
+    at.file_uploader(key=DataPage.UPLOAD).set_value(("mine.zip", bad_csv, "application/zip")).run()
     assert len(at.error) == 1 and "row 0, column 'X'" in at.error[0].value
-    assert at.session_state["dataset"].fingerprint == before
+    assert at.session_state[Shared.DATASET].fingerprint == before
     # A good upload: a saved dataset folder, zipped; it replaces the data and clears the error.
     other = tiny_dataset(30, seed=9)
     out = other.save(tmp_path / "ds")
-    files = {f"ds/{p.relative_to(out).as_posix()}": p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    at.file_uploader(key="data_upload").set_value(("ds.zip", _zip(files), "application/zip")).run()
+    files = folder_as_zip_entries(out, "ds")
+    at.file_uploader(key=DataPage.UPLOAD).set_value(("ds.zip", zip_bytes(files), "application/zip")).run()
     assert not at.exception and not at.error
-    assert at.session_state["dataset"].fingerprint == other.fingerprint
+    assert at.session_state[Shared.DATASET].fingerprint == other.fingerprint
     # An .npz upload works too.
-    at.file_uploader(key="data_upload").set_value(("d.npz", before and tiny_dataset(7).to_npz_bytes(),
+    at.file_uploader(key=DataPage.UPLOAD).set_value(("d.npz", before and tiny_dataset(7).to_npz_bytes(),
                                                     "application/octet-stream")).run()
-    assert at.session_state["dataset"].n == 7
+    assert at.session_state[Shared.DATASET].n == 7

@@ -1,5 +1,5 @@
-"""Graph formats: node-link JSON (canonical), dagitty (read/write), DOT (export); round trips;
-malformed input gives one-line GraphError messages; a hypothesis property test on random ADMGs."""
+"""Graph formats: node-link JSON (canonical), DOT (export), networkx; round trips through JSON and
+dagitty; malformed JSON gives one-line GraphError messages; a hypothesis property test on random ADMGs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.graph import ADMG, GraphError, Node, load_graph, parse_dagitty, parse_graph_text
+from core.graph import ADMG, GraphError, Node, parse_dagitty
+from core.graph.formats import read_node_link, to_networkx, write_dot, write_node_link
 
-DESIGN_EXAMPLE = {
+NODE_LINK_EXAMPLE = {
     "nodes": [{"name": "X", "type": "image", "shape": [3, 16, 16]}, {"name": "W2", "type": "categorical", "levels": 20}],
     "directed": [["W2", "X"], ["X", "Y"]],
     "bidirected": [["W1", "X"]],
@@ -21,11 +22,11 @@ DESIGN_EXAMPLE = {
 # ---- JSON
 
 
-def test_design_md_json_contract():
+def test_node_link_json_contract():
     obj = {
-        "nodes": DESIGN_EXAMPLE["nodes"] + [{"name": "Y"}, {"name": "W1", "type": "continuous"}],
-        "directed": DESIGN_EXAMPLE["directed"],
-        "bidirected": DESIGN_EXAMPLE["bidirected"],
+        "nodes": NODE_LINK_EXAMPLE["nodes"] + [{"name": "Y"}, {"name": "W1", "type": "continuous"}],
+        "directed": NODE_LINK_EXAMPLE["directed"],
+        "bidirected": NODE_LINK_EXAMPLE["bidirected"],
     }
     g = ADMG.from_json(obj)
     assert g.node("X").shape == (3, 16, 16) and g.node("W2").levels == 20
@@ -43,6 +44,7 @@ def test_design_md_json_contract():
     }
     assert ADMG.from_json(json.dumps(out)) == g
     assert ADMG.from_json(g.dumps()) == g
+    assert write_node_link(g) == out and ADMG.from_parts(read_node_link(obj)) == g
 
 
 def test_json_keeps_extra_keys_and_accepts_name_shorthand():
@@ -89,107 +91,14 @@ def test_malformed_json_is_one_line(text, message):
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-# ---- dagitty
-
-
-def test_dagitty_arrows_chains_groups_and_comments():
-    g = parse_dagitty(
-        """
-        // a comment line
-        dag {
-          A -> B -> C   # chains
-          D <- C        // reversed arrow
-          E <-> A
-          { A B } -> F  ; F -> G
-        }
-        """
-    )
-    assert g.names == ("A", "B", "C", "D", "E", "F", "G")
-    assert set(g.directed) == {("A", "B"), ("B", "C"), ("C", "D"), ("A", "F"), ("B", "F"), ("F", "G")}
-    assert g.has_bidirected("A", "E")
-    assert all(n.type == "binary" for n in g.nodes)
-
-
-def test_dagitty_without_header_and_semicolons():
-    g = parse_dagitty("X -> Y; Y <- Z")
-    assert set(g.directed) == {("X", "Y"), ("Z", "Y")}
-    assert parse_dagitty("{ X -> Y }").directed == (("X", "Y"),)
-
-
-def test_dagitty_roles_positions_latent_and_types():
-    g = parse_dagitty(
-        'dag { X [exposure,pos="-1.5,0.25"] Y [outcome, pos="2,1"] Z [adjusted] U [latent]\n'
-        'I [type="image:3x8x8"] C [type="categorical:5"] R [type="continuous"]\n'
-        "U -> X; U -> Y; X -> Y; Z -> X; Z -> Y; C -> I; R -> I }"
-    )
-    assert "U" not in g and g.has_bidirected("X", "Y")
-    assert g.node("X").get("role") == "exposure" and g.node("X").get("pos") == (-1.5, 0.25)
-    assert g.node("Y").get("role") == "outcome" and g.node("Y").get("pos") == (2, 1)
-    assert isinstance(g.node("Y").get("pos")[0], int)
-    assert g.node("Z").get("role") == "adjusted"
-    assert g.node("I").shape == (3, 8, 8) and g.node("C").levels == 5 and g.node("R").type == "continuous"
-
-
-def test_dagitty_duplicate_bidirected_edges_are_merged():
-    g = parse_dagitty("dag { A <-> B ; B <-> A ; A -> B }")
-    assert g.bidirected == (("A", "B"),)
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("", "dagitty: empty model code"),
-        ("   \n ", "dagitty: empty model code"),
-        ("pdag { A -> B }", "only 'dag' models are supported"),
-        ("dag { A -> B", "missing closing '}'"),
-        ("dag { A -> B } C", "text after the closing '}'"),
-        ("A -> B }", "unexpected '}'"),
-        ("dag { A -- B }", "undirected edge A -- B"),
-        ("dag { A -> }", "expected a node name at line 1"),
-        ("dag { A -> ", "ends where a node was expected"),
-        ("dag {\n A -> B\n B -> $ }", "cannot read '$ }' at line 3"),
-        ("dag { A [exposure }", "unexpected '}' in attributes of A"),
-        ("dag { A [pos= ] }", "attribute pos of A has no value"),
-        ('dag { A [pos="1"] }', "bad pos '1' for A"),
-        ('dag { A [type="categorical:many"] }', "node A: bad type attribute"),
-        ('dag { A [type="ordinal"] }', "bad type 'ordinal'"),
-        ('dag { A [type="image:2x4x4"] }', "an image node needs shape"),
-        ("dag { A -> A }", "self-loop A -> A"),
-        ("dag { A -> B -> C -> A }", "directed cycle"),
-        ("dag { a.b -> c }", "bad node name 'a.b'"),
-        ("dag { }", "declares no nodes"),
-        ("dag { A [exposure", "unclosed '['"),
-    ],
-)
-def test_malformed_dagitty_is_one_line(text, message):
-    with pytest.raises(GraphError) as info:
-        parse_dagitty(text)
-    assert message in str(info.value), str(info.value)
-    assert "\n" not in str(info.value)
-
-
-def test_to_dagitty_output_reads_back_and_looks_like_dagitty():
-    g = ADMG([Node("X", extra=(("pos", (0, 1)), ("role", "exposure"))), Node("Y", "continuous"),
-              Node("I", "image", shape=(1, 16, 16)), Node("C", "categorical", 3)],
-             [("X", "Y"), ("C", "I")], [("X", "C")])
-    text = g.to_dagitty()
-    assert text.startswith("dag {\n") and text.rstrip().endswith("}")
-    assert 'X [exposure,pos="0,1"]' in text  # binary is the default type: not written
-    assert 'I [type="image:1x16x16"]' in text and 'C [type="categorical:3"]' in text
-    assert "X -> Y" in text and "X <-> C" in text
-    assert parse_dagitty(text) == g
-    bare = g.to_dagitty(positions=False, types=False)
-    assert "pos=" not in bare and "type=" not in bare
-    assert parse_dagitty(bare).same_structure(g)
-
-
 # ---- DOT
 
 
 def test_dot_export():
     g = ADMG([Node("X"), Node("Y", "continuous"), Node("I", "image", shape=(3, 8, 8))],
              [("X", "Y"), ("Y", "I")], [("X", "I")])
-    dot = g.to_dot()
+    dot = write_dot(g)
+    assert g.to_dot() == dot
     assert dot.startswith("digraph G {") and dot.rstrip().endswith("}")
     assert '"X" -> "Y";' in dot and '"Y" -> "I";' in dot
     (bi,) = [line for line in dot.splitlines() if '"X" -> "I"' in line]
@@ -198,21 +107,17 @@ def test_dot_export():
     assert dot.count("->") == 3 and dot.count("fillcolor") == 3
 
 
-# ---- loading
+# ---- networkx
 
 
-def test_load_graph_from_paths_and_text(tmp_path):
-    g = parse_dagitty("dag { A -> B ; A <-> B }")
-    j = tmp_path / "g.json"
-    j.write_text(g.dumps())
-    d = tmp_path / "g.dagitty"
-    d.write_text(g.to_dagitty())
-    assert load_graph(str(j)) == g and load_graph(str(d)) == g
-    assert load_graph(g.dumps()) == g and load_graph(g.to_dagitty()) == g
-    with pytest.raises(GraphError, match="graph file not found: nope.json"):
-        load_graph("nope.json")
-    assert parse_graph_text('  {"nodes": ["A"]}') == ADMG.from_edges(["A"])
-    assert parse_graph_text("{ A -> B }").directed == (("A", "B"),)
+def test_networkx_has_both_directions_of_a_bidirected_edge():
+    g = ADMG([Node("X"), Node("I", "image", shape=(1, 4, 4))], [("X", "I")], [("X", "I")])
+    nxg = to_networkx(g)
+    assert dict(nxg.nodes(data=True))["I"] == {"name": "I", "type": "image", "shape": [1, 4, 4]}
+    assert sorted((a, b, k["kind"]) for a, b, k in nxg.edges(data=True)) == [
+        ("I", "X", "bidirected"), ("X", "I", "bidirected"), ("X", "I", "directed")
+    ]
+    assert list(g.to_networkx().edges(data=True)) == list(nxg.edges(data=True))
 
 
 # ---- round trips, by example and by property

@@ -13,6 +13,7 @@ from core.worlds import probes as P
 from core.worlds.faces import ATTRIBUTES, Faces
 from core.worlds.morpho_digits import MorphoDigits
 from core.worlds.napkin_digits import NapkinDigits, split_w2
+from core.worlds.probe_training import digit_examples, face_training_world, heldout_glyphs
 
 N = 1000
 
@@ -70,7 +71,7 @@ def test_morpho_probes(size):
 
 @pytest.mark.parametrize("size", [16, 28])
 def test_digit_probe_on_glyphs_it_never_saw(size):
-    x, y = P.digit_examples(P.heldout_glyphs(), 2000, size, np.random.default_rng(7))
+    x, y = digit_examples(heldout_glyphs(), 2000, size, np.random.default_rng(7))
     net, spec = P.load_net(f"digits_{size}")
     acc = (P.run_net(net, x)["digit"].argmax(1) == y).mean()
     assert acc >= 0.955, acc  # measured 0.965 (16 px), 0.973 (28 px): a few sklearn glyphs are ambiguous
@@ -79,7 +80,7 @@ def test_digit_probe_on_glyphs_it_never_saw(size):
 
 @pytest.mark.parametrize("size", [28, 16, 32])
 def test_face_probe_reads_every_attribute(size):
-    balanced = P.face_training_world(size).sample(N, seed=103)  # attributes independent of each other
+    balanced = face_training_world(size).sample(N, seed=103)  # attributes independent of each other
     observed = Faces(size).sample(N, seed=104)  # the default, confounded world
     probe = Faces(size).probe()
     target = 0.95 if size == 16 else 0.97

@@ -1,0 +1,90 @@
+"""Node-link JSON (read and write), Graphviz DOT (write) and networkx (convert).
+
+Node-link JSON is the canonical format (docs/architecture.md)::
+
+    {"nodes": [{"name": "X", "type": "image", "shape": [3, 16, 16]},
+               {"name": "W2", "type": "categorical", "levels": 20}, "Y"],
+     "directed": [["W2", "X"], ["X", "Y"]],
+     "bidirected": [["W1", "X"]]}
+
+A node given by its name alone is binary; keys other than name, type, levels and shape (``pos``,
+``role``, notes ...) travel with the node.  dagitty lives in :mod:`core.graph.dagitty`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from core.graph.node import GraphError, JSONValue, Node
+from core.graph.parts import GraphParts, MixedGraph, check_edge
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+# Fill colours of DOT nodes by type.
+DOT_COLOURS = {"binary": "#dbeafe", "categorical": "#dcfce7", "continuous": "#fef9c3", "image": "#fce7f3"}
+
+
+def read_node_link(obj: str | bytes | Mapping[str, JSONValue]) -> GraphParts:
+    """The nodes and edges of node-link JSON (text, or the parsed object)."""
+    if isinstance(obj, (str, bytes)):
+        try:
+            obj = json.loads(obj)
+        except json.JSONDecodeError as e:
+            raise GraphError(f"malformed graph JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    if not isinstance(obj, Mapping):
+        raise GraphError("graph JSON must be an object with 'nodes', 'directed' and 'bidirected'")
+    if "nodes" not in obj:
+        raise GraphError("graph JSON has no 'nodes' list")
+    nodes_raw = obj["nodes"]
+    if not isinstance(nodes_raw, list):
+        raise GraphError("graph JSON 'nodes' must be a list")
+    nodes = tuple(Node.from_json({"name": n} if isinstance(n, str) else n) for n in nodes_raw)
+    edges = {}
+    for kind in ("directed", "bidirected"):
+        raw = obj.get(kind, [])
+        if not isinstance(raw, list):
+            raise GraphError(f"graph JSON '{kind}' must be a list of [a, b] pairs")
+        edges[kind] = tuple(check_edge(e, kind) for e in raw)
+    return GraphParts(nodes, edges["directed"], edges["bidirected"])
+
+
+def write_node_link(graph: MixedGraph) -> dict[str, JSONValue]:
+    """Node-link JSON of ``graph``: every node as an object, edges as [a, b] lists."""
+    return {
+        "nodes": [n.to_json() for n in graph.nodes],
+        "directed": [list(e) for e in graph.directed],
+        "bidirected": [list(e) for e in graph.bidirected],
+    }
+
+
+def write_dot(graph: MixedGraph) -> str:
+    """Graphviz DOT: nodes filled by type (the type code as tooltip); bidirected edges dashed and red,
+    with arrowheads at both ends, not constraining the layout."""
+    lines = ["digraph G {", "  rankdir=TB;", '  node [shape=ellipse, style=filled, fontname="Helvetica"];']
+    for n in graph.nodes:
+        lines.append(f'  "{n.name}" [fillcolor="{DOT_COLOURS[n.type]}", tooltip="{n.type_code()}"];')
+    for a, b in graph.directed:
+        lines.append(f'  "{a}" -> "{b}";')
+    for a, b in graph.bidirected:
+        lines.append(f'  "{a}" -> "{b}" [dir=both, style=dashed, constraint=false, color="#dc2626"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_networkx(graph: MixedGraph) -> nx.MultiDiGraph:
+    """A networkx MultiDiGraph: node attributes are the node's JSON; every edge has ``kind`` directed
+    or bidirected, and a bidirected edge is there both ways."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph()
+    for n in graph.nodes:
+        g.add_node(n.name, **n.to_json())
+    for a, b in graph.directed:
+        g.add_edge(a, b, kind="directed")
+    for a, b in graph.bidirected:
+        g.add_edge(a, b, kind="bidirected")
+        g.add_edge(b, a, kind="bidirected")
+    return g
