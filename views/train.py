@@ -16,7 +16,7 @@ import streamlit as st
 from core.errors import WorkbenchError
 from core.runs.checkpoint import CheckpointError, load_run
 from core.runs.workspace import Workspace, node_status, status_line
-from workbench import graph_editor, graph_state, sidebar, train_page
+from workbench import graph_state, sidebar, train_page
 from workbench.keys import Shared
 from workbench.keys import TrainPage as K
 
@@ -135,7 +135,7 @@ for col, text in zip(head, ["Node", "Parents", "Mechanism", "Preset", "Status", 
 for n in graph.nodes:
     v = n.name
     c = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6], vertical_alignment="center")
-    c[0].markdown(f"`{v}`  \n{graph_editor.node_type_text(n)}")
+    c[0].markdown(f"`{v}`  \n{n.type_text()}")
     parents = graph.sort(graph.parents(v))
     c[1].markdown(", ".join(f"`{p}`" for p in parents) if parents else "none (root)")
     kinds = train_page.kind_options(n)

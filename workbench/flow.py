@@ -160,7 +160,7 @@ def node_content(node: Node) -> str:
     head = f"**{node.name}**"
     if node.type == "binary":
         return head
-    return f'{head}<br/><span style="font-size:11px;color:#475569">{graph_editor.node_type_text(node)}</span>'
+    return f'{head}<br/><span style="font-size:11px;color:#475569">{node.type_text()}</span>'
 
 
 def name_from_content(content: object) -> str:

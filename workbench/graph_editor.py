@@ -147,12 +147,3 @@ def parse_edge_label(label: str) -> tuple[str, str, str]:
     if not m:
         raise GraphError(f"cannot read the edge {label!r}: write A -> B or A <-> B")
     return m.group(1), m.group(3), "bidirected" if m.group(2) == "<->" else "directed"
-
-
-def node_type_text(node: Node) -> str:
-    """A node's type in words: ``binary``, ``categorical (3 levels)``, ``image 1x16x16``."""
-    if node.type == "categorical":
-        return f"categorical ({node.levels} levels)"
-    if node.type == "image":
-        return f"image {shape_text(node.shape)}"
-    return node.type

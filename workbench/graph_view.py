@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypedDict
 
-from core.graph import ADMG, Node
-from workbench.graph_editor import node_type_text, shape_text
+from core.graph import ADMG
 from workbench.query import Hedge
 
 # Fill by node type (the same palette as ADMG.to_dot), border by query role.
@@ -152,13 +151,13 @@ def vis_nodes(graph: ADMG, marks: Marks = Marks()) -> list[VisNode]:
             elif n.name in hedge[0]:
                 fill = HEDGE_FILL
         border = ROLE_COLOURS[role] if role else PLAIN_BORDER
-        tip = f"{n.name}: {node_type_text(n)}" + (f" ({role})" if role else "")
+        tip = f"{n.name}: {n.type_text()}" + (f" ({role})" if role else "")
         if hedge is not None and n.name in hedge[0]:
             tip += " | in hedge F" + ("'" if n.name in hedge[1] else "")
         x, yy = pos[n.name]
         out.append({
             "id": n.name,
-            "label": n.name if n.type == "binary" else f"{n.name}\n{_short_type(n)}",
+            "label": n.name if n.type == "binary" else f"{n.name}\n{n.type_label()}",
             "title": tip,
             "x": x,
             "y": yy,
@@ -170,15 +169,6 @@ def vis_nodes(graph: ADMG, marks: Marks = Marks()) -> list[VisNode]:
             "margin": 10,
         })
     return out
-
-
-def _short_type(n: Node) -> str:
-    """A node's type on its drawn label: ``cat:3``, ``img 1x16x16``, ``cont``."""
-    if n.type == "categorical":
-        return f"cat:{n.levels}"
-    if n.type == "image":
-        return "img " + shape_text(n.shape)
-    return n.type[:4]
 
 
 def vis_edges(graph: ADMG, hedge: Hedge | None = None) -> list[VisEdge]:
