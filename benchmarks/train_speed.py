@@ -17,7 +17,6 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Callable
 
 from benchmarks import common
 
@@ -60,24 +59,7 @@ def batch(mech, device: str, n: int):
     return pa, x
 
 
-def phases(mech) -> list[tuple[str, int, Callable[[], None]]]:
-    """(phase, preset steps, a function that puts the mechanism in that phase)."""
-    steps = int(mech.config["train"]["steps"])
-    if mech.kind != "latent_flow":
-        return [("train", steps, lambda: None)]
-    ae = mech.autoencoder_steps
-
-    def flow_phase() -> None:
-        mech.steps_done.fill_(ae + 1)
-
-    def ae_phase() -> None:
-        mech.steps_done.fill_(0)
-
-    return [("autoencoder", ae, ae_phase), ("flow", steps - ae, flow_phase)]
-
-
 def step_flops(mech, pa, x) -> float:
-    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
@@ -85,9 +67,6 @@ def step_flops(mech, pa, x) -> float:
         loss = mech.loss(pa, x)
         loss.float().backward()
     mech.zero_grad(set_to_none=True)
-    if mech.kind == "latent_flow":
-        mech.steps_done -= 1  # the counted step does not advance the phase
-    del torch
     return counter.get_total_flops() / 1e9
 
 
@@ -100,8 +79,6 @@ def time_steps(mech, pa, x, dtype: str, device: str, steps: int, channels_last: 
         x = x.contiguous(memory_format=torch.channels_last)
     times = []
     for _ in range(steps + 2):
-        if mech.kind == "latent_flow":
-            mech.steps_done -= 1  # stay in the phase being timed
         if device == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -151,11 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             pa, x = batch(mech, args.device, n)
             mech.prepare(pa, x)
             mech.train()
-            for phase, steps, enter in phases(mech):
-                enter()
+            for phase, steps in mech.phases():
+                mech.set_phase(phase)
                 flops = step_flops(mech, pa, x)
                 for dtype in args.dtypes.split(","):
                     for cl in ((False, True) if args.channels_last else (False,)):
+                        mech.set_phase(phase)
                         ms = time_steps(mech, pa, x, dtype, args.device, args.steps, cl)
                         rate = flops / (ms / 1000)
                         rows.append([kind, f"{size}px", phase, dtype + (" cl" if cl else ""), n, f"{flops:.1f}",

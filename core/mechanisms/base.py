@@ -155,6 +155,15 @@ class Mechanism(nn.Module):
     def log_prob(self, parents: Parents, values: Tensor) -> Tensor:
         raise WorkbenchError(f"a {self.kind} mechanism has no tractable log-likelihood")
 
+    def phases(self) -> list[tuple[str, int]]:
+        """(phase, steps) of training in order; one phase unless a mechanism trains in stages."""
+        return [("train", int(self.config.get("train", {}).get("steps", 1000)))]
+
+    def set_phase(self, phase: str) -> None:
+        """Make the next training steps train ``phase`` (used to time a phase on its own)."""
+        if phase != "train":
+            raise WorkbenchError(f"a {self.kind} mechanism trains in one phase, not {phase!r}")
+
     @torch.no_grad()
     def sample(self, parents: Parents, generator: torch.Generator | None = None, n: int | None = None) -> Tensor:
         """Ancestral sampling of this node: ``f(pa, U)`` with ``U ~ p(U)``."""

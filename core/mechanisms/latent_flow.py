@@ -18,10 +18,11 @@ cannot reconstruct (small for a sharp autoencoder), at the risk of carrying a tr
 parents; ``residual_scale = 0`` drops it (the benchmark measures both).
 
 Training runs in two phases inside ``loss`` (a step counter in a buffer, so any trainer, checkpoint
-and resume work unchanged): the first ``autoencoder.steps`` steps train the autoencoder alone, the
-rest train the velocity field with the autoencoder frozen.  ``adopt_autoencoder`` takes a trained
-autoencoder of the same node and data (the run's node model, another ID-GEN model of the node) and
-skips the first phase.
+and resume work unchanged): the first ``autoencoder.share`` of ``train.steps`` (fixed at the first
+training step, so a resumed run keeps its boundary) trains the autoencoder alone, the rest trains
+the velocity field with the autoencoder frozen.  ``adopt_autoencoder`` takes a trained autoencoder
+of the same node and data (the run's node model, another ID-GEN model of the node) and skips the
+first phase.
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ UNET_FULL = {
 }
 PRESET_CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
-        "autoencoder": {"latent_channels": 4, "widths": [48, 96], "blocks": 1, "steps": 1500},
+        "autoencoder": {"latent_channels": 4, "widths": [48, 96], "blocks": 1, "share": 1 / 3},
         "unet": UNET_QUICK, "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 3,
         "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
         "train": {"steps": 4500, "batch_size": 64, "lr": 1e-3},
     },
     "full": {
-        "autoencoder": {"latent_channels": 8, "widths": [96, 192], "blocks": 2, "steps": 10000},
+        "autoencoder": {"latent_channels": 8, "widths": [96, 192], "blocks": 2, "share": 1 / 4},
         "unet": UNET_FULL, "sample_steps": 32, "time_shift": 1.0, "inversion_iterations": 3,
         "residual_scale": 1.0, "image_features": 32, "image_vector": 128,
         "train": {"steps": 40000, "batch_size": 128, "lr": 5e-4},
@@ -76,12 +77,9 @@ class LatentFlowImageMechanism(Mechanism):
             raise WorkbenchError(f"a latent flow mechanism models an image node, not {self.node.type} {self.node.name}")
         c = self.config
         ae = c["autoencoder"]
-        self.autoencoder_steps = int(ae["steps"])
-        if self.autoencoder_steps < 0 or int(c["train"]["steps"]) <= self.autoencoder_steps:
-            raise WorkbenchError(
-                f"latent flow for {self.node.name}: train.steps ({c['train']['steps']}) must exceed the "
-                f"autoencoder's steps ({self.autoencoder_steps})"
-            )
+        share = float(ae.get("share", 0.0))
+        if not 0.0 <= share < 1.0:
+            raise WorkbenchError(f"latent flow for {self.node.name}: autoencoder.share must be in [0, 1), got {share}")
         self.autoencoder = ImageAutoencoder(self.node.shape, int(ae["latent_channels"]), ae["widths"], int(ae["blocks"]))
         cz, lh, lw = self.autoencoder.latent_shape
         self.encoder = image_mechanism_encoder(self.parent_nodes, (lh, lw), c)
@@ -94,6 +92,7 @@ class LatentFlowImageMechanism(Mechanism):
             nn.Sequential(nn.Linear(self.encoder.vector_dim, temb), nn.SiLU(), nn.Linear(temb, temb)) if has_vector else None
         )
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self.register_buffer("phase_boundary", torch.full((), -1, dtype=torch.long))  # -1: not fixed yet
         self.register_buffer("latent_mean", torch.zeros(cz, 1, 1))
         self.register_buffer("latent_std", torch.ones(cz, 1, 1))
         self.register_buffer("latent_ready", torch.zeros((), dtype=torch.bool))
@@ -111,8 +110,30 @@ class LatentFlowImageMechanism(Mechanism):
     # ---- the autoencoder phase
 
     @property
+    def autoencoder_steps(self) -> int:
+        """Steps of the autoencoder phase: fixed at the first training step, else the share of
+        ``train.steps`` it would take now."""
+        fixed = int(self.phase_boundary)
+        if fixed >= 0:
+            return fixed
+        return round(float(self.config["autoencoder"].get("share", 0.0)) * int(self.config["train"]["steps"]))
+
+    @property
     def autoencoder_trained(self) -> bool:
-        return int(self.steps_done) >= self.autoencoder_steps
+        return int(self.phase_boundary) >= 0 and int(self.steps_done) >= int(self.phase_boundary)
+
+    def phases(self) -> list[tuple[str, int]]:
+        """(phase, steps) in training order: the autoencoder's share, then the velocity field's."""
+        total = int(self.config["train"]["steps"])
+        ae = self.autoencoder_steps
+        return [("autoencoder", ae), ("flow", total - ae)] if ae else [("flow", total)]
+
+    def set_phase(self, phase: str) -> None:
+        """Make the next training steps train ``phase`` (for timing a phase; training sets it itself)."""
+        if phase not in ("autoencoder", "flow"):
+            raise WorkbenchError(f"a latent flow trains in phases 'autoencoder' and 'flow', not {phase!r}")
+        self.steps_done.fill_(0)
+        self.phase_boundary.fill_(2**62 if phase == "autoencoder" else 0)
 
     def adopt_autoencoder(self, other: LatentFlowImageMechanism) -> None:
         """Use ``other``'s trained autoencoder (and latent standardisation): training starts with the
@@ -124,7 +145,9 @@ class LatentFlowImageMechanism(Mechanism):
         self.autoencoder.load_state_dict(other.autoencoder.state_dict())
         for name in ("latent_mean", "latent_std", "latent_ready"):
             getattr(self, name).copy_(getattr(other, name))
-        self.steps_done.fill_(max(int(self.steps_done), self.autoencoder_steps))
+        # the autoencoder's share of the steps is no longer needed: only the flow trains
+        self.config["train"]["steps"] = max(1, int(self.config["train"]["steps"]) - self.autoencoder_steps)
+        self.phase_boundary.fill_(0)
 
     def _standardise(self, z: Tensor) -> Tensor:
         return (z - self.latent_mean) / self.latent_std
@@ -158,9 +181,11 @@ class LatentFlowImageMechanism(Mechanism):
     def loss(self, parents: Parents, values: Tensor) -> Tensor:
         x = values.to(self.device).float()
         if self.training:
+            if int(self.phase_boundary) < 0:
+                self.phase_boundary.fill_(self.autoencoder_steps)
             self.steps_done += 1
-        if int(self.steps_done) <= self.autoencoder_steps and self.training:
-            return self.autoencoder.loss(x)
+            if int(self.steps_done) <= int(self.phase_boundary):
+                return self.autoencoder.loss(x)
         if not bool(self.latent_ready):
             self._fix_latent_statistics(x)
         with torch.no_grad():

@@ -12,7 +12,7 @@ from core.mechanisms import make_mechanism, mechanism_from_config
 IMAGE = Node("I", "image", shape=(1, 12, 12))
 PARENTS = [Node("A", "binary")]
 TINY = {
-    "autoencoder": {"latent_channels": 2, "widths": [8, 16], "blocks": 1, "steps": 20},
+    "autoencoder": {"latent_channels": 2, "widths": [8, 16], "blocks": 1, "share": 0.4},
     "unet": {"block_out_channels": [16, 32], "layers_per_block": 1, "down_block_types": ["DownBlock2D", "DownBlock2D"],
              "up_block_types": ["UpBlock2D", "UpBlock2D"], "add_attention": False, "norm_num_groups": 8},
     "image_vector": 8, "image_features": 4, "sample_steps": 6, "train": {"steps": 50, "batch_size": 16},
@@ -37,6 +37,7 @@ def test_the_autoencoder_trains_first_then_the_velocity_field():
     a = torch.randint(0, 2, (64,), generator=torch.Generator().manual_seed(0))
     x = squares(a)
     m.prepare({"A": a}, x)
+    m.train()
     assert not m.autoencoder_trained
     flow_before = [p.detach().clone() for p in m.unet.parameters()]
     opt = torch.optim.Adam(m.parameters(), 1e-3)
@@ -89,6 +90,16 @@ def test_a_trained_autoencoder_is_adopted_and_its_phase_skipped():
         other.adopt_autoencoder(trained)
 
 
-def test_the_phases_must_leave_steps_for_the_flow():
-    with pytest.raises(WorkbenchError, match="must exceed the autoencoder's steps"):
-        tiny(train={"steps": 20})
+def test_the_autoencoder_takes_its_share_of_the_steps_fixed_when_training_starts():
+    m = tiny()
+    assert m.phases() == [("autoencoder", 20), ("flow", 30)]
+    m.config["train"]["steps"] = 100  # a steps override before training moves the boundary with it
+    assert m.phases() == [("autoencoder", 40), ("flow", 60)]
+    a = torch.zeros(4, dtype=torch.long)
+    m.prepare({"A": a}, squares(a))
+    m.train()
+    m.loss({"A": a}, squares(a))
+    m.config["train"]["steps"] = 400  # resuming with more steps keeps the boundary
+    assert m.phases() == [("autoencoder", 40), ("flow", 360)]
+    with pytest.raises(WorkbenchError, match="share must be in"):
+        tiny(autoencoder={**TINY["autoencoder"], "share": 1.0})
