@@ -27,6 +27,7 @@ first phase.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,31 +42,53 @@ from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset
 from core.mechanisms.encoders import image_mechanism_encoder
 from core.mechanisms.samplers import flow_invert, flow_sample
 
-UNET_QUICK = {
-    "block_out_channels": [64, 128], "layers_per_block": 1,
-    "down_block_types": ["DownBlock2D", "AttnDownBlock2D"], "up_block_types": ["AttnUpBlock2D", "UpBlock2D"],
-    "add_attention": True, "norm_num_groups": 16, "attention_head_dim": 32,
-}
-UNET_FULL = {
-    "block_out_channels": [128, 256, 256], "layers_per_block": 2,
-    "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"],
-    "up_block_types": ["AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
-    "add_attention": True, "norm_num_groups": 32, "attention_head_dim": 32,
-}
-PRESET_CONFIGS: dict[str, dict[str, Any]] = {
+
+def unet_config(widths: Sequence[int], layers_per_block: int = 1, groups: int = 16) -> dict[str, Any]:
+    """A diffusers ``UNet2DModel`` config: one resolution level per width, attention at the coarsest."""
+    levels = len(widths)
+    return {
+        "block_out_channels": list(widths), "layers_per_block": layers_per_block,
+        "down_block_types": ["DownBlock2D"] * (levels - 1) + ["AttnDownBlock2D"],
+        "up_block_types": ["AttnUpBlock2D"] + ["UpBlock2D"] * (levels - 1),
+        "add_attention": True, "norm_num_groups": groups, "attention_head_dim": 32,
+    }
+
+
+SMALL_IMAGE_PIXELS = 32 * 32  # up to this many pixels per channel an image counts as small
+PRESET_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
+    # quick: sized so that one image node (autoencoder included) trains in <= 10 minutes on a 2-core
+    # CPU with bf16 matrix units (benchmarks/train_speed.py measures the step times per phase)
     "quick": {
-        "autoencoder": {"latent_channels": 4, "widths": [48, 96], "blocks": 1, "share": 1 / 3},
-        "unet": UNET_QUICK, "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 3,
-        "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
-        "train": {"steps": 4500, "batch_size": 64, "lr": 1e-3},
+        "small": {
+            "autoencoder": {"latent_channels": 4, "widths": [48, 96], "blocks": 1, "share": 1 / 3},
+            "unet": unet_config([48, 96]), "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 3,
+            "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
+            "train": {"steps": 4500, "batch_size": 64, "lr": 1e-3},
+        },
+        "large": {
+            "autoencoder": {"latent_channels": 4, "widths": [32, 64], "blocks": 1, "share": 1 / 3},
+            "unet": unet_config([32, 64, 128]), "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 3,
+            "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
+            "train": {"steps": 4500, "batch_size": 64, "lr": 1e-3},
+        },
     },
+    # full: for a GPU, 64-128 px
     "full": {
-        "autoencoder": {"latent_channels": 8, "widths": [96, 192], "blocks": 2, "share": 1 / 4},
-        "unet": UNET_FULL, "sample_steps": 32, "time_shift": 1.0, "inversion_iterations": 3,
-        "residual_scale": 1.0, "image_features": 32, "image_vector": 128,
-        "train": {"steps": 40000, "batch_size": 128, "lr": 5e-4},
+        size: {
+            "autoencoder": {"latent_channels": 8, "widths": [96, 192], "blocks": 2, "share": 1 / 4},
+            "unet": unet_config([128, 256, 256], layers_per_block=2, groups=32), "sample_steps": 32,
+            "time_shift": 1.0, "inversion_iterations": 3, "residual_scale": 1.0, "image_features": 32,
+            "image_vector": 128, "train": {"steps": 40000, "batch_size": 128, "lr": 5e-4},
+        }
+        for size in ("small", "large")
     },
 }
+
+
+def preset_config(preset: str, shape: Sequence[int]) -> dict[str, Any]:
+    """The preset's configuration for images of ``shape`` (C, H, W): ``small`` up to 32x32, else ``large``."""
+    size = "small" if int(shape[-2]) * int(shape[-1]) <= SMALL_IMAGE_PIXELS else "large"
+    return copy.deepcopy(PRESET_CONFIGS[preset][size])
 
 
 class LatentFlowImageMechanism(Mechanism):
@@ -102,7 +125,7 @@ class LatentFlowImageMechanism(Mechanism):
               **overrides: Any) -> LatentFlowImageMechanism:
         preset = check_preset(preset)
         base = {"kind": cls.kind, "node": node.to_json(), "parents": [p.to_json() for p in parents], "preset": preset}
-        return cls(merged_config({**base, **PRESET_CONFIGS[preset]}, overrides))
+        return cls(merged_config({**base, **preset_config(preset, node.shape)}, overrides))
 
     def prepare(self, parents: Parents, values: Tensor) -> None:
         self.encoder.prepare(dict(parents))

@@ -16,9 +16,10 @@ and at the end hold weights, optimiser state, step, loss history and RNG states 
 torch CPU and CUDA), so a run killed at any moment restarts from its last checkpoint and, on one
 process, continues exactly as if it had never stopped (same batches, same noise, same weights).
 
-Devices: CUDA > MPS > CPU.  Mixed precision (``torch.autocast`` bf16 where supported, else fp16 with
-a ``GradScaler``) on CUDA only, and by default only for image nodes: the scalar nodes' models are
-tiny and their spline flows want float32.
+Devices: CUDA > MPS > CPU.  Mixed precision, by default for image nodes only (the scalar nodes'
+models are tiny and their spline flows want float32): ``torch.autocast`` in bf16 on CUDA (fp16 with a
+``GradScaler`` where the GPU lacks bf16), with channels_last weights, and bf16 on CPUs with bf16 matrix
+units (AMX / AVX-512 BF16), where a bf16 matmul runs several times faster than fp32.
 
 Public API::
 
@@ -214,12 +215,33 @@ def resolve_device(name: str | None) -> torch.device:
     return dev
 
 
+def cpu_has_bf16_units() -> bool:
+    """True where this CPU multiplies bf16 natively (AMX tiles or AVX-512 BF16), so autocast pays off."""
+    checks = (getattr(torch.cpu, "_is_amx_tile_supported", None), getattr(torch.cpu, "_is_avx512_bf16_supported", None))
+    for check in checks:
+        try:
+            if check is not None and check():
+                return True
+        except RuntimeError:  # an older build without the probe: no bf16 autocast by default
+            continue
+    return False
+
+
 def amp_dtype(device: torch.device, mode: str, is_image: bool) -> torch.dtype | None:
     """The autocast dtype for a node, or None for float32.
 
-    ``auto``: bf16 (fp16 where the GPU lacks bf16) for image nodes on CUDA, float32 otherwise.
+    ``auto``: for image nodes, bf16 on CUDA (fp16 where the GPU lacks bf16) and on CPUs with bf16
+    matrix units (AMX / AVX-512 BF16: several times the fp32 matmul rate); float32 otherwise, and
+    always for the small tabular models, where autocast costs more than it saves.  ``bf16`` asks for
+    bf16 on any CUDA GPU or CPU; ``fp16`` needs CUDA.
     """
-    if device.type != "cuda" or mode == "no" or (mode == "auto" and not is_image):
+    if mode == "no" or (mode == "auto" and not is_image):
+        return None
+    if device.type == "cpu":
+        if mode == "fp16":
+            raise WorkbenchError("fp16 mixed precision needs a CUDA GPU; on a CPU use bf16 (or auto)")
+        return torch.bfloat16 if mode == "bf16" or cpu_has_bf16_units() else None
+    if device.type != "cuda":
         return None
     if mode == "fp16":
         return torch.float16
@@ -409,6 +431,9 @@ def train_node(
     rank = 0 if accelerator is None else int(accelerator.process_index)
     dev = accelerator.device if accelerator is not None else (device or resolve_device(options.device))
     mech.to(dev)
+    if dev.type == "cuda" and mech.node.type == "image":
+        # NHWC convolutions run on the GPU's tensor cores; on a CPU they measured no faster in bf16
+        mech.to(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(seed + rank)
     history: list[float] = []
     start = 0

@@ -22,6 +22,7 @@ from core.runs.train import (
     Progress,
     TrainOptions,
     amp_dtype,
+    cpu_has_bf16_units,
     eta_seconds,
     resolve_device,
     train,
@@ -100,9 +101,14 @@ def test_eta_is_mean_step_time_times_steps_left():
     assert eta_seconds(3.0, 3, 0) == 0.0
 
 
-def test_mixed_precision_only_on_cuda_and_by_default_only_for_images():
+def test_mixed_precision_by_default_only_for_images_and_on_cpus_only_with_bf16_units():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert amp_dtype(cpu, "bf16", True) is None
+    assert amp_dtype(cpu, "bf16", True) is torch.bfloat16  # asked for: bf16 on any CPU
+    assert amp_dtype(cpu, "auto", False) is None
+    assert amp_dtype(cpu, "auto", True) is (torch.bfloat16 if cpu_has_bf16_units() else None)
+    assert amp_dtype(cpu, "no", True) is None
+    with pytest.raises(WorkbenchError, match="fp16 mixed precision needs a CUDA GPU"):
+        amp_dtype(cpu, "fp16", True)
     assert amp_dtype(cuda, "no", True) is None
     assert amp_dtype(cuda, "auto", False) is None
     assert amp_dtype(cuda, "fp16", False) is torch.float16
