@@ -52,8 +52,10 @@ def _world_probe(dataset: Dataset, node: str) -> object | None:
 
 
 def check_run(scm: object, dataset: Dataset, nodes: Sequence[str] | None = None, *, units: int = 256,
-              seed: int = 0, reader: str = "auto", reader_steps: int = 1500, realism: bool = True) -> list[Row]:
-    """Soundness rows of each image node in ``nodes`` (default: every image node) of a neural SCM."""
+              seed: int = 0, reader: str = "auto", reader_steps: int = 1500, realism: bool = True,
+              hidden: Sequence[tuple[str, str]] = ()) -> list[Row]:
+    """Soundness rows of each image node in ``nodes`` (default: every image node) of a neural SCM
+    (``hidden``: the run graph's bidirected edges where ``scm`` models its directed part)."""
     graph: ADMG = scm.graph  # type: ignore[attr-defined]
     images = [v.name for v in graph.nodes if v.type == "image"]
     nodes = list(nodes) if nodes else images
@@ -68,5 +70,5 @@ def check_run(scm: object, dataset: Dataset, nodes: Sequence[str] | None = None,
     rows: list[Row] = []
     for v in nodes:
         r = reader_for(dataset, graph, v, how=reader, steps=reader_steps, seed=seed)
-        rows += soundness(scm, v, data, r, n=units, seed=seed, realism=realism)
+        rows += soundness(scm, v, data, r, n=units, seed=seed, realism=realism, hidden=hidden)
     return rows
