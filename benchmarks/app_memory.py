@@ -1,6 +1,6 @@
 """Memory and responsiveness of the app process on the shipped default workspace (faces, trained).
 
-    .venv/bin/python benchmarks/app_memory.py [--refreshes 4] [--out benchmarks/results/app_memory.txt]
+    .venv/bin/python -m benchmarks.app_memory [--refreshes 4] [--out benchmarks/results/app_memory.txt]
 
 Starts `streamlit run app.py` on 127.0.0.1 with an empty temporary workspace root (so the first
 request installs the shipped faces workspace: graph, trained run, data re-sampled from its recipe),
@@ -15,7 +15,7 @@ VmRSS (resident now) and VmHWM (peak resident so far) at each stage:
    browser sees them (click -> the new formula rendered) and as the page reports them;
 4. after the Effects page computed its curves, effect sizes and attribute shifts (Compute button).
 
-Target (issue 7): the app process stays under 2 GiB.  Prints a table and writes it to ``--out``.
+Target: the app process stays under 2 GiB.  Prints a table and writes it to ``--out``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Causal attributions on the AHCE synthetic task and on one of our worlds: learned ACE curves vs ground truth.
 
-    .venv/bin/python benchmarks/attributions.py [--task all|synthetic|morpho] [--seeds 3] [--steps 3000]
+    .venv/bin/python -m benchmarks.attributions [--task all|synthetic|morpho] [--seeds 3] [--steps 3000]
                                                [--n 5000] [--noise 0.5] [--size 28] [--truth-n 10000]
 
-Task (anchors.md section 7): w = U(-1, 1) + s e, z = w/2 + s e, x = -z - w + s e,
+Task (AHCE's synthetic task): w = U(-1, 1) + s e, z = w/2 + s e, x = -z - w + s e,
 y = x^3 + log(z^2 + 1e-5) + 0.1 e; inputs (w, z, x).  Ground-truth total / direct / indirect ACE curves
 come from the true equations (Monte Carlo over the true noise, 100k units).
 
@@ -11,7 +11,7 @@ World (``--task morpho``): Morpho digits (thickness -> intensity; thickness, int
 image); the predictor maps (thickness, intensity) to the image's ink (mean pixel value).  Ground truth
 from the world's own do() on ``--truth-n`` units with common noise: total = E[ink | do(input = a)],
 direct = the same with the other input held at each unit's factual value (see
-``core.attributions.WorldTask``).  Both inputs cause the ink, so the regulariser is inactive there.
+``core.effects.attributions.WorldTask``).  Both inputs cause the ink, so the regulariser is inactive there.
 
 Methods:
 

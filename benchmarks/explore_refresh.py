@@ -1,7 +1,7 @@
 """Explore page responsiveness: how long one gallery refresh takes for 16 images on this CPU.
 
-Issue 7 asks that changing a control refreshes a 16-image gallery in <= 2 s at 16x16-28x28 with the
-trained models cached.  The page's fragment calls, in this order (``views/explore.py``):
+Target: changing a control refreshes a 16-image gallery in <= 2 s at 16x16-28x28 with the trained
+models cached.  The page's fragment calls, in this order (``views/explore.py``):
 ``observational_gallery``, ``model_interventional``, ``model_counterfactual``, and on a built-in
 world ``truth_interventional`` and ``truth_counterfactual`` (``workbench.explore.galleries`` and
 ``workbench.explore.truth``).  We time exactly those functions
@@ -20,7 +20,7 @@ median over ``--repeats`` refreshes after one warm-up (the page keeps loaded mod
 ``st.cache_resource``, so a refresh never reloads them).  One torch thread: the app's server shares
 this 2-core machine.
 
-    .venv/bin/python benchmarks/explore_refresh.py [--sizes 16,28] [--repeats 3] [--steps 15]
+    .venv/bin/python -m benchmarks.explore_refresh [--sizes 16,28] [--repeats 3] [--steps 15]
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ threshold mechanisms the share that changes at all is exactly |Delta_A|).  We pr
    samplers' analogue of translating an image).  A sampler should change Beard and Lipstick and leave
    Young alone; the naive model changes Young too (inherited from the co-occurrence).
 
-    .venv/bin/python benchmarks/faces_spurious.py                 # 16x16, quick preset, VAE (CPU)
-    .venv/bin/python benchmarks/faces_spurious.py --full          # GPU: 28x28, full preset, diffusion
+    .venv/bin/python -m benchmarks.faces_spurious                 # 16x16, quick preset, VAE (CPU)
+    .venv/bin/python -m benchmarks.faces_spurious --full          # GPU: 28x28, full preset, diffusion
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Speed and verdict agreement of our ID against y0 on random ADMGs.
 
-    .venv/bin/python benchmarks/identify_speed.py [--sizes 20,60,100,200] [--graphs 20] [--seed 0]
+    .venv/bin/python -m benchmarks.identify_speed [--sizes 20,60,100,200] [--graphs 20] [--seed 0]
 
 For each size, ``--graphs`` random ADMGs spread over several densities (expected directed degree
 2-5, bidirected 1-8 per node), one query P(y | do(x)) each: x one or two nodes from the middle of

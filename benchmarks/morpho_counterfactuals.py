@@ -8,20 +8,21 @@ World (core/worlds/morpho_digits.py, Deep SCM's Morpho-MNIST):
 The Neural SCM (core.scm.NeuralSCM) has spline flows for t and i, a categorical model for d and an
 image mechanism for x: the conditional VAE (kind "vae") AND the conditional diffusion model (kind
 "diffusion") are benchmarked side by side, sharing the scalar mechanisms.  Every node is trained
-with ``core.train.train`` in a child process (so its peak RSS is the training process's own) into
+with ``core.runs.train.train`` in a child process (so its peak RSS is the training process's own) into
 ``--runs``; reruns reuse the trained run folders (``--retrain`` starts over; an interrupted run
 resumes from its last checkpoint).
 
 Probes (core/worlds/probes.py) read thickness (28-pixel units), intensity (0..255) and digit off any
-image.  The table compares four columns with the anchor's reference:
+image.  The table compares four columns with the published protocol:
 
 - ours (VAE), ours (diffusion): the trained Neural SCM;
 - truth (world): the world's own samples / counterfactuals (a second, independent draw where a
   distribution is compared), i.e. the floor the probes and finite samples allow;
 - naive: an image model that ignores its parents / the intervention (observational images; the
   factual image unchanged as the "counterfactual");
-- anchor: Deep SCM (flows + conditional VAE, amortised abduction) and Monteiro et al.'s soundness
-  metrics, as research/anchors.md (sections 2-3) records them.
+- anchor: the row of Deep SCM's protocol (flows + conditional VAE, amortised abduction; Pawlowski et
+  al. 2020) or of Monteiro et al.'s soundness metrics (2023) that each metric reproduces; those papers
+  give the protocol, not numbers for this world.
 
 Metrics (pixels on the 0-255 scale; probe-read attributes; n = ``--samples`` or ``--units``):
 
@@ -46,10 +47,10 @@ Targets (quick preset, this CPU): each image node trains in <= 10 min; digit pre
 composition L1 (once) <= 4; intervened-thickness MAE (counterfactual effectiveness) <= 15% of the
 thickness range (the 1%-99% quantile span of the observational t); peak training RSS <= 4 GiB.
 
-    .venv/bin/python benchmarks/morpho_counterfactuals.py                 # 16x16, quick preset (CPU)
-    .venv/bin/python benchmarks/morpho_counterfactuals.py --kinds vae --samples 200 --units 100
-    .venv/bin/python benchmarks/morpho_counterfactuals.py --kinds vae --vae-scale conditional   # sigma(z, pa) residual
-    .venv/bin/python benchmarks/morpho_counterfactuals.py --size 28 --preset full   # a GPU box
+    .venv/bin/python -m benchmarks.morpho_counterfactuals                 # 16x16, quick preset (CPU)
+    .venv/bin/python -m benchmarks.morpho_counterfactuals --kinds vae --samples 200 --units 100
+    .venv/bin/python -m benchmarks.morpho_counterfactuals --kinds vae --vae-scale conditional   # sigma(z, pa) residual
+    .venv/bin/python -m benchmarks.morpho_counterfactuals --size 28 --preset full   # a GPU box
 """
 
 from __future__ import annotations
@@ -81,9 +82,9 @@ TARGETS = {"train_minutes": 10.0, "digit_preserved": 90.0, "composition_once": 4
 ANCHOR_NOTE = (
     "Deep SCM (Pawlowski et al. 2020): flows for t and i, conditional VAE for x, abduction z ~ q(z | x, pa); "
     "tested do(t=1.5), do(t=5), do(i=64), do(i=224). Monteiro et al. 2023 soundness metrics on 0-255: "
-    "effectiveness, composition L1 (m = 1, 10), reversibility L1. research/anchors.md (sections 2-3) records "
-    "the models, interventions and metric definitions but no numbers, so the anchor column names what each row "
-    "corresponds to in their protocol."
+    "effectiveness, composition L1 (m = 1, 10), reversibility L1. The papers give the models, interventions and "
+    "metric definitions but no numbers for this world, so the anchor column names what each row corresponds to "
+    "in their protocol."
 )
 
 
@@ -431,7 +432,7 @@ def evaluate_naive(world, probe, args: argparse.Namespace, truth: Mapping[str, A
 
 
 def anchor_cells() -> dict[str, str]:
-    """What each row corresponds to in the anchors (research/anchors.md sections 2-3; no numbers there)."""
+    """What each row corresponds to in Deep SCM's and Monteiro et al.'s protocols (they give no numbers here)."""
     cells = {
         "obs: thickness MAE": "DSCM: flows+CVAE", "obs: intensity MAE": "DSCM: flows+CVAE",
         "obs: digit agreement %": "DSCM: flows+CVAE",

@@ -18,14 +18,14 @@ probes (core.worlds.probes) read (digit, colour, thickness) of every generated Y
 TRUE interventional Y (world.interventional_samples); we print the total variation distance per
 attribute, the digit agreement (% of Y whose digit is x's digit), and the colour distributions.
 
-    .venv/bin/python benchmarks/napkin_digits.py                       # 16x16, quick preset, VAE (CPU)
-    .venv/bin/python benchmarks/napkin_digits.py --final-kind diffusion  # DDPM for the models sampled under do(X)
-    .venv/bin/python benchmarks/napkin_digits.py --kind diffusion      # the DDPM mechanism everywhere (slow on a CPU)
-    .venv/bin/python benchmarks/napkin_digits.py --full                # GPU: 32x32, full preset, diffusion
+    .venv/bin/python -m benchmarks.napkin_digits                       # 16x16, quick preset, VAE (CPU)
+    .venv/bin/python -m benchmarks.napkin_digits --final-kind diffusion  # DDPM for the models sampled under do(X)
+    .venv/bin/python -m benchmarks.napkin_digits --kind diffusion      # the DDPM mechanism everywhere (slow on a CPU)
+    .venv/bin/python -m benchmarks.napkin_digits --full                # GPU: 32x32, full preset, diffusion
 
 Anchor (Rahman, Jordan & Kocaoglu, NeurIPS 2024): DDPM U-Net at 32x32, 1000 steps, classifier-free
 guidance 1.8; they report the naive conditional model biased toward the colours that co-occur with x
-and ID-GEN close to the uniform truth (research/anchors.md, section 1; no TVD numbers recorded there).
+and ID-GEN close to the uniform truth (the paper gives no TVD numbers).
 """
 
 from __future__ import annotations
@@ -410,7 +410,7 @@ def report(args, log, scores, colour_rows, gens, cache, world, targets, train_s:
     rows.append(["anchor: ID-GEN paper (DDPM 32x32, 1000 steps, CFG 1.8)", "-", "-", "-", "-", "-", "-"])
     log(common.format_table(headers, rows))
     log("anchor: the paper reports the naive conditional model biased toward the colours that co-occur with x and")
-    log("        ID-GEN's colours close to uniform; our anchors record no TVD numbers, so none are shown.")
+    log("        ID-GEN's colours close to uniform; the paper gives no TVD numbers, so none are shown.")
     floor = common.expected_tvd_floor(np.full(6, 1 / 6), args.samples)
     log(f"expected colour TVD vs uniform from {args.samples} exact draws alone: {floor:.3f}")
     log("'colour TVD vs observed': against the observed P(y colour | x colour), the bias a faithful naive p(y | x)")

@@ -2,12 +2,12 @@
 
 The first screen a newcomer sees is the Explore page on the shipped faces workspace
 (``assets/workspaces/faces``): P(Face | do(Male = m)) sampled by ID-GEN with the run's trained Face
-VAE and exact tables for the binary attributes.  Here the same code path (``core.workspace``'s
-install, ``workbench.explore.idgen_fit.idgen_for``) draws ``--samples`` faces per m and a probe reads each
-attribute off them; the truth is the world's own do(Male = m) faces read by the same probe, and the
+VAE and exact tables for the binary attributes.  Here the same code path
+(``core.runs.builtin.install_builtin``, ``workbench.explore.idgen_fit.idgen_for``) draws ``--samples``
+faces per m and a probe reads each attribute off them; the truth is the world's own do(Male = m) faces read by the same probe, and the
 naive baseline is what the data shows when we CONDITION on Male = m (the spurious Young shift).
 
-    .venv/bin/python benchmarks/shipped_faces.py [--samples 2000] [--workspace faces]
+    .venv/bin/python -m benchmarks.shipped_faces [--samples 2000] [--workspace faces]
 
 Columns: probe-read rate of each attribute (%) under do(Male = 0) / do(Male = 1).  Target: every
 ID-GEN rate within 5 points of the truth (a 2-standard-error band at 2000 samples is ~2 points).

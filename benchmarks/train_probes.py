@@ -1,7 +1,7 @@
 """Retrain the image-world probes and print a short benchmark.
 
-    .venv/bin/python benchmarks/train_probes.py            # retrain everything (~15 min on 1 CPU thread)
-    .venv/bin/python benchmarks/train_probes.py --check    # no training: evaluate the stored probes
+    .venv/bin/python -m benchmarks.train_probes            # retrain everything (~15 min on 1 CPU thread)
+    .venv/bin/python -m benchmarks.train_probes --check    # no training: evaluate the stored probes
 
 Prints, per world: sampling throughput (units per second, 10k units), and the probes' held-out
 accuracy / error on fresh world samples (and on glyphs no digit probe was trained on).

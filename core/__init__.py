@@ -1,4 +1,4 @@
-"""Causal Workbench core: everything that is not UI (see DESIGN.md for the layers)."""
+"""Causal Workbench core: the science and the command line, no UI (layers: docs/architecture.md)."""
 
 from core.graph import ADMG, GraphError, Node, load_graph
 

@@ -15,5 +15,6 @@ def _isolated_workspaces(tmp_path_factory, monkeypatch):
     tests never see each other's (or the user's ./workspaces) graphs and data."""
     monkeypatch.setenv("CAUSAL_WORKBENCH_WORKSPACES", str(tmp_path_factory.mktemp("workspaces")))
     # A first start installs the shipped, trained faces workspace; tests start from an empty one
-    # unless they ask for it (tests/test_workspace.py, tests/test_e2e.py).
+    # unless they ask for it (tests/core/runs/test_builtin.py, tests/workbench/test_session.py,
+    # tests/browser).
     monkeypatch.setenv("CAUSAL_WORKBENCH_DEFAULT", "empty")

@@ -14,11 +14,13 @@ categorical    binary, categorical    classifier + Gumbel-max; Gumbel vector; po
 continuous     continuous             zuko spline flow; N(0,1) scalar; exact inversion
 diffusion      image                  diffusers U-Net, DDPM/DDIM; x_T; DDIM inversion (approx.)
 vae            image                  conditional VAE + residual, flow prior p(z|pa); (eps, u); exact
+latent_flow    image                  autoencoder + rectified flow in its latent; (u, r); exact
 =============  =====================  ==========================================================
 
 Default for image nodes: ``diffusion`` on every device (sharp, faithful samples for the observational
-and interventional galleries; 16x16 trains to recognisable in ~7-10 CPU minutes, research/stack.md).
-Ask for ``kind="vae"`` for fast CPU training and exact counterfactual reconstruction.
+and interventional galleries; at 16x16 the quick preset trains to recognisable digits in minutes on
+a CPU).  Ask for ``kind="vae"`` for fast CPU training and exact counterfactual reconstruction, and
+``kind="latent_flow"`` for exact abduction at larger image sizes.
 """
 
 from __future__ import annotations

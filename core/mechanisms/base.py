@@ -9,7 +9,7 @@ parents and an exogenous noise ``U``:  ``V = f(pa(V), U)``, ``U ~ p(U)``.  Four 
 - ``log_prob(pa, v)``       ``log p(v | pa)`` (or a bound), where the model has one
 
 Tensor conventions inside a mechanism (``core.mechanisms.convert`` maps to and from the numpy
-conventions of ``core.worlds.base.Units``): binary/categorical values are int64 ``(B,)``; continuous
+conventions of ``core.data.units.Units``): binary/categorical values are int64 ``(B,)``; continuous
 values float ``(B,)``; images float ``(B, C, H, W)`` in ``[-1, 1]``.  Noise is always ONE tensor per
 node with the batch first, so an SCM can store it next to the values.
 
@@ -170,7 +170,7 @@ class Mechanism(nn.Module):
         self.check_parents(parents)
         return self.predict(parents, self.draw_noise(batch_size_of(parents, n), generator))
 
-    # ---- a small training loop (core.train owns the real one, with checkpoints)
+    # ---- a small training loop (core.runs.train owns the real one, with checkpoints)
 
     def fit(
         self,

@@ -1,4 +1,4 @@
-"""Between the numpy conventions of ``core.worlds.base.Units`` and the tensors mechanisms use.
+"""Between the numpy conventions of ``core.data.units.Units`` and the tensors mechanisms use.
 
 numpy (Units):  binary/categorical int64 (n,), continuous float64 (n,), images uint8 (n, C, H, W).
 torch:          int64 (n,),                    float32 (n,),            float32 (n, C, H, W) in [-1, 1].

@@ -33,8 +33,8 @@ from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset
 from core.mechanisms.encoders import image_mechanism_encoder
 from core.mechanisms.samplers import ddim_invert, ddim_sample, ddim_scheduler
 
-# Measured on a 2-core CPU (research/stack.md): 16x16 with (32, 64) and no attention trains to
-# recognisable digits in ~7-10 min; at 28/32 keep attention at the lowest resolution only.
+# Sized for a CPU: at 16x16, (32, 64) channels and no attention train to recognisable digits in about
+# 7-10 minutes on two cores; at 28/32, attention only at the lowest resolution.
 UNET_QUICK_16 = {
     "block_out_channels": [32, 64], "layers_per_block": 1,
     "down_block_types": ["DownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "UpBlock2D"],

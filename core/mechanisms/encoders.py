@@ -7,11 +7,11 @@ data).  Image parents (float, ``[-1, 1]``) go one of four ways:
 - ``image_mode="channels"``: resized (bilinear) to the mechanism's own image size and returned as
   extra input channels — for image mechanisms, where a pixel-aligned parent is most useful;
 - ``image_mode="cnn"``: a small CNN per image parent maps it to ``image_features`` numbers appended to
-  the vector, average-pooled over the image (what scalar mechanisms stored before ``"spatial"``);
+  the vector, average-pooled over the image (scalar mechanisms whose config has no ``image_layout``);
 - ``image_mode="spatial"``: the same vector from ``SpatialImageFeatures`` (below), which keeps the
   layout — for scalar mechanisms that read what an image shows: a digit's class is in where its
-  strokes are, which the pooled CNN averages away (napkin_digits' W2 given X, 10,000 rows, 1,500
-  steps: digit read right in 90% of held-out images pooled, 99% spatial; tests/test_idgen_images.py);
+  strokes are, which the pooled CNN averages away (napkin_digits' W2 given X: the pooled CNN misreads
+  the digit far more often; tests/core/idgen/test_images.py);
 - ``image_mode="both"``: the channels AND a global vector per image parent (``SpatialImageFeatures``:
   a CNN whose last 4x-downsampled feature map is flattened, not pooled, then a linear layer) — for
   image mechanisms whose output depends on the parent as a whole: a mirror, a rotation or a colour

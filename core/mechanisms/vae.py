@@ -3,52 +3,51 @@
 Encoder ``q(z | x, pa) = N(mu, diag sigma_q^2)``, decoder mean ``d(z, pa)``, likelihood
 ``p(x | z, pa) = N(d(z, pa), diag sigma^2)`` with a learned per-pixel scale (or a fixed one).
 Training maximises the ELBO ``E_q[log p(x | z, pa)] - KL(q || N(0, I))`` (loss: minus the ELBO per
-pixel, times ``beta`` on the KL).
+pixel, times ``beta`` on the KL).  ``log_prob`` always reports the true (beta = 1) ELBO.
 
 Structural equation ``V = d(z, pa) + u``, noise ``(z, u)``: abduction takes the posterior mean
 ``z = mu(x, pa)`` and the residual ``u = x - d(z, pa)``, so ``predict(pa, abduct(pa, x)) == x`` (up to
 float rounding; exact after uint8 rounding).  A counterfactual is ``d(z, pa*) + residual_scale * u``.
-Samples draw ``z ~ N(0, I)`` and, when ``sample_pixel_noise`` is on, ``u ~ N(0, sigma^2)`` — off by
-default: the per-pixel noise is independent grain, and galleries show the decoder mean.
+Samples draw ``z`` from the prior and, when ``sample_pixel_noise`` is on, ``u ~ N(0, sigma^2)`` — off
+by default: the per-pixel noise is independent grain, and galleries show the decoder mean.
 The noise tensor is ``[z, u.flatten()]``, shape (B, latent + C*H*W).
+
+Options, and why they exist:
+
+``beta`` (10 in the presets).  A counterfactual changes the image only if the decoder reads the
+parents rather than z, i.e. if the posterior drops what the parents already explain; a KL weight
+well above 1 makes it do so.  The fine detail a higher beta blurs out of the decoder comes back
+through the residual u in counterfactuals.
+
+``beta_warmup = W`` (the presets: 1,000 of 3,000 steps quick, 5,000 of 20,000 full; off when absent
+or 0) ramps the KL weight linearly, ``beta * min(1, k / W)`` at training step k (counted in a
+buffer, so a resumed run goes on where it stopped).  With the full weight from the first step, a
+model can settle on a decoder that ignores z and paints one fixed output per parent value; the ramp
+lets z take up what the parents do not explain first.  A run much shorter than W never reaches
+``beta`` (500 steps of W = 1,000 end at half of it), so pass a proportionate W with it.
+
+``prior = "flow"`` (the presets; ``"standard"`` is N(0, I), and configs without the key) adds a
+learned conditional prior ``p(z | pa)``: a neural spline flow ``z = T(eps; pa)``, ``eps ~ N(0, I)``,
+fitted by maximum likelihood to the encoder's posterior draws while the VAE trains.  The draws are
+detached, so the VAE itself, its KL to N(0, I) included, trains exactly as without it (ex-post density
+estimation, Ghosh et al. 2020).  When a node's value is random given its parents (napkin_digits' Y
+is uniform over six colours under do(X)), the aggregate posterior is a handful of clusters that a
+fixed N(0, I) covers unevenly; the flow puts the prior's mass where the posterior's is, per parent
+value.  The exogenous noise is then ``eps``: ``abduct`` returns ``T^{-1}(mu; pa)`` and ``predict``
+decodes ``T(eps; pa)``, so the round trip stays exact and a counterfactual keeps ``eps`` (the part of
+z the parents do not explain).  The presets use coupling layers (``prior_passes = 2``): an
+autoregressive flow inverts one latent dimension at a time, several times slower to sample for no
+better fit.
 
 ``scale = "conditional"`` (opt-in; the presets keep ``"learned"``, one sigma per pixel shared by all
 images) adds a head that reads ``log sigma(z, pa)`` off the decoder's detached features, fitted to the
-detached residual while the VAE trains (the ELBO keeps the shared scale, so the VAE trains as
-before): ``V = d(z, pa) + sigma(z, pa) * e``, the location-scale noise of Deep SCM's conditional flows.  Abduction stores the standardised residual
-``e = (x - d(z, pa)) / sigma(z, pa)`` and a counterfactual is ``d(z, pa*) + sigma(z, pa*) * e``, so a
-residual that belonged to the factual parents shrinks where the new parents make a pixel certain.
-Why: with the shared scale, thinning a thick Morpho digit keeps the thick stroke's residual and
-paints its edges back (benchmarks/README.md, Morpho counterfactuals).
-
-``prior = "flow"`` (the presets; configs without the key keep ``"standard"``) adds a learned
-conditional prior ``p(z | pa)``: a neural spline flow ``z = T(eps; pa)``, ``eps ~ N(0, I)``, fitted by
-maximum likelihood to the encoder's posterior draws while the VAE trains (the draws are detached, so
-the VAE itself, its KL to N(0, I) included, trains exactly as before; Ghosh et al. 2020 call this
-ex-post density estimation).  Why: when a node's value is random given its parents — napkin_digits'
-Y is uniform over six colours under do(X) — the aggregate posterior is a handful of clusters that a
-fixed N(0, I) prior covers unevenly (the standard prior never drew a red Y); the flow puts the
-prior's mass where the posterior's is, per parent value.  The exogenous noise is then ``eps``:
-``abduct`` returns ``T^{-1}(mu; pa)`` and ``predict`` decodes ``T(eps; pa)``, so the round trip stays
-exact and a counterfactual keeps ``eps`` (the part of z the parents do not explain).
-The presets use coupling layers (``prior_passes = 2``): an autoregressive flow inverts one latent
-dimension at a time, and sampling 16 faces took 87 ms instead of 6 ms (coupling: 30 ms), with no
-better fit (napkin p(W1)'s colours: TVD to uniform 0.042 autoregressive, 0.023 coupling).
-
-Why ``beta = 10`` by default: a counterfactual only changes the image if the decoder reads the
-parents rather than z, i.e. if the posterior drops what the parents already explain.  With beta = 1
-it did not (toy: a binary parent places a square; after 1,000 steps do(A = 1 - A) moved the corner
-brightness by ~0.2 of 2), with beta = 10 it did (by ~1.9; KL fell from ~4 to ~0.02 nats).  The fine
-detail a higher beta blurs out of the decoder comes back through the residual u in counterfactuals.
-``log_prob`` always reports the true (beta = 1) ELBO.
-
-``beta_warmup = W`` (off when absent or 0) ramps the KL weight linearly, ``beta * min(1, k / W)`` at
-training step k (counted in a buffer, so a resumed run goes on where it stopped).  Why: with beta = 10
-from the first step, one initialisation of napkin_digits' naive p(Y | X) (seed 0) never put Y's
-colour into z: it ended at loss -0.47 (its peers -1.46 to -1.61) and painted one fixed hue per x.
-The same init and data with W = 1000 ended at -1.46 and drew the observed colour mix.  The presets
-ramp over a quarter to a third of their run (quick 1,000 of 3,000 steps, full 5,000 of 20,000); a much
-shorter run never reaches ``beta`` (500 steps end at half of it), so pass a proportionate W with it.
+detached residual while the VAE trains (the ELBO keeps the shared scale, so the VAE trains as without
+it): ``V = d(z, pa) + sigma(z, pa) * e``, the location-scale noise of Deep SCM's conditional flows.
+Abduction stores the standardised residual ``e = (x - d(z, pa)) / sigma(z, pa)`` and a counterfactual
+is ``d(z, pa*) + sigma(z, pa*) * e``, so a residual that belonged to the factual parents shrinks where
+the new parents make a pixel certain: with the shared scale, thinning a thick Morpho digit keeps the
+thick stroke's residual and paints its edges back (``python -m benchmarks.morpho_counterfactuals
+--vae-scale conditional`` measures both).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ mutually independent — which is what a graph without bidirected edges promises
   abduction such as DDIM inversion).
 
 Names follow DoWhy's gcm (draw_samples, interventional_samples, counterfactual_samples).  Values in
-and out are ``dict[str, np.ndarray]`` in the conventions of ``core.worlds.base.Units``: images uint8
+and out are ``dict[str, np.ndarray]`` in the conventions of ``core.data.units.Units``: images uint8
 (n, C, H, W), binary/categorical int64 (n,), continuous float64 (n,); so a world and a trained model
 answer the same calls.  Graphs with hidden confounders are refused: their interventional
 distributions need the ID-GEN sampler (``core.idgen``).

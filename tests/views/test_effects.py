@@ -154,7 +154,7 @@ def test_attribution_section_with_the_workspace_scm(backdoor, monkeypatch):
 
 def test_confounded_inputs_offer_plain_training_and_no_input_scm(monkeypatch, tmp_path):
     """Napkin world (W1 -> W2 -> X -> Y, W1 <-> X, W1 <-> Y): the default inputs W1, W2, X of a
-    predictor of Y include W1 <-> X, so no input SCM can exist (core.attributions.InputSCM refuses it).
+    predictor of Y include W1 <-> X, so no input SCM can exist (core.effects.attributions.InputSCM refuses it).
     The page says why before training, offers plain training only, and computes direct-only curves
     instead of failing twice (ante-hoc training, then the fitted SCM)."""
     make_trained_workspace(tmp_path, "napkin", n=1000, steps=0)

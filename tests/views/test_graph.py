@@ -75,7 +75,7 @@ def test_napkin_query_shows_the_napkin_formula():
     assert not errors(at)
     assert any("is identifiable" in s.value for s in at.success)
     (latex,) = [x.value.strip("$\n ") for x in at.latex]
-    # sum_w1 P(x, y | w1, w2) P(w1) / sum_w1 P(x | w1, w2) P(w1)  (anchors.md, section 6)
+    # sum_w1 P(x, y | w1, w2) P(w1) / sum_w1 P(x | w1, w2) P(w1)  (the napkin formula)
     assert latex.startswith(r"P(Y \mid \mathrm{do}(X)) =")
     assert r"\frac" in latex and latex.count(r"\sum_{W_{1}}") == 2
     assert "P(X, Y | W1, W2)" in at.code[0].value.replace("P(Y, X", "P(X, Y")

@@ -223,7 +223,7 @@ def test_faces_counterfactuals_are_answered_despite_the_hidden_confounder(faces_
 
 def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_and_stops_cleanly(faces_ws):
     """P(Face | do(Young), Beard) needs p(Face | Young, Beard): not the run's Face model (other
-    inputs), so it is fitted -- in a Train-page job (core.ui_train), reporting steps, losses and an
+    inputs), so it is fitted -- in a Train-page job (workbench.train_page), reporting steps, losses and an
     ETA per model; a stop leaves neither a network nor a half-trained model behind."""
 
     from workbench import train_page
