@@ -4,7 +4,8 @@ A shipped workspace folder (``assets/workspaces/<name>/``) holds::
 
     graph.json      the causal graph
     builtin.json    the recipe (below)
-    run/            the trained run (``core.runs.checkpoint``): manifest and weights, no optimiser files
+    run/            the trained run (``core.runs.checkpoint``): manifest and weights (float16 for
+                    files over 4 MiB), no optimiser files
 
 ``builtin.json``::
 
@@ -28,9 +29,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import torch
+
 from core.assets import ASSETS
 from core.graph import ADMG, GraphError
-from core.runs.checkpoint import MANIFEST, JSONObject, JSONValue, atomic_write_json
+from core.runs.checkpoint import (
+    MANIFEST,
+    JSONObject,
+    JSONValue,
+    atomic_write_json,
+    read_safetensors,
+    state_dict_bytes,
+)
 from core.runs.workspace import (
     DEFAULT_NAME,
     FORMAT,
@@ -142,6 +152,15 @@ def install_builtin(name: str = DEFAULT_NAME, root: str | os.PathLike[str] | Non
     return open_workspace(name, root)
 
 
+HALF_PRECISION_ABOVE = 4 * 2**20  # weights files larger than this ship in float16
+
+
+def half_precision(state: Mapping[str, torch.Tensor]) -> bytes:
+    """Safetensors bytes with the float32 tensors stored as float16 (half the size).  Loading copies
+    them into the float32 modules; every other tensor (step counters, flags) is kept as it is."""
+    return state_dict_bytes({k: v.half() if v.dtype == torch.float32 else v for k, v in state.items()})
+
+
 def pack_builtin(
     out: str | os.PathLike[str],
     graph: ADMG,
@@ -179,7 +198,11 @@ def pack_builtin(
     manifest = json.loads(json.dumps(run.manifest))
     for entry in manifest["nodes"].values():
         if entry.get("weights"):
-            shutil.copy2(run.path / entry["weights"], out / RUN_DIR / entry["weights"])
+            src, dst = run.path / entry["weights"], out / RUN_DIR / entry["weights"]
+            if src.stat().st_size > HALF_PRECISION_ABOVE:
+                dst.write_bytes(half_precision(read_safetensors(src)))
+            else:
+                shutil.copy2(src, dst)
         entry["optimizer"] = None
     atomic_write_json(out / RUN_DIR / MANIFEST, manifest)
     atomic_write_json(out / RECIPE, recipe)

@@ -103,3 +103,18 @@ def retrain_the_shipped_run(tmp_path):
     run = load_run(ws.run_path, graph, ds.fingerprint)
     assert list(run.trained_nodes()) == list(graph.names)
     assert run.load_mechanism("Young") is not None
+
+
+def test_large_weights_ship_in_half_precision_and_load_into_float32(tmp_path):
+    import torch
+
+    from core.runs.checkpoint import read_safetensors
+
+    state = {"w": torch.randn(64, 64), "steps_done": torch.tensor(7), "flag": torch.tensor(True)}
+    (tmp_path / "w.safetensors").write_bytes(B.half_precision(state))
+    back = read_safetensors(tmp_path / "w.safetensors")
+    assert back["w"].dtype == torch.float16 and back["steps_done"].dtype == torch.int64 and bool(back["flag"])
+    module = torch.nn.Linear(64, 64, bias=False)
+    module.load_state_dict({"weight": back["w"]})
+    assert module.weight.dtype == torch.float32
+    assert torch.allclose(module.weight, state["w"], rtol=1e-3, atol=1e-4)
