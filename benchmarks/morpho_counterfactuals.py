@@ -276,16 +276,19 @@ def idle_how(cost: Mapping[str, Any]) -> str:
 def column_cache(run: Path, args: argparse.Namespace) -> Path:
     """Where one model column's scores are kept (keyed by the evaluation settings and the steps trained)."""
     steps = node_costs(run, "image")["steps"]
-    return run / f"scores_s{args.samples}_u{args.units}_c{args.composition_units}_seed{args.seed}_steps{steps}.json"
+    guided = "" if args.guidance is None else f"_guidance{args.guidance:g}"
+    return run / f"scores_s{args.samples}_u{args.units}_c{args.composition_units}_seed{args.seed}_steps{steps}{guided}.json"
 
 
-def load_scm(dirs: Mapping[str, Path], kind: str):
+def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None):
     from core.runs.checkpoint import load_run
     from core.scm import NeuralSCM
 
     scalars = load_run(dirs["scalars"])
     mechs = {v: scalars.load_mechanism(v) for v in SCALARS}
     mechs["image"] = load_run(dirs[kind]).load_mechanism("image")
+    if guidance is not None and "guidance" in mechs["image"].config:
+        mechs["image"].config["guidance"] = guidance  # a sampling-time knob: the weights are the same
     return NeuralSCM(scalars.graph, mechs, batch_size=256)
 
 
@@ -538,6 +541,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", default=os.path.join(common.REPO, "runs", "morpho_counterfactuals"),
                    help="where trained run folders live (reused by reruns)")
     p.add_argument("--retrain", action="store_true", help="delete this configuration's run folders and train again")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance weight of a latent flow at evaluation (default: its config's)")
     p.add_argument("--reevaluate", action="store_true", help="recompute model scores kept from an earlier run")
     p.add_argument("--measure-steps", type=int, default=None,
                    help="also time this many image-node training steps in a scratch run (do it on an idle CPU); "
@@ -593,12 +598,12 @@ def main(argv: list[str] | None = None) -> int:
             columns[kind] = json.loads(cache.read_text())
             continue
         log(f"[{time.strftime('%H:%M:%S')}] evaluating ours ({kind})")
-        columns[kind] = evaluate_model(load_scm(dirs, kind), world, probe, args, truth_data, log)
+        columns[kind] = evaluate_model(load_scm(dirs, kind, args.guidance), world, probe, args, truth_data, log)
         cache.write_text(json.dumps(columns[kind], indent=2))
     truth = evaluate_truth(world, probe, args, truth_data)
     naive = evaluate_naive(world, probe, args, truth_data)
     header = (f"Neural SCM vs ground truth, morpho_digits {args.size}x{args.size}, preset {args.preset}, "
-              f"VAE scale {args.vae_scale}, "
+              f"VAE scale {args.vae_scale}, {'' if args.guidance is None else f'guidance {args.guidance:g}, '}"
               f"n={args.n}, {args.samples} samples/distribution, {args.units} cf units, seed {args.seed} "
               f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, total {time.perf_counter() - started:.0f} s, "
               f"load average at end {os.getloadavg()[0]:.1f})")

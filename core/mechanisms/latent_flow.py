@@ -63,12 +63,14 @@ PRESET_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
             "autoencoder": {"latent_channels": 4, "widths": [48, 96], "blocks": 1, "share": 1 / 3},
             "unet": unet_config([48, 96]), "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 3,
             "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
+            "condition_dropout": 0.1, "guidance": 2.0,
             "train": {"steps": 4500, "batch_size": 64, "lr": 1e-3},
         },
         "large": {
             "autoencoder": {"latent_channels": 4, "widths": [32, 64], "blocks": 1, "share": 1 / 3},
             "unet": unet_config([32, 64, 128]), "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 3,
             "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
+            "condition_dropout": 0.1, "guidance": 2.0,
             "train": {"steps": 4500, "batch_size": 64, "lr": 1e-3},
         },
     },
@@ -78,7 +80,8 @@ PRESET_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
             "autoencoder": {"latent_channels": 8, "widths": [96, 192], "blocks": 2, "share": 1 / 4},
             "unet": unet_config([128, 256, 256], layers_per_block=2, groups=32), "sample_steps": 32,
             "time_shift": 1.0, "inversion_iterations": 3, "residual_scale": 1.0, "image_features": 32,
-            "image_vector": 128, "train": {"steps": 40000, "batch_size": 128, "lr": 5e-4},
+            "image_vector": 128, "condition_dropout": 0.1, "guidance": 2.0,
+            "train": {"steps": 40000, "batch_size": 128, "lr": 5e-4},
         }
         for size in ("small", "large")
     },
@@ -214,14 +217,47 @@ class LatentFlowImageMechanism(Mechanism):
         with torch.no_grad():
             z0 = self._standardise(self.autoencoder.encode(x).float())
         labels, maps = self.condition(parents, len(x))
+        dropout = float(self.config.get("condition_dropout", 0.0))
+        if dropout > 0:  # the null condition for classifier-free guidance
+            keep = (torch.rand(len(x), device=z0.device) >= dropout).float()
+            labels, maps = self._masked(labels, maps, keep)
         e = torch.randn_like(z0)
         t = torch.rand(len(z0), device=z0.device)
         z_t = (1.0 - t[:, None, None, None]) * z0 + t[:, None, None, None] * e
         return ((self.velocity(z_t, t, labels, maps).float() - (e - z0)) ** 2).mean()
 
+    @staticmethod
+    def _masked(labels: Tensor | None, maps: Tensor | None, keep: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        """The conditions with the rows where ``keep`` is 0 replaced by the null condition (zeros)."""
+        if labels is not None:
+            labels = labels * keep[:, None].to(labels.dtype)
+        if maps is not None:
+            maps = maps * keep[:, None, None, None].to(maps.dtype)
+        return labels, maps
+
+    @property
+    def guidance(self) -> float:
+        """The classifier-free guidance weight w of sampling and abduction (1: none).  Only a model
+        trained with ``condition_dropout`` has learnt the null condition that guidance needs."""
+        if float(self.config.get("condition_dropout", 0.0)) <= 0 or not self.parent_nodes:
+            return 1.0
+        return float(self.config.get("guidance", 1.0))
+
     def _velocity_fn(self, parents: Parents, n: int):
+        """``v(z, t)`` under these parents; with guidance w, ``v_null + w (v_pa - v_null)``, both halves
+        in one batched call.  Abduction inverts the same field, so it stays exact."""
         labels, maps = self.condition(parents, n)
-        return lambda z, t: self.velocity(z, t, labels, maps).float()
+        w = self.guidance
+        if w == 1.0:
+            return lambda z, t: self.velocity(z, t, labels, maps).float()
+        keep = torch.cat([torch.ones(n, device=self.device), torch.zeros(n, device=self.device)])
+        both = self._masked(*(None if c is None else torch.cat([c, c]) for c in (labels, maps)), keep)
+
+        def guided(z: Tensor, t: Tensor) -> Tensor:
+            v_pa, v_null = self.velocity(torch.cat([z, z]), torch.cat([t, t]), *both).float().chunk(2)
+            return v_null + w * (v_pa - v_null)
+
+        return guided
 
     def _latent_numel(self) -> int:
         cz, lh, lw = self.autoencoder.latent_shape

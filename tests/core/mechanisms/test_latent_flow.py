@@ -103,3 +103,21 @@ def test_the_autoencoder_takes_its_share_of_the_steps_fixed_when_training_starts
     assert m.phases() == [("autoencoder", 40), ("flow", 360)]
     with pytest.raises(WorkbenchError, match="share must be in"):
         tiny(autoencoder={**TINY["autoencoder"], "share": 1.0})
+
+
+def test_guidance_needs_condition_dropout_and_keeps_abduction_exact():
+    assert tiny(condition_dropout=0.0, guidance=3.0).guidance == 1.0  # no null condition learnt: no guidance
+    m = tiny(condition_dropout=0.2, guidance=3.0)
+    assert m.guidance == 3.0
+    a = torch.randint(0, 2, (8,), generator=torch.Generator().manual_seed(3))
+    x = squares(a)
+    m.prepare({"A": a}, x)
+    m.eval()
+    m._fix_latent_statistics(x)
+    noise = m.abduct({"A": a}, x)
+    assert torch.allclose(m.predict({"A": a}, noise), x, atol=1e-5)
+    u, _ = m._split(noise)
+    plain = tiny(condition_dropout=0.2, guidance=1.0)
+    plain.load_state_dict(m.state_dict())
+    plain.eval()
+    assert not torch.allclose(plain.decode_latent({"A": a}, u), m.decode_latent({"A": a}, u))
