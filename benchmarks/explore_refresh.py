@@ -1,7 +1,7 @@
 """Explore page responsiveness: how long one gallery refresh takes for 16 images on this CPU.
 
 Target: changing a control refreshes a 16-image gallery in <= 2 s at 16x16-28x28 with the trained
-models cached.  The page's fragment calls, in this order (``views/explore.py``):
+models cached, and in <= 1 s at 64x64.  The page's fragment calls, in this order (``views/explore.py``):
 ``observational_gallery``, ``model_interventional``, ``model_counterfactual``, and on a built-in
 world ``truth_interventional`` and ``truth_counterfactual`` (``workbench.explore.galleries`` and
 ``workbench.explore.truth``).  We time exactly those functions
@@ -10,9 +10,9 @@ for n = 16 on the Morpho-MNIST world (thickness -> intensity -> image <- digit),
 * the unconditional query ``P(image | do(thickness = 3))`` and the conditional one
   ``P(image | do(thickness = 3), digit = 3)`` (rejection: digits drawn and filtered first, then 16
   images for the kept units; the world's truth by rejection on its own draws);
-* image mechanisms VAE and diffusion, the diffusion one with the page's default preview of 10 DDIM
-  steps and with the model's own 25;
-* 16x16 and 28x28 images.
+* image mechanisms VAE, diffusion and latent flow (``--kinds``), the diffusion one with the page's
+  default preview of 10 DDIM steps and with the model's own 25;
+* 16x16 and 28x28 images by default, any world size with ``--sizes`` (e.g. 64).
 
 The models are TINY TRAINING RUNS made here (a few steps, one thread): speed, not quality, is
 measured -- sampling cost does not depend on how long a network was trained.  Each number is the
@@ -50,7 +50,13 @@ from workbench.explore.models import ModelHub, Sources  # noqa: E402
 from workbench.explore.question import ExploreQuery  # noqa: E402
 from workbench.explore.truth import truth_counterfactual, truth_interventional  # noqa: E402
 
-TARGET_S = 2.0
+TARGET_S = 2.0  # up to 28x28
+TARGET_64_S = 1.0  # at 64x64 for the interventional + counterfactual galleries of the latent flow
+
+
+def target_seconds(size: int) -> float:
+    return TARGET_64_S if size >= 64 else TARGET_S
+
 N = 16
 TREATMENT, OUTCOME, VALUE, GIVEN = "thickness", "image", 3.0, {"digit": 3}
 
@@ -95,6 +101,7 @@ def time_refresh(parts: dict, repeats: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="16,28")
+    ap.add_argument("--kinds", default="vae,diffusion,latent_flow", help="image mechanisms (default all three)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=15, help="training steps per node of the tiny runs")
     ap.add_argument("--rows", type=int, default=400, help="data rows")
@@ -106,22 +113,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             ds, world = sample_dataset("morpho_digits", args.rows, seed=0, params={"size": size})
-            for kind in ("vae", "diffusion"):
+            for kind in args.kinds.split(","):
                 run, secs = tiny_run(ds, kind, args.steps, Path(tmp) / f"{kind}{size}")
                 train_s += secs
                 sources = Sources(ModelHub(), ds, run=run, world=world)
                 previews = (10, None) if kind == "diffusion" else (None,)
                 for steps in previews:
-                    label = kind if kind == "vae" else f"diffusion, {steps or 25} DDIM steps"
+                    label = f"diffusion, {steps or 25} DDIM steps" if kind == "diffusion" else kind
                     for given in ({}, GIVEN):
                         parts = time_refresh(refresh_parts(sources, steps, given), args.repeats)
                         total = sum(parts.values())
                         query = "| do(t), digit = 3" if given else "| do(t)"
-                        table.append([f"{size}x{size}", label, query, *parts.values(), total,
-                                      "yes" if total <= TARGET_S else "NO"])
+                        target = target_seconds(size)
+                        table.append([f"{size}x{size}", label, query, *parts.values(), total, target,
+                                      "yes" if total <= target else "NO"])
                         log(f"{size}x{size} {label} {query}: {total:.2f} s")
     headers = ["size", "image model", "query", *refresh_parts(Sources(ModelHub(), ds), None, {}).keys(), "refresh s",
-               f"<= {TARGET_S:g} s"]
+               "target s", "met"]
     log("")
     log(f"Explore refresh, n = {N} per gallery, median of {args.repeats} after a warm-up; seconds per core call "
         f"(tiny runs: {args.steps} training steps per node, {train_s:.0f} s of training in all; speed, not quality)")

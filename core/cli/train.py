@@ -1,7 +1,7 @@
 """Train one conditional generative model per node, with checkpoints and resume.
 
     python -m core train --graph G --data D --out RUN [--preset quick|full] [--nodes A,B] [--steps N]
-                         [--kind NODE=vae|diffusion ...] [--seed K]
+                         [--kind NODE=latent_flow|vae|diffusion ...] [--seed K]
 
 Nodes train one after another in topological order, each with a progress bar.  RUN is a run folder
 (manifest.json + one safetensors file per node); checkpoints are written every --checkpoint-every
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", help="optimiser steps per node (default: the preset's)")
     parser.add_argument(
         "--kind", action="append", default=[], metavar="NODE=KIND",
-        help="mechanism kind of a node (repeatable), e.g. --kind img=vae; image nodes: diffusion (default) or vae",
+        help="mechanism kind of a node (repeatable), e.g. --kind img=vae; image nodes: latent_flow (default), vae or diffusion",
     )
     parser.add_argument("--seed", default="0", help="seed of initialisation and batches (default 0)")
     parser.add_argument("--batch-size", help="mini-batch size (default: the preset's)")
