@@ -52,16 +52,18 @@ class Query:
     given: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        sets = {}
         for role, words in ROLE_WORDS.items():
-            names = as_names(getattr(self, role))
-            object.__setattr__(self, role, names)
-            self.graph.check_nodes(names, words)
+            names = getattr(self, role)
+            if type(names) is not tuple or len(set(names)) < len(names):
+                names = as_names(names)
+                object.__setattr__(self, role, names)
+            sets[role] = self.graph.check_nodes(names, words)
         if not self.outcome:
             raise GraphError("the outcome is empty: choose at least one outcome node")
         for first, second in (("treatment", "outcome"), ("treatment", "given"), ("outcome", "given")):
-            other = set(getattr(self, second))
-            both = [v for v in getattr(self, first) if v in other]
-            if both:
+            if sets[first] & sets[second]:
+                both = [v for v in getattr(self, first) if v in sets[second]]
                 raise GraphError(
                     f"{', '.join(both)} cannot be in both the {ROLE_WORDS[first]} and the {ROLE_WORDS[second]}"
                 )

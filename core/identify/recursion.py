@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, NoReturn, Protocol, TypeVar
+from typing import Generic, NamedTuple, NoReturn, Protocol, TypeVar
 
 from core.errors import WorkbenchError
 from core.graph import ADMG
@@ -138,9 +138,9 @@ class GraphTables:
 # The interface
 
 
-@dataclass(frozen=True, slots=True)
-class Call(Generic[State]):
-    """One call ID(y, x, Q, G[vertices]) of the recursion: ``state`` is what the algebra keeps for Q."""
+class Call(NamedTuple, Generic[State]):
+    """One call ID(y, x, Q, G[vertices]) of the recursion: ``state`` is what the algebra keeps for Q.
+    (A named tuple: the recursion makes many, and they are cheapest so.)"""
 
     outcome: Names
     treatment: Names
@@ -243,23 +243,24 @@ def line_7(algebra: IDAlgebra[State, Result], call: Call[State], district: Names
 def run_id(algebra: IDAlgebra[State, Result], tables: GraphTables, call: Call[State]) -> Result:
     """ID(y, x, Q, G[vertices]) with ``algebra``; raises Hedge at line 5.  Lines 2, 3 and 7 hand
     on a new call (a loop here, not a nested recursion); line 4 recurses once per district."""
+    ancestors_of, ancestors_cut, districts_of = tables.ancestors, tables.ancestors_with_incoming_cut, tables.districts
     while True:
-        y, x, vertices = call.outcome, call.treatment, call.vertices
+        y, x, _, vertices = call
         if not x:
             return line_1(algebra, call)
-        ancestors = tables.ancestors(vertices, y)
+        ancestors = ancestors_of(vertices, y)
         if ancestors != vertices:
             call = line_2(algebra, call, ancestors)
             continue
-        w = (vertices - x) - tables.ancestors_with_incoming_cut(vertices, y, x)
+        w = (vertices - x) - ancestors_cut(vertices, y, x)
         if w:
             call = line_3(call, w)
             continue
-        districts = tables.districts(vertices - x)
+        districts = districts_of(vertices - x)
         if len(districts) > 1:
             return line_4(algebra, tables, call, districts)
         s = districts[0]
-        whole = tables.districts(vertices)
+        whole = districts_of(vertices)
         if len(whole) == 1:
             line_5(call, s)
         if s in whole:

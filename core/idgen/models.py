@@ -11,7 +11,10 @@ from core.errors import WorkbenchError
 from core.graph import Node
 
 if TYPE_CHECKING:
+    import torch
+
     from core.idgen.plan import ModelSpec
+    from core.mechanisms.base import Mechanism
 
 Columns = dict[str, np.ndarray]
 
@@ -105,8 +108,8 @@ class MechanismModel:
     ID-GEN conditional model: the inputs play the role of parents."""
 
     def __init__(self, target: Node, inputs: list[Node], kind: str | None = None, preset: str | None = None,
-                 steps: int | None = None, batch_size: int | None = None, device: Any = None,
-                 progress: Callable[[int, float], Any] | None = None, seed: int = 0, **overrides: Any) -> None:
+                 steps: int | None = None, batch_size: int | None = None, device: torch.device | str | None = None,
+                 progress: Callable[[int, float], object] | None = None, seed: int = 0, **overrides: Any) -> None:
         from core.mechanisms import make_mechanism
         from core.mechanisms.base import node_seed
 
@@ -119,7 +122,7 @@ class MechanismModel:
         self.steps, self.batch_size, self.progress = steps, batch_size, progress
         self.history: list[float] = []
 
-    def _parents(self, inputs: Columns):
+    def _parents(self, inputs: Columns) -> dict[str, torch.Tensor]:
         from core.mechanisms import to_tensor
 
         dev = self.mechanism.device
@@ -136,7 +139,7 @@ class MechanismModel:
         return self
 
     @classmethod
-    def trained(cls, mechanism: Any, target: Node, inputs: list[Node]) -> MechanismModel:
+    def trained(cls, mechanism: Mechanism, target: Node, inputs: list[Node]) -> MechanismModel:
         """Wrap a mechanism that is already fitted to ``target | inputs`` (a workspace run's node
         model): it samples like any other, and refuses to be fitted again."""
         model = cls.__new__(cls)

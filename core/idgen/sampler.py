@@ -10,13 +10,14 @@ variable from its model, in topological order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from core.errors import WorkbenchError
 from core.graph import ADMG
+from core.identify import NameArg
 from core.idgen.compiler import compile_query
 from core.idgen.models import Columns, ConditionalModel, ModelFactory, PretrainedLookup, tabular_factory
 from core.idgen.plan import DataRef, ModelSpec, Plan, PlanStatus
@@ -64,7 +65,8 @@ class IDGen:
 
     # ---- planning
 
-    def plan_query(self, outcome: Iterable[str], treatment: Iterable[str] = (), given: Iterable[str] = ()) -> Plan:
+    def plan_query(self, outcome: NameArg, treatment: NameArg = (), given: NameArg = ()) -> Plan:
+        """The plan for P(outcome | do(treatment), given) on this generator's data (nothing trained)."""
         return compile_query(self.graph, outcome, treatment, given, data_key=self.data_key)
 
     def missing_models(self, plan: Plan) -> list[ModelSpec]:
@@ -100,9 +102,9 @@ class IDGen:
 
     def fit(
         self,
-        outcome: Iterable[str],
-        treatment: Iterable[str] = (),
-        given: Iterable[str] = (),
+        outcome: NameArg,
+        treatment: NameArg = (),
+        given: NameArg = (),
         progress: Callable[[int, int, ModelSpec], None] | None = None,
     ) -> IDGen:
         """Train every model the query needs (reusing cached ones), in dependency order."""
