@@ -56,10 +56,11 @@ def require_identifiable(query: Query) -> None:
     y, x, z = query.outcome_set, query.treatment_set, query.given_set
     if z:
         x, z = idc_reduce(query.graph, y, x, z)
-    solve(VERDICT, GraphTables.of(query.graph), query, start(query.graph, y | z, x, None))
+    t = GraphTables.of(query.graph)
+    solve(VERDICT, t, query, start(t, y | z, x, None))
 
 
 def _estimand(t: GraphTables, query: Query, y: Names, x: Names) -> Estimand:
     """P_x(y) by ID.  The verdict first: cheap, and it spares building estimands a hedge would throw away."""
-    solve(VERDICT, t, query, start(query.graph, y, x, None))
-    return solve(EstimandBuilder(t), t, query, start(query.graph, y, x, CurrentDistribution()))
+    solve(VERDICT, t, query, start(t, y, x, None))
+    return solve(EstimandBuilder(t), t, query, start(t, y, x, CurrentDistribution()))

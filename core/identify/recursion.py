@@ -73,6 +73,7 @@ class GraphTables:
     pa: dict[str, Names]
     sib: dict[str, Names]
     pos: dict[str, int]
+    vertices: Names  # every node: the vertex set of the first call
 
     @staticmethod
     def of(graph: ADMG) -> GraphTables:
@@ -80,6 +81,7 @@ class GraphTables:
             {v: graph.parents(v) for v in graph.names},
             {v: graph.siblings(v) for v in graph.names},
             {v: i for i, v in enumerate(graph.topological_order())},
+            frozenset(graph.names),
         )
 
     def sort(self, names: Iterable[str]) -> tuple[str, ...]:
@@ -293,6 +295,6 @@ def not_identifiable(tables: GraphTables, hedge: Hedge, query: Query) -> NotIden
     return NotIdentifiable(reason, (frozenset(hedge.f), frozenset(hedge.f_prime)))
 
 
-def start(graph: ADMG, outcome: Names, treatment: Names, state: State) -> Call[State]:
-    """The first call ID(y, x, Q, G) on the whole of ``graph``."""
-    return Call(outcome, treatment, state, frozenset(graph.names))
+def start(tables: GraphTables, outcome: Names, treatment: Names, state: State) -> Call[State]:
+    """The first call ID(y, x, Q, G) on the whole input graph."""
+    return Call(outcome, treatment, state, tables.vertices)

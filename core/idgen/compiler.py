@@ -121,8 +121,8 @@ def compile_plan(query: Query, data_key: str = "observed") -> Plan:
     x2, z2 = idc_reduce(graph, y, x, z)
     compiler = PlanCompiler(graph)
     observed = DataRef(data_key)
-    first = start(graph, y | z2, x2, Stage(observed, graph, frozenset()))
-    net = solve(compiler, GraphTables.of(graph), query, first)
+    tables = GraphTables.of(graph)
+    net = solve(compiler, tables, query, start(tables, y | z2, x2, Stage(observed, graph, frozenset())))
     if z2:
         # P_x(y | z): sample P_x(y, z) with x drawn independently, then model y given (z, x).
         ordered_x = tuple(graph.sort(x2))

@@ -43,11 +43,12 @@ def names(*vs: str) -> Names:
 
 
 def estimand_call(g: ADMG, y: Names, x: Names) -> tuple[EstimandBuilder, Call[CurrentDistribution]]:
-    return EstimandBuilder(GraphTables.of(g)), start(g, y, x, CurrentDistribution())
+    tables = GraphTables.of(g)
+    return EstimandBuilder(tables), start(tables, y, x, CurrentDistribution())
 
 
 def plan_call(g: ADMG, y: Names, x: Names) -> tuple[PlanCompiler, Call[Stage]]:
-    return PlanCompiler(g), start(g, y, x, Stage(OBSERVED, g, frozenset()))
+    return PlanCompiler(g), start(GraphTables.of(g), y, x, Stage(OBSERVED, g, frozenset()))
 
 
 def models(net: Network) -> dict[str, str]:
@@ -119,7 +120,7 @@ def test_line_2_sums_summed_members_out_of_a_chain() -> None:
 
 def test_line_3_adds_w_and_keeps_q() -> None:
     g = graph("Z->X->Y")
-    for algebra, call in (estimand_call(g, names("Y"), names("X")), plan_call(g, names("Y"), names("X"))):
+    for _algebra, call in (estimand_call(g, names("Y"), names("X")), plan_call(g, names("Y"), names("X"))):
         tables = GraphTables.of(g)
         w = (call.vertices - call.treatment) - tables.ancestors_with_incoming_cut(call.vertices, call.outcome,
                                                                                    call.treatment)
@@ -242,7 +243,7 @@ def test_run_id_walks_the_same_lines_with_both_algebras(spec: str, y: Sequence[s
         assert result == run_id(algebra, tables, call)  # recording changes nothing
         walked.append(recorder.lines)
     assert walked == [lines, lines]
-    assert run_id(VERDICT, tables, start(g, frozenset(y), frozenset(x), None)) is None
+    assert run_id(VERDICT, tables, start(tables, frozenset(y), frozenset(x), None)) is None
 
 
 def test_the_estimand_of_the_walk_is_the_napkin_formula() -> None:
