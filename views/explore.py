@@ -16,6 +16,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.errors import WorkbenchError
+from core.identify import query_text
 from core.scm.conditional import NodeValue
 from views.common import model_page_context
 from workbench import train_page
@@ -53,7 +54,6 @@ from workbench.explore.readouts import (
 )
 from workbench.explore.truth import truth_counterfactual, truth_interventional
 from workbench.keys import ExplorePage as K
-from workbench.query import query_text
 
 ctx = model_page_context(
     "Explore",

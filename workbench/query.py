@@ -1,4 +1,4 @@
-"""The causal question asked on the Graph page: roles, validation, the formula and the hedge in words."""
+"""The causal question asked on the Graph page: roles, the formula and the hedge in words (checked by ``core.identify.Query``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from core.graph import ADMG, GraphError
-from core.identify import NotIdentifiable, identify
+from core.graph import ADMG
+from core.identify import NotIdentifiable, Query, identify_query
 
 ROLES = ("treatment", "outcome", "given")  # the parts of P(outcome | do(treatment), given)
 DAGITTY_ROLES = {"exposure": "treatment", "outcome": "outcome", "adjusted": "given"}  # dagitty role -> ours
@@ -25,29 +25,6 @@ def roles_from_graph(graph: ADMG) -> dict[str, list[str]]:
         if role in DAGITTY_ROLES:
             out[DAGITTY_ROLES[role]].append(n.name)
     return out
-
-
-def check_query(graph: ADMG, treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> None:
-    """Refuse a malformed query P(outcome | do(treatment), given) with one line naming the problem."""
-    t, y, z = list(treatment), list(outcome), list(given)
-    graph.check_nodes(t, "treatment")
-    graph.check_nodes(y, "outcome")
-    graph.check_nodes(z, "conditioning set")
-    if not y:
-        raise GraphError("choose at least one outcome")
-    pairs = ((t, y, "treatment", "outcome"), (t, z, "treatment", "conditioning set"),
-             (y, z, "outcome", "conditioning set"))
-    for a, b, first, second in pairs:
-        both = [v for v in a if v in set(b)]
-        if both:
-            raise GraphError(f"{', '.join(both)} cannot be in both the {first} and the {second}")
-
-
-def query_text(treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> str:
-    """``P(Y | do(X), Z)`` in plain text."""
-    t, y, z = list(treatment), list(outcome), list(given)
-    cond = ([f"do({', '.join(t)})"] if t else []) + ([", ".join(z)] if z else [])
-    return f"P({', '.join(y)}" + (f" | {', '.join(cond)})" if cond else ")")
 
 
 def _tex_names(names: Iterable[str]) -> str:
@@ -141,19 +118,16 @@ class QueryAnswer:
 def answer_query(graph: ADMG, treatment: Iterable[str], outcome: Iterable[str], given: Iterable[str] = ()) -> QueryAnswer:
     """Run identification (ID, or IDC when ``given`` is non-empty) for P(outcome | do(treatment), given).
 
-    Bad input raises ``GraphError``; a non-identifiable query is a normal answer carrying the hedge.
+    Bad input raises ``GraphError`` (``core.identify.Query``); a non-identifiable query is a normal
+    answer carrying the hedge.
     """
-    t, y, z = list(treatment), list(outcome), list(given)
-    check_query(graph, t, y, z)
-    q = query_text(t, y, z)
+    query = Query.of(graph, treatment, outcome, given)
     try:
-        est = identify(graph, t, y, given=z)
+        est = identify_query(query)
     except NotIdentifiable as e:
-        hedge = getattr(e, "hedge", None)
-        if hedge is not None:
-            hedge = (frozenset(hedge[0]), frozenset(hedge[1]))
-        return QueryAnswer(q, False, hedge=hedge, reason=getattr(e, "reason", "") or str(e))
-    return QueryAnswer(q, True, text=est.to_text(), latex=est.to_latex(), estimand_json=est.to_json())
+        hedge = (frozenset(e.hedge[0]), frozenset(e.hedge[1]))
+        return QueryAnswer(query.text(), False, hedge=hedge, reason=e.reason)
+    return QueryAnswer(query.text(), True, text=est.to_text(), latex=est.to_latex(), estimand_json=est.to_json())
 
 
 def hedge_words(answer: QueryAnswer) -> str:

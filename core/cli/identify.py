@@ -3,8 +3,8 @@
     python -m core identify --graph G --do X[,X2] --outcome Y[,Y2] [--given Z[,Z2]] [--format text|latex|json]
 
 --graph takes a node-link JSON or dagitty file.  Exit 0 whether or not the query is identifiable;
-exit 2 with one line on stderr for bad input (unreadable or malformed graph, cycle, unknown node,
-treatment equal to the outcome, empty outcome).  JSON answers:
+exit 2 with one line on stderr for bad input (unreadable or malformed graph, cycle, or a query that
+``core.identify.Query`` refuses: unknown node, empty outcome, a node in two roles).  JSON answers:
 
     {"identifiable": true, "estimand": TREE, "text": "...", "latex": "..."}
     {"identifiable": false, "hedge": [[F...], [F'...]], "reason": "..."}
@@ -17,6 +17,7 @@ import json
 
 from core.cli import split_names
 from core.errors import WorkbenchError
+from core.graph.node import JSONValue
 
 FORMATS = ("text", "latex", "json")
 
@@ -30,14 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="text", choices=FORMATS, help="text (default), latex or json")
 
 
-def answer(graph_source: str, treatment: list[str], outcome: list[str], given: list[str]) -> dict:
+def answer(graph_source: str, treatment: list[str], outcome: list[str], given: list[str]) -> dict[str, JSONValue]:
     """The JSON answer for one query (raises WorkbenchError for bad input)."""
     from core.graph import load_graph
-    from core.identify import NotIdentifiable, identify
+    from core.identify import NotIdentifiable, Query, identify_query
 
     graph = load_graph(graph_source)
+    query = Query.of(graph, treatment, outcome, given)
     try:
-        estimand = identify(graph, treatment, outcome, given)
+        estimand = identify_query(query)
     except NotIdentifiable as e:
         f, f_prime = e.hedge
         return {
@@ -57,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
     if args.format not in FORMATS:
         raise WorkbenchError(f"unknown format {args.format!r} (one of {', '.join(FORMATS)})")
     treatment, outcome, given = split_names(args.do), split_names(args.outcome), split_names(args.given)
-    if not outcome:
-        raise WorkbenchError("the outcome is empty: name at least one outcome node with --outcome")
     result = answer(args.graph, treatment, outcome, given)
     if args.format == "json":
         print(json.dumps(result))

@@ -8,17 +8,13 @@ from collections.abc import Iterable, Sequence
 from core.effects.samplers import Sampler
 from core.errors import WorkbenchError
 from core.graph import ADMG
+from core.identify import Query, require_identifiable
 
 
-def check_effect_names(graph: ADMG, treatment: str, outcome: str, given: Iterable[str]) -> None:
-    """Treatment, outcome and conditioning nodes exist, and none of ``given`` is the treatment or the outcome."""
-    given = list(given)
-    graph.check_nodes([treatment, outcome, *given], "effect query")
-    if treatment == outcome:
-        raise WorkbenchError(f"treatment and outcome are the same node {treatment!r}")
-    for z in given:
-        if z in (treatment, outcome):
-            raise WorkbenchError(f"cannot condition on {z}: it is the treatment or the outcome")
+def check_effect_names(graph: ADMG, treatment: str, outcome: str, given: Iterable[str]) -> Query:
+    """The query P(outcome | do(treatment), given): its nodes exist and none is in two roles
+    (``core.identify.Query`` checks it and names the problem)."""
+    return Query.of(graph, [treatment], [outcome], given)
 
 
 def check_mediators(graph: ADMG, treatment: str, mediators: Sequence[str], outcome: str) -> None:
@@ -37,6 +33,4 @@ def check_identifiable(
     (with the hedge) otherwise.  Ground-truth worlds and Markovian graphs need no check."""
     if getattr(sampler, "ground_truth", False) or sampler.graph.is_markovian:
         return
-    from core.identify import identify  # raises NotIdentifiable
-
-    identify(sampler.graph, frozenset(treatment), frozenset(outcome), frozenset(given))
+    require_identifiable(Query.of(sampler.graph, treatment, outcome, given))

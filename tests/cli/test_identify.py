@@ -82,7 +82,7 @@ def test_multi_variable_query(tmp_path: Path) -> None:
         ('{"nodes": [{"name": "X"}], "directed": [["X", "Q"]]', ["--do", "X", "--outcome", "Y"], "error:"),
         ("dag { X -> Y ; Y -> X }", ["--do", "X", "--outcome", "Y"], "directed cycle"),
         ("dag { X -> Y }", ["--do", "Q", "--outcome", "Y"], "unknown node 'Q'"),
-        ("dag { X -> Y }", ["--do", "X", "--outcome", "X"], "X cannot be both treatment and outcome"),
+        ("dag { X -> Y }", ["--do", "X", "--outcome", "X"], "X cannot be in both the treatment and the outcome"),
         ("dag { X -> Y }", ["--do", "X", "--outcome", ","], "outcome is empty"),
     ],
 )

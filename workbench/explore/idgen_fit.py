@@ -30,7 +30,7 @@ from workbench.explore.models import CacheKey, IDGenSettings, ModelHub, Sources,
 from workbench.explore.question import DoQuery
 
 if TYPE_CHECKING:
-    from core.idgen.sampler import ConditionalModel, ModelFactory, PretrainedLookup
+    from core.idgen import ConditionalModel, ModelFactory, PretrainedLookup
     from core.runs.checkpoint import Run
     from core.runs.train import Progress
 

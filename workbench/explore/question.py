@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from core.graph import ADMG
-from core.identify import identify
+from core.identify import Query, query_text, require_identifiable
 from core.identify.estimand import latex_name
 from core.scm.conditional import NodeValue, conditions_text, value_text
-from workbench.query import QueryAnswer, check_query, hedge_words, query_text, roles_from_graph
+from workbench.query import QueryAnswer, hedge_words, roles_from_graph
 
 # (F, F'): the two districts of a hedge (core.identify.NotIdentifiable.hedge)
 Hedge: TypeAlias = tuple[frozenset[str], frozenset[str]]
@@ -25,7 +25,7 @@ Hedge: TypeAlias = tuple[frozenset[str], frozenset[str]]
 @dataclass(frozen=True)
 class DoQuery:
     """``P(outcome | do(treatment), given)`` on ``graph``, before any value is chosen; checked when
-    made (``workbench.query.check_query``: known nodes, no node in two roles)."""
+    made (``core.identify.Query``: known nodes, no node in two roles)."""
 
     graph: ADMG
     treatment: str
@@ -34,7 +34,7 @@ class DoQuery:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "given", tuple(self.given))
-        check_query(self.graph, [self.treatment], [self.outcome], self.given)
+        Query.of(self.graph, [self.treatment], [self.outcome], self.given)
 
     def unconditional(self) -> DoQuery:
         """The same query without ``given`` (a counterfactual keeps each unit's own Z)."""
@@ -60,7 +60,7 @@ class ExploreQuery:
         object.__setattr__(self, "given", dict(self.given))
         object.__setattr__(self, "n", int(self.n))
         object.__setattr__(self, "seed", int(self.seed))
-        check_query(self.graph, [self.treatment], [self.outcome], list(self.given))
+        Query.of(self.graph, [self.treatment], [self.outcome], list(self.given))
 
     @property
     def do_query(self) -> DoQuery:
@@ -112,7 +112,7 @@ def check_identifiable(query: DoQuery) -> None:
     query (IDC when ``given`` is non-empty; on a Markovian graph every query is identifiable)."""
     if query.graph.is_markovian:
         return
-    identify(query.graph, [query.treatment], [query.outcome], list(query.given))
+    require_identifiable(Query.of(query.graph, [query.treatment], [query.outcome], list(query.given)))
 
 
 def given_choices(graph: ADMG, treatment: str, outcome: str) -> list[str]:

@@ -157,7 +157,7 @@ def test_idgen_reuses_the_runs_face_model_instead_of_training(faces_ws, monkeypa
     exactly the trained node model.  Fitting any neural model here fails the test."""
     from dataclasses import replace
 
-    from core.idgen import sampler as idgen
+    from core.idgen import MechanismModel
     from workbench.explore.idgen_fit import idgen_for, idgen_settings, idgen_status
     from workbench.explore.models import ModelHub, Sources
     from workbench.explore.question import DoQuery
@@ -167,7 +167,7 @@ def test_idgen_reuses_the_runs_face_model_instead_of_training(faces_ws, monkeypa
     def no_training(self, inputs, target):
         raise AssertionError(f"ID-GEN retrained {self.target.name}, which the run already has")
 
-    monkeypatch.setattr(idgen.MechanismModel, "fit", no_training)
+    monkeypatch.setattr(MechanismModel, "fit", no_training)
     hub = ModelHub()
     sources = Sources(hub, ds, run=run, settings=idgen_settings(ws.settings))
     query = DoQuery(graph, "Male", "Face")
