@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8501
+# Listening beyond this machine is a choice made out loud: a HOST other than the loopback needs PUBLIC=1.
+PUBLIC ?= 0
 
-.PHONY: run test test-all browser lint bench clean-venv
+.PHONY: run check-host test test-all browser lint bench clean-venv
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +24,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+# HOST=0.0.0.0 (from the command line or the environment) alone is refused; with PUBLIC=1 it runs, with a warning.
+check-host:
+	@case "$(HOST)" in \
+	  127.0.0.1|localhost|::1) ;; \
+	  *) if [ "$(PUBLIC)" = 1 ]; then \
+	       echo "warning: the app listens on $(HOST):$(PORT): anyone who can reach this machine can use it" >&2; \
+	     else \
+	       echo "make run: HOST=$(HOST) would let other machines reach the app; add PUBLIC=1 to allow it (or unset HOST)" >&2; \
+	       exit 2; \
+	     fi ;; \
+	esac
+
+run: check-host $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
 		--browser.gatherUsageStats false --server.headless true
 

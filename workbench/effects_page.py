@@ -253,7 +253,10 @@ def load_uploaded_predictor(spec: bytes, weights: bytes, graph: ADMG) -> Predict
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "predictor.json").write_bytes(spec)
         Path(tmp, "predictor.safetensors").write_bytes(weights)
-        module, inputs = load_predictor(tmp)
+        try:
+            module, inputs = load_predictor(tmp)  # sizes checked against PREDICTOR_LIMITS first
+        except (RuntimeError, MemoryError) as e:  # within the limits, yet more than this machine can give
+            raise WorkbenchError(f"the uploaded predictor cannot be built here ({type(e).__name__})") from None
     missing = [v for v in inputs if v not in graph]
     if missing:
         raise WorkbenchError(f"the predictor's input {missing[0]!r} is not a node of the graph")

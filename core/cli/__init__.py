@@ -2,15 +2,21 @@
 
 Each command lives in its own module ``core.cli.<name>`` with ``add_arguments(parser)`` and
 ``run(args) -> int``; modules are imported only when their command runs, so ``identify`` never
-imports torch.  Bad input (a ``WorkbenchError``) prints one line on stderr and exits 2.
+imports torch.  Bad input prints one line on stderr and exits 2: a ``WorkbenchError``, a file that
+cannot be read or written (``OSError``), and a flag argparse cannot parse (:class:`OneLineParser`).
+A command's output never replaces one of its inputs (:func:`check_output`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 from core.errors import WorkbenchError
 
@@ -34,8 +40,15 @@ def _load(name: str) -> ModuleType | None:
         raise
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a bad flag reported in one line (not a usage block) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description="Causal Workbench command line")
+    parser = OneLineParser(prog="python -m core", description="Causal Workbench command line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = _load(name)
@@ -56,10 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except WorkbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
         print(f"error: file not found: {e.filename}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path that cannot be read or written: a folder given for a file, no permission
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {' '.join((e.strerror or str(e)).split())}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -92,3 +109,24 @@ def integer(text: str, flag: str) -> int:
         return int(text)
     except ValueError:
         raise WorkbenchError(f"{flag} must be an integer, got {text!r}") from None
+
+
+def bounded_integer(text: str, flag: str, low: int, high: int) -> int:
+    """``text`` as an integer in ``low..high``, or one line naming ``flag`` and the range."""
+    value = integer(text, flag)
+    if not low <= value <= high:
+        raise WorkbenchError(f"{flag} must be between {low:,} and {high:,}, got {text}")
+    return value
+
+
+def check_output(out: str, inputs: Mapping[str, str | None]) -> None:
+    """Refuse an output path that is, holds or lies inside one of this command's inputs
+    (``{"--data": path, ...}``): writing it would destroy the input."""
+    target = Path(os.path.abspath(out)).resolve()
+    for flag, path in inputs.items():
+        if not path:
+            continue
+        source = Path(os.path.abspath(path)).resolve()
+        if target == source or source.is_relative_to(target) or target.is_relative_to(source):
+            raise WorkbenchError(f"--out {out} would overwrite {flag} {path}, an input of this command: "
+                                 "write the output elsewhere")

@@ -36,10 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.units < 2:
-        raise WorkbenchError(f"--units must be at least 2, got {args.units}")
-    if args.reader_steps < 1:
-        raise WorkbenchError(f"--reader-steps must be a positive integer, got {args.reader_steps}")
+    from core.runs.manifest import MAX_STEPS, read_run_manifest
+    from core.worlds.registry import MAX_UNITS
+
+    if not 2 <= args.units <= MAX_UNITS:
+        raise WorkbenchError(f"--units must be between 2 and {MAX_UNITS:,}, got {args.units}")
+    if not 1 <= args.reader_steps <= MAX_STEPS:
+        raise WorkbenchError(f"--reader-steps must be between 1 and {MAX_STEPS:,}, got {args.reader_steps}")
+    read_run_manifest(args.run)  # a bad run is refused before torch is imported
     from core.check.soundness import format_table
     from core.check.suite import check_run
     from core.cli.effects import run_data

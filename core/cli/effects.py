@@ -13,7 +13,8 @@ identifiable gets one line naming the hedge.  Examples:
     python -m core effects --run runs/napkin --data data/napkin --treatment X --outcome Y   (ID-GEN)
 
 Image outcomes are averaged through a read-out: ``--readout ATTR`` reads attribute ATTR of the
-outcome images with the world's probe (``--world`` only).
+outcome images with the world's probe (``--world`` only).  Limits: ``--n`` 1..1,000,000 samples per
+arm, ``--boot`` 10..100,000 resamples, and ``--n`` times ``--boot`` at most 1,000,000,000.
 """
 
 from __future__ import annotations
@@ -25,8 +26,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.cli import key_values, split_names
+from core.cli import bounded_integer, key_values, split_names
 from core.errors import WorkbenchError
+from core.worlds.registry import MAX_UNITS
+
+MIN_BOOT, MAX_BOOT = 10, 100_000  # bootstrap resamples: fewer cannot place a 95% interval's ends
+MAX_RESAMPLED = 10**9  # samples per arm times resamples: the bootstrap's work
 
 if TYPE_CHECKING:
     from core.data import Dataset
@@ -50,8 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--values", metavar="A,B", help="compare do(T=A) with do(T=B) (default 1,0; mean +- sd if continuous)")
     p.add_argument("--readout", metavar="ATTR", help="for an image outcome: the probe attribute to average")
-    p.add_argument("--n", type=int, default=4000, help="samples per arm (default 4000)")
-    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--n", default="4000", help=f"samples per arm (default 4000, at most {MAX_UNITS:,})")
+    p.add_argument("--boot", default="1000",
+                   help=f"bootstrap resamples for the intervals (default 1000; {MIN_BOOT}..{MAX_BOOT:,})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", help="with --run: the run's training data (needed when the graph has hidden confounders)")
     p.add_argument("--preset", choices=["quick", "full"], help="ID-GEN's neural models: preset (default by device)")
@@ -81,6 +87,9 @@ def load_sampler(args: argparse.Namespace) -> tuple[Sampler, World | None]:
         return WorldSampler(world), world
     if args.param:
         raise WorkbenchError("--param applies to --world only")
+    from core.runs.manifest import read_run_manifest
+
+    read_run_manifest(args.run)  # a bad run is refused before torch is imported
     from core.runs.checkpoint import load_run
 
     run = load_run(args.run)
@@ -129,9 +138,10 @@ def idgen_sampler(run: Run, args: argparse.Namespace) -> IDGenSampler:
     """An ID-GEN sampler over the run's graph and data; neural models take the run's mechanism kinds."""
     from core.effects import IDGenSampler
     from core.idgen import IDGen, mechanism_factory
+    from core.runs.manifest import MAX_STEPS
 
-    if args.steps is not None and args.steps < 1:
-        raise WorkbenchError(f"--steps must be a positive integer, got {args.steps}")
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise WorkbenchError(f"--steps must be between 1 and {MAX_STEPS:,}, got {args.steps}")
     ds = run_data(run, args.data)
     kinds = {v: run.entry(v).get("kind") for v in run.graph.names if v in run.manifest.get("nodes", {})}
     options = {k: v for k, v in (("preset", args.preset), ("steps", args.steps)) if v is not None}
@@ -172,9 +182,20 @@ def _jsonable(obj: object) -> object:
     return obj
 
 
+def check_sizes(args: argparse.Namespace) -> tuple[int, int]:
+    """(samples per arm, bootstrap resamples), each within its limit, and their product too."""
+    n = bounded_integer(args.n, "--n", 1, MAX_UNITS)
+    boot = bounded_integer(args.boot, "--boot", MIN_BOOT, MAX_BOOT)
+    if n * boot > MAX_RESAMPLED:
+        raise WorkbenchError(f"--n {n:,} times --boot {boot:,} is more than {MAX_RESAMPLED:,} resampled values: "
+                             "lower one of them")
+    return n, boot
+
+
 def run(args: argparse.Namespace) -> int:
     from core.effects import average_effect, conditional_effects, mediation_effects
 
+    n, boot = check_sizes(args)
     sampler, world = load_sampler(args)
     g = sampler.graph
     g.check_nodes([args.treatment, args.outcome], "effects")
@@ -186,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
             raise WorkbenchError(f"--values takes two values A,B; got {args.values!r}")
         t = g.node(args.treatment).type
         a, b = _value(parts[0], t), _value(parts[1], t)
-    common = {"n": args.n, "seed": args.seed, "readout": readout, "n_boot": args.boot}
+    common = {"n": n, "seed": args.seed, "readout": readout, "n_boot": boot}
     if args.mediator:
         rep = mediation_effects(sampler, args.treatment, split_names(args.mediator), args.outcome, a=a, b=b, **common)
         payload, lines = {"mediation": rep.to_dict()}, rep.lines()

@@ -9,21 +9,25 @@ Two sources of a sampler:
   otherwise; ``--preset`` and ``--steps`` apply) and samples.
 
 Values: ``--do X=1`` (a level or a number), ``--do X=path/to/image.png`` for an image node; several
-``--do``/``--given`` flags or comma-separated ``X=1,Z=0``.
+``--do``/``--given`` flags or comma-separated ``X=1,Z=0``.  Every flag is checked before any data
+is read or any model trained; ``--n`` is at most 1,000,000, and ``--out`` may not be (or hold, or lie
+inside) an input of the command.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.cli import split_names
+from core.cli import bounded_integer, check_output, split_names
 from core.errors import WorkbenchError
 from core.graph import ADMG, load_graph
+from core.worlds.registry import MAX_UNITS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,15 +40,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--given", action="append", default=[], metavar="Z=V", help="conditioning value (ID-GEN)")
     p.add_argument("--counterfactual-of", dest="counterfactual_of", metavar="DATA_ROWS",
                    help="with --run: rows of --data to take counterfactuals of, e.g. 0-15 or 3,7,9")
-    p.add_argument("--n", type=int, default=100, help="number of units (default 100)")
+    p.add_argument("--n", default="100", help=f"number of units (default 100, at most {MAX_UNITS:,})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preset", choices=["quick", "full"], help="ID-GEN mechanism preset (default by device)")
-    p.add_argument("--steps", type=int, help="ID-GEN training steps per neural model")
+    p.add_argument("--steps", help="ID-GEN training steps per neural model")
     p.add_argument("--out", required=True, help="dataset folder to write (must not exist, or be one of ours)")
 
 
 def parse_assignments(items: list[str], graph: ADMG, what: str) -> dict[str, Any]:
-    """``["X=1", "Z=0,W=img.png"]`` -> values typed by the graph's nodes."""
+    """``["X=1", "Z=0,W=img.png"]`` -> values typed by the graph's nodes (numbers must be finite)."""
     out: dict[str, Any] = {}
     for item in items:
         for part in split_names(item):
@@ -72,64 +76,95 @@ def parse_assignments(items: list[str], graph: ADMG, what: str) -> dict[str, Any
                     out[name] = float(raw)
                 except ValueError:
                     raise WorkbenchError(f"--{what} {name}: expected a number, got {raw!r}") from None
+                if not math.isfinite(out[name]):
+                    raise WorkbenchError(f"--{what} {name}={raw}: the value must be a finite number")
     return out
 
 
+def image_paths(items: list[str], graph: ADMG) -> list[str]:
+    """The image files named by ``--do``/``--given`` values of image nodes (inputs of the command)."""
+    paths = []
+    for item in items:
+        for part in split_names(item):
+            name, _, raw = part.partition("=")
+            if name.strip() in graph and graph.node(name.strip()).type == "image":
+                paths.append(raw.strip())
+    return paths
+
+
 def parse_rows(text: str, n: int) -> np.ndarray:
+    """``0-15`` or ``3,7,9`` as row numbers, each checked against ``n`` rows before any range is built."""
     rows: list[int] = []
     for part in split_names(text):
         a, dash, b = part.partition("-")
         try:
-            rows += list(range(int(a), int(b) + 1)) if dash else [int(a)]
+            first, last = int(a), int(b) if dash else int(a)
         except ValueError:
             raise WorkbenchError(f"--counterfactual-of: bad row range {part!r} (use 0-15 or 3,7,9)") from None
-    bad = [r for r in rows if not 0 <= r < n]
-    if not rows or bad:
-        raise WorkbenchError(f"--counterfactual-of: rows must be in 0..{n - 1}" + (f", got {bad[0]}" if bad else ""))
+        for r in (first, last):
+            if not 0 <= r < n:
+                raise WorkbenchError(f"--counterfactual-of: rows must be in 0..{n - 1}, got {r}")
+        rows += range(first, last + 1)
+    if not rows:
+        raise WorkbenchError(f"--counterfactual-of: rows must be in 0..{n - 1}")
     return np.asarray(rows)
 
 
 def run(args: argparse.Namespace) -> int:
     from core.data import Dataset, load_dataset
+    from core.runs.manifest import MAX_STEPS
 
-    if args.n < 1:
-        raise WorkbenchError(f"--n must be at least 1, got {args.n}")
+    n = bounded_integer(args.n, "--n", 1, MAX_UNITS)
+    steps = None if args.steps is None else bounded_integer(args.steps, "--steps", 1, MAX_STEPS)
     if bool(args.run) == bool(args.graph):
         raise WorkbenchError("give either --run RUN (a trained Neural SCM) or --graph G --data D (ID-GEN)")
+    check_output(args.out, {"--data": args.data, "--run": args.run, "--graph": args.graph})
+    if Path(args.out).suffix.lower() != ".npz":
+        from core.data.folder import check_writable
+
+        check_writable(args.out)  # before anything is read or trained, not only when writing
     if args.run:
+        from core.runs.manifest import manifest_graph, read_run_manifest
+
+        graph = manifest_graph(read_run_manifest(args.run), Path(args.run))  # checked before torch is imported
+        do = parse_assignments(args.do, graph, "do")
+        for path in image_paths(args.do, graph):
+            check_output(args.out, {"--do": path})
+        if args.given:
+            raise WorkbenchError("--given needs ID-GEN: use --graph G --data D")
+        if args.counterfactual_of and not args.data:
+            raise WorkbenchError("--counterfactual-of needs --data with the factual units")
         from core.runs.checkpoint import load_run
         from core.scm import NeuralSCM
 
         trained = load_run(args.run)
         graph = trained.graph
         scm = NeuralSCM(graph, trained.mechanisms())
-        do = parse_assignments(args.do, graph, "do")
-        if args.given:
-            raise WorkbenchError("--given needs ID-GEN: use --graph G --data D")
         if args.counterfactual_of:
-            if not args.data:
-                raise WorkbenchError("--counterfactual-of needs --data with the factual units")
             data = load_dataset(args.data, graph)
             rows = parse_rows(args.counterfactual_of, data.n)
             values = scm.counterfactual_samples({k: v[rows] for k, v in data.values.items()}, do)
         else:
-            values = scm.interventional_samples(do, args.n, seed=args.seed)
+            values = scm.interventional_samples(do, n, seed=args.seed)
         keep = split_names(args.outcome) or list(graph.names)
     else:
-        from core.idgen import IDGen, mechanism_factory
-
         if not args.data:
             raise WorkbenchError("ID-GEN needs --data (the observational training data)")
         if args.counterfactual_of:
             raise WorkbenchError("--counterfactual-of needs a trained Neural SCM (--run)")
         graph = load_graph(args.graph)
-        data = load_dataset(args.data, graph)
         outcome = split_names(args.outcome)
         if not outcome:
             raise WorkbenchError("ID-GEN needs --outcome")
+        graph.check_nodes(outcome, "--outcome")
         do = parse_assignments(args.do, graph, "do")
         given = parse_assignments(args.given, graph, "given")
-        options = {k: v for k, v in (("preset", args.preset), ("steps", args.steps)) if v is not None}
+        for path in image_paths(args.do + args.given, graph):
+            check_output(args.out, {"--do/--given": path})
+        data = load_dataset(args.data, graph)
+        from core.idgen import IDGen, mechanism_factory
+
+        options = {k: v for k, v in (("preset", args.preset), ("steps", steps)) if v is not None}
         gen = IDGen(graph, data.values, model_factory=mechanism_factory(seed=args.seed, **options), seed=args.seed,
                     data_key=data.fingerprint)
         plan = gen.plan_query(outcome, list(do), list(given))
@@ -137,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         for i, spec in enumerate(plan.models, 1):
             print(f"  [{i}/{len(plan.models)}] {spec.describe()}", file=sys.stderr)
         gen.fit(outcome, list(do), list(given))
-        values = gen.sample(do=do, n=args.n, given=given, seed=args.seed)
+        values = gen.sample(do=do, n=n, given=given, seed=args.seed)
         keep = [*graph.sort(set(outcome) | set(do) | set(given))]
     sub = graph.subgraph(keep)
     out = Dataset.from_values({k: np.asarray(values[k]) for k in keep}, sub)

@@ -7,8 +7,10 @@ Nodes train one after another in topological order, each with a progress bar.  R
 (manifest.json + one safetensors file per node); checkpoints are written every --checkpoint-every
 steps and at the end, so after an interruption (Ctrl-C, a crash, a killed job) the SAME command
 continues from the last checkpoint.  Nodes already trained are skipped; nothing trained is ever
-overwritten, and a folder that is not a run folder is never written into.  Ctrl-C stops cleanly
-(checkpoint first); a second Ctrl-C aborts.
+overwritten, and a folder that is not a run folder is never written into.  One writer per run
+folder: a second ``train`` on the same RUN stops at once with one line naming the first.  Ctrl-C
+stops cleanly (checkpoint first); a second Ctrl-C aborts.  Every flag (device included) is checked
+before any data is read or any folder created.
 
 Several GPUs: `accelerate launch -m core train ...` (see docs/multi-gpu.md).
 """
@@ -25,7 +27,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from core.cli import integer, key_values, split_names
+from core.cli import check_output, integer, key_values, split_names
 from core.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -59,8 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def positive_int(text: str | None, flag: str) -> int | None:
-    """``text`` as a positive integer (None stays None); anything else is a one-line error naming ``flag``."""
+def positive_int(text: str | None, flag: str, high: int | None = None) -> int | None:
+    """``text`` as a positive integer of at most ``high`` (None stays None); anything else is a one-line
+    error naming ``flag``."""
     if text is None:
         return None
     try:
@@ -69,12 +72,15 @@ def positive_int(text: str | None, flag: str) -> int | None:
         raise WorkbenchError(f"{flag} must be a positive integer, got {text!r}") from None
     if value < 1:
         raise WorkbenchError(f"{flag} must be a positive integer, got {text!r}")
+    if high is not None and value > high:
+        raise WorkbenchError(f"{flag} must be at most {high:,}, got {text}")
     return value
 
 
 def parse_options(args: argparse.Namespace) -> TrainOptions:
     """The training options the flags ask for, each checked with a one-line error."""
     from core.mechanisms.base import PRESETS
+    from core.runs.manifest import MAX_BATCH_SIZE, MAX_STEPS
     from core.runs.train import TrainOptions
 
     if args.preset is not None and args.preset not in PRESETS:
@@ -88,13 +94,13 @@ def parse_options(args: argparse.Namespace) -> TrainOptions:
             raise WorkbenchError(f"--lr must be a positive number, got {args.lr!r}") from None
     return TrainOptions(
         preset=args.preset,
-        steps=positive_int(args.steps, "--steps"),
-        batch_size=positive_int(args.batch_size, "--batch-size"),
+        steps=positive_int(args.steps, "--steps", MAX_STEPS),
+        batch_size=positive_int(args.batch_size, "--batch-size", MAX_BATCH_SIZE),
         lr=lr,
         kinds=key_values(args.kind, "--kind", "NODE=KIND", value_required=True),
         seed=seed,
         optimizer=args.optimizer,
-        checkpoint_every=positive_int(args.checkpoint_every, "--checkpoint-every"),
+        checkpoint_every=positive_int(args.checkpoint_every, "--checkpoint-every", MAX_STEPS),
         device=args.device,
         mixed_precision=args.mixed_precision,
     )
@@ -160,17 +166,21 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     from core.graph import load_graph
-    from core.runs.checkpoint import check_writable_run_folder
+    from core.runs.manifest import check_writable_run_folder
 
-    options = parse_options(args)
+    check_output(args.out, {"--data": args.data, "--graph": args.graph})
     graph = load_graph(args.graph)
     nodes = split_names(args.nodes) or None
     if nodes:
         graph.check_nodes(nodes, "--nodes")
     check_writable_run_folder(args.out)  # before the (possibly slow) data load
+    options = parse_options(args)
 
     from core.data import load_dataset
-    from core.runs.train import peak_rss_bytes, train
+    from core.runs.train import check_kinds, peak_rss_bytes, resolve_device, train
+
+    check_kinds(graph, options.kinds)
+    resolve_device(options.device)
 
     wanted = nodes or list(graph.names)
     needed = set(wanted).union(*(graph.parents(v) for v in wanted))

@@ -3,8 +3,8 @@
     python -m core world NAME --n N --out DIR [--size S] [--seed K] [--param key=value ...]
 
 The folder holds data.csv, images/<column>/<row>.png and meta.json (graph, world, parameters,
-fingerprint); it is written atomically and an existing non-empty folder that is not a dataset is
-never overwritten.  --seed seeds the sampled units; a world's own parameters (including the seed
+fingerprint); it is written atomically, by one writer at a time (a second gets one line naming the
+first), and an existing non-empty folder that is not a dataset is never overwritten.  --seed seeds the sampled units; a world's own parameters (including the seed
 of a discrete world's random mechanisms) go through --param.
 """
 
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.data import is_dataset_folder
+    from core.data.folder import check_writable
     from core.worlds.registry import check_n, sample_dataset, world_spec
 
     spec = world_spec(args.name)
@@ -59,11 +59,14 @@ def run(args: argparse.Namespace) -> int:
     out = args.out
     # Refuse before sampling (which may take a while), not only when writing.
     target = Path(out)
-    if target.suffix.lower() != ".npz" and target.exists():
-        if not target.is_dir():
-            raise WorkbenchError(f"refusing to write dataset folder {out!r}: a file of that name exists")
-        if any(target.iterdir()) and not is_dataset_folder(target):
-            raise WorkbenchError(f"refusing to overwrite {out!r}: a non-empty folder that is not a dataset")
+    if target.suffix.lower() != ".npz":
+        check_writable(target)
+    else:
+        for parent in target.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise WorkbenchError(f"cannot write {out!r}: {str(parent)!r} is a file")
+                break
     t0 = time.perf_counter()
     print(f"sampling {n:,} units of {args.name}...", flush=True)
     ds, _world = sample_dataset(args.name, n, seed=seed, params=params)

@@ -1,7 +1,8 @@
 """A user's CSV: one row per unit, image columns as paths relative to the CSV's folder (read only).
 
-Image columns are the graph's image nodes or, without a graph, the columns whose every value is a
-.png / .jpg path; images keep their size (no resizing), grey ones are 1 channel and colour ones 3.
+Image columns are the graph's image nodes and, among the columns the graph does not name (all of
+them without a graph), those whose every value is a .png / .jpg path; images keep their size (no
+resizing), grey ones are 1 channel and colour ones 3.
 Other columns are typed by the graph or inferred from their values (they must be numbers).
 """
 
@@ -29,6 +30,7 @@ def read_csv(path: str | os.PathLike, graph: ADMG | None = None) -> Dataset:
                 have = ", ".join(map(str, table.columns)) or "no columns"
                 raise DataError(f"missing column for graph node {node.name!r} ({path.name} has {have})")
         image_cols = [nd.name for nd in graph.nodes if nd.type == "image"]
+        image_cols += [c for c in table.columns if c not in graph and _looks_like_image_column(table[c])]
     else:
         image_cols = [c for c in table.columns if _looks_like_image_column(table[c])]
     bad_names = [c for c in table.columns if not isinstance(c, str) or not c.isidentifier()]
@@ -36,7 +38,7 @@ def read_csv(path: str | os.PathLike, graph: ADMG | None = None) -> Dataset:
         raise DataError(f"{path.name}: column name {bad_names[0]!r} is not a valid node name (letters, digits, _)")
     images = {}
     for c in image_cols:
-        shape = graph.node(c).shape if graph is not None else None
+        shape = graph.node(c).shape if graph is not None and c in graph else None
         images[c] = read_image_column(path.parent, table[c].tolist(), c, shape)
     scalars = table.drop(columns=image_cols)
     nodes = {v: graph.node(v) for v in scalars.columns if graph is not None and v in graph}

@@ -2,11 +2,13 @@
 
 Datasets hold images as uint8 arrays (n, C, H, W), C = 1 (grey) or 3 (RGB); models see float32 in
 [-1, 1].  PNG and JPEG files are read as they are (no resizing): grey modes give 1 channel, every
-other mode 3.
+other mode 3.  An image file of more than ``MAX_IMAGE_PIXELS`` (4096 x 4096, the limit of an image
+node) is refused from its header, before a pixel is decoded.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.data.columns import DataError
+from core.graph.node import MAX_IMAGE_PIXELS
 
 if TYPE_CHECKING:
     import torch
@@ -28,7 +31,17 @@ def read_image(path: Path, what: str) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            # our own limit (below) is far under Pillow's, whose warning would add lines to the error
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            width, height = im.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise DataError(
+                    f"{what}: image {path.name} is {width}x{height} pixels, more than the limit of "
+                    f"{MAX_IMAGE_PIXELS:,} pixels (4096x4096)"
+                )
             if im.mode not in ("L", "RGB"):
                 im = im.convert("L" if im.mode in _GREY_MODES else "RGB")
             else:
@@ -36,6 +49,12 @@ def read_image(path: Path, what: str) -> np.ndarray:
             arr = np.asarray(im)
     except FileNotFoundError:
         raise DataError(f"{what}: image file not found: {path.name}") from None
+    except DataError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own, far larger limit, checked as it opens the file
+        raise DataError(
+            f"{what}: image {path.name} has more than the limit of {MAX_IMAGE_PIXELS:,} pixels (4096x4096)"
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise DataError(f"{what}: unreadable image {path.name} ({type(e).__name__})") from None
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)

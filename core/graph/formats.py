@@ -9,31 +9,114 @@ Node-link JSON is the canonical format (docs/architecture.md)::
 
 A node given by its name alone is binary; keys other than name, type, levels and shape (``pos``,
 ``role``, notes ...) travel with the node.  dagitty lives in :mod:`core.graph.dagitty`.
+
+Every JSON file the workbench reads (graphs, dataset meta records, run manifests) goes through
+:func:`parse_json`, and every file read whole through :func:`read_text_file`, with the limits of
+:data:`JSON_LIMITS`: a file is at most its limit in bytes, UTF-8 text, and nests arrays and objects
+at most ``MAX_JSON_DEPTH`` deep, so no file can exhaust memory or the stack.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import WorkbenchError
 from core.graph.node import GraphError, JSONValue, Node
 from core.graph.parts import GraphParts, MixedGraph, check_edge
 
 if TYPE_CHECKING:
     import networkx as nx
 
+MAX_JSON_DEPTH = 64  # arrays and objects inside each other
+MAX_GRAPH_FILE_BYTES = 64 * 2**20  # a graph file (JSON or dagitty); 40k edges of dagitty are ~1 MB
+JSON_LIMITS = {"depth": MAX_JSON_DEPTH, "graph file bytes": MAX_GRAPH_FILE_BYTES}
+
 # Fill colours of DOT nodes by type.
 DOT_COLOURS = {"binary": "#dbeafe", "categorical": "#dcfce7", "continuous": "#fef9c3", "image": "#fce7f3"}
+
+
+def json_depth(value: JSONValue) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar is 0, ``[]`` is 1), without recursion."""
+    deepest = 0
+    stack: list[tuple[JSONValue, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_json_depth(value: JSONValue, what: str, error: type[WorkbenchError] = GraphError) -> None:
+    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH`` (``what`` names it in the one-line error)."""
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise error(f"{what} nests arrays or objects more than {MAX_JSON_DEPTH} deep")
+
+
+def parse_json(text: str | bytes, what: str, error: type[WorkbenchError] = GraphError) -> JSONValue:
+    """``text`` parsed as JSON within :data:`JSON_LIMITS`; anything else is one line of ``error``."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise error(f"{what} nests arrays or objects more than {MAX_JSON_DEPTH} deep") from None
+    except UnicodeDecodeError as e:
+        raise error(f"{what} is not UTF-8 text (byte {e.object[e.start]:#04x} at position {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise error(f"malformed {what}: {e.msg} at line {e.lineno} column {e.colno}") from None
+    check_json_depth(value, what, error)
+    return value
+
+
+def read_text_file(path: str | os.PathLike[str], what: str, max_bytes: int,
+                   error: type[WorkbenchError] = GraphError) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes``; a folder, a device, a larger file,
+    binary bytes or an unreadable file are one line of ``error`` naming ``what``."""
+    p = Path(path)
+    try:
+        info = p.stat()
+    except FileNotFoundError:
+        raise error(f"{what} not found: {p}") from None
+    except OSError as e:
+        raise error(f"cannot read {what} {str(p)!r}: {e.strerror or e}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{what} {str(p)!r} is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"{what} {str(p)!r} is not a regular file")
+    if info.st_size > max_bytes:
+        raise error(f"{what} {str(p)!r} is {info.st_size:,} bytes, more than the limit of {max_bytes:,}")
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as e:
+        raise error(f"cannot read {what} {str(p)!r}: {e.strerror or e}") from None
+    if len(data) > max_bytes:
+        raise error(f"{what} {str(p)!r} is more than the limit of {max_bytes:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(
+            f"{what} {str(p)!r} is not UTF-8 text (byte {data[e.start]:#04x} at position {e.start})"
+        ) from None
 
 
 def read_node_link(obj: str | bytes | Mapping[str, JSONValue]) -> GraphParts:
     """The nodes and edges of node-link JSON (text, or the parsed object)."""
     if isinstance(obj, (str, bytes)):
-        try:
-            obj = json.loads(obj)
-        except json.JSONDecodeError as e:
-            raise GraphError(f"malformed graph JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        obj = parse_json(obj, "graph JSON")
+    else:
+        check_json_depth(obj, "graph JSON")
     if not isinstance(obj, Mapping):
         raise GraphError("graph JSON must be an object with 'nodes', 'directed' and 'bidirected'")
     if "nodes" not in obj:

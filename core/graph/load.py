@@ -6,6 +6,7 @@ import os
 import re
 
 from core.graph.admg import ADMG
+from core.graph.formats import MAX_GRAPH_FILE_BYTES, read_text_file
 from core.graph.node import GraphError
 
 # Text that starts like a JSON object with a key, or a JSON array, is JSON; anything else is dagitty.
@@ -30,12 +31,17 @@ def parse_graph_text(text: str) -> ADMG:
 
 
 def load_graph(source: str) -> ADMG:
-    """Read a graph from a path (``.json`` or dagitty text) or from the text itself (anything with a
-    newline or a ``{``)."""
-    text = source
-    if "\n" not in source and "{" not in source:
-        if not os.path.exists(source):
-            raise GraphError(f"graph file not found: {source}")
-        with open(source, encoding="utf-8") as fh:
-            text = fh.read()
+    """Read a graph from a file, or from the text itself.
+
+    ``source`` names a file when such a path exists (whatever characters the name holds, ``{``
+    included) or when it has neither a newline nor a ``{``; otherwise it is the graph's text.  A
+    file must be a regular UTF-8 text file of at most ``MAX_GRAPH_FILE_BYTES``.
+    """
+    one_line = "\n" not in source
+    if one_line and ("{" not in source or os.path.lexists(source)):
+        text = read_text_file(source, "graph file", MAX_GRAPH_FILE_BYTES)
+    else:
+        if len(source.encode("utf-8", "surrogatepass")) > MAX_GRAPH_FILE_BYTES:
+            raise GraphError(f"graph text is more than the limit of {MAX_GRAPH_FILE_BYTES:,} bytes")
+        text = source
     return parse_graph_text(text)

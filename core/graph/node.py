@@ -1,7 +1,9 @@
 """Typed nodes: the variables of a graph, and the one place their types are spelled out as text.
 
 A node is ``binary`` (2 levels), ``categorical`` (``levels`` >= 2), ``continuous``, or an ``image`` of
-``shape`` (channels, height, width) with 1 or 3 channels.  Its type reads as:
+``shape`` (channels, height, width) with 1 or 3 channels.  Sizes are bounded (:data:`NODE_LIMITS`), so
+no graph file can ask a model for more memory than a machine has: a name of at most 100 characters,
+at most 10,000 levels, images of at most 4096 x 4096 pixels.  Its type reads as:
 
     type_code()      binary  categorical:3           image:3x16x16     (files, fingerprints; from_type_code reads it)
     type_text()      binary  categorical (3 levels)  image 3x16x16     (people)
@@ -26,6 +28,12 @@ JSONValue: TypeAlias = str | int | float | bool | None | list["JSONValue"] | dic
 # JSON made hashable: lists become tuples, objects become FrozenObjects (see freeze_json).
 FrozenJSON: TypeAlias = str | int | float | bool | None | tuple["FrozenJSON", ...]
 Shape: TypeAlias = tuple[int, int, int]
+
+MAX_NAME_LENGTH = 100
+MAX_LEVELS = 10_000  # a categorical node's classifier has one output per level
+MAX_IMAGE_SIDE = 4096
+MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE  # height x width of an image node or an image file
+NODE_LIMITS = {"name length": MAX_NAME_LENGTH, "levels": MAX_LEVELS, "image pixels": MAX_IMAGE_PIXELS}
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -52,25 +60,39 @@ class Node:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
             raise GraphError(
-                f"bad node name {self.name!r}: use letters, digits and underscores, starting with a letter or _"
+                f"bad node name {_clip(self.name)}: use letters, digits and underscores, starting with a letter or _"
             )
+        if len(self.name) > MAX_NAME_LENGTH:
+            raise GraphError(f"node name {_clip(self.name)} is {len(self.name)} characters long, "
+                             f"more than the limit of {MAX_NAME_LENGTH}")
         if self.type not in NODE_TYPES:
-            raise GraphError(f"node {self.name}: bad type {self.type!r} (one of {', '.join(NODE_TYPES)})")
+            raise GraphError(f"node {self.name}: bad type {_clip(self.type)} (one of {', '.join(NODE_TYPES)})")
         if self.type == "binary":
             if self.levels not in (None, 2):
-                raise GraphError(f"node {self.name}: a binary node has 2 levels, not {self.levels}")
+                raise GraphError(f"node {self.name}: a binary node has 2 levels, not {_clip(self.levels)}")
             object.__setattr__(self, "levels", 2)
         elif self.type == "categorical":
             if not isinstance(self.levels, int) or isinstance(self.levels, bool) or self.levels < 2:
-                raise GraphError(f"node {self.name}: a categorical node needs levels >= 2, got {self.levels!r}")
+                raise GraphError(f"node {self.name}: a categorical node needs levels >= 2, got {_clip(self.levels)}")
+            if self.levels > MAX_LEVELS:
+                raise GraphError(
+                    f"node {self.name}: {self.levels:,} levels is more than the limit of {MAX_LEVELS:,}"
+                )
         elif self.levels is not None:
             raise GraphError(f"node {self.name}: a {self.type} node has no levels")
         if self.type == "image":
             if not _is_image_shape(self.shape):
                 raise GraphError(
-                    f"node {self.name}: an image node needs shape [channels (1 or 3), height, width], got {self.shape!r}"
+                    f"node {self.name}: an image node needs shape [channels (1 or 3), height, width], "
+                    f"got {_clip(self.shape)}"
                 )
             object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+            height, width = self.shape[1:]
+            if height * width > MAX_IMAGE_PIXELS:
+                raise GraphError(
+                    f"node {self.name}: images of {height}x{width} pixels are more than the limit of "
+                    f"{MAX_IMAGE_PIXELS:,} pixels ({MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE})"
+                )
         elif self.shape is not None:
             raise GraphError(f"node {self.name}: only image nodes have a shape")
 
@@ -157,16 +179,22 @@ class Node:
     @staticmethod
     def from_json(obj: object) -> Node:
         if not isinstance(obj, Mapping):
-            raise GraphError(f"a node must be an object with a name, got {obj!r}")
+            raise GraphError(f"a node must be an object with a name, got {_clip(obj)}")
         if "name" not in obj:
-            raise GraphError(f"node without a name: {dict(obj)!r}")
+            raise GraphError(f"node without a name: {_clip(dict(obj))}")
         extra = tuple(sorted((k, freeze_json(v)) for k, v in obj.items() if k not in TYPE_FIELDS))
         shape = obj.get("shape")
         if shape is not None:
             if not isinstance(shape, (list, tuple)):
-                raise GraphError(f"node {obj['name']}: shape must be a list, got {shape!r}")
+                raise GraphError(f"node {_clip(obj['name'])}: shape must be a list, got {_clip(shape)}")
             shape = tuple(shape)
         return Node(name=obj["name"], type=obj.get("type", "binary"), levels=obj.get("levels"), shape=shape, extra=extra)
+
+
+def _clip(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so a huge value in a file keeps its error one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_image_shape(shape: Shape | None) -> bool:

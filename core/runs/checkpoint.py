@@ -1,60 +1,90 @@
 """Run folders: trained node models on disk, written so that a crash never leaves a half-written run.
 
-A run folder holds one training run of one graph on one data set::
+A run folder holds one training run of one graph on one data set; its layout, its manifest's schema
+and the limits a manifest may ask for are in :mod:`core.runs.manifest`.
 
-    RUN/manifest.json                 what is in the folder (below); the commit point of every save
-    RUN/nodes/<node>.<step>.safetensors    the node model's weights after ``step`` optimiser steps
-    RUN/nodes/<node>.<step>.optim.pt       optimiser, loss history, step and RNG states (for resume)
-
-``manifest.json``::
-
-    {"format": "causal-workbench-run", "version": 1, "created": ISO, "updated": ISO,
-     "graph": GRAPH_JSON, "data": {"fingerprint": STR | null, "rows": N | null},
-     "nodes": {NAME: {"kind", "config", "parents", "status": "untrained" | "training" | "trained",
-                      "steps_done", "total_steps", "loss_history": [[step, loss], ...] (downsampled),
-                      "metrics": {...}, "weights": REL_PATH | null, "optimizer": REL_PATH | null}}}
+One writer at a time: :func:`open_run` takes the folder's lock (:mod:`core.locks`) and the Run holds
+it until :meth:`Run.close`; a second writer (another process, or another thread) is refused with one
+line naming the holder.  A Run read with :func:`load_run` takes the lock only for the moment of a
+write (``reset_node``), and writes on top of the manifest on disk at that moment.
 
 Saving a checkpoint writes the two node files under new names (each through a temporary file in the
 same folder and ``os.replace``), then replaces the manifest, then deletes the previous pair.  The
 manifest only ever names complete files, so a process killed at any instant (SIGKILL included)
-leaves a folder that loads, at worst with stray files of an unfinished save, which the next save
-removes.  Nothing is ever unpickled: weights are safetensors and the optimiser file is read with
-``torch.load(weights_only=True)``.
+leaves a folder that loads, at worst with stray files of an unfinished save, which the next writer
+removes (temporary names carry the writer's process id).  A reader whose files were replaced by a
+newer checkpoint between reading the manifest and opening them reads the manifest again.  Nothing is
+ever unpickled: weights are safetensors and the optimiser file is read with
+``torch.load(weights_only=True)``; every file is checked first (:func:`core.runs.manifest.node_file`),
+and every model config is sized on the meta device before a real module is built.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
 import os
+import pickle
 import re
+import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NotRequired, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
-from core.errors import WorkbenchError
-from core.graph import ADMG, GraphError, Node
+from core.graph import ADMG, Node
+from core.locks import FolderLock, temp_prefix
+from core.runs.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    HISTORY_POINTS,
+    MANIFEST,
+    MAX_MODEL_PARAMETERS,
+    NODES_DIR,
+    STATUSES,
+    CheckpointError,
+    DataRecord,
+    JSONObject,
+    JSONValue,
+    Manifest,
+    Metrics,
+    NodeEntry,
+    check_manifest,
+    check_writable_run_folder,
+    manifest_graph,
+    new_manifest,
+    node_file,
+    now_iso,
+    one_line,
+    read_manifest,
+    read_run_manifest,
+    remove_temporary_files,
+    run_lock,
+    untrained_entry,
+)
 
 if TYPE_CHECKING:
     from core.mechanisms.base import Mechanism
 
-FORMAT = "causal-workbench-run"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-NODES_DIR = "nodes"
-STATUSES = ("untrained", "training", "trained")
-HISTORY_POINTS = 500  # loss-history points kept in the manifest per node
+__all__ = [
+    "FORMAT", "FORMAT_VERSION", "HISTORY_POINTS", "MANIFEST", "NODES_DIR", "STATUSES", "CheckpointError",
+    "DataRecord", "JSONObject", "JSONValue", "Manifest", "Metrics", "NodeCheckpoint", "NodeEntry",
+    "OptimizerState", "RNGState", "Run", "atomic_write_bytes", "atomic_write_json", "build_mechanism",
+    "check_manifest", "check_writable_run_folder", "downsample_history", "load_run", "new_manifest",
+    "open_run", "read_manifest", "readable_json", "remove_temporary_files", "untrained_entry",
+]
 
+READ_ATTEMPTS = 3  # manifest reads of a reader whose files a writer replaced meanwhile
 _NODE_FILE_RE = re.compile(r"^(?P<node>[A-Za-z_][A-Za-z0-9_]*)\.(?P<step>\d+)\.(?:safetensors|optim\.pt)$")
 
 
@@ -63,50 +93,10 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
-JSONObject: TypeAlias = dict[str, JSONValue]
-Metrics: TypeAlias = dict[str, float | int | str | None]
-"""What a node's training measured: ``final_loss``, ``seconds``, ``device``, ``eval_loss``, ..."""
 OptimizerState: TypeAlias = dict[str, object]
 """``torch.optim.Optimizer.state_dict()`` (or a ``GradScaler``'s): tensors, numbers, lists, dicts."""
 RNGState: TypeAlias = dict[str, torch.Tensor | list[torch.Tensor]]
 """``{"torch": CPU RNG, "batch": the batch sampler's generator, "cuda": one state per GPU}``."""
-
-
-class NodeEntry(TypedDict):
-    """One node of ``manifest.json`` (see the module docstring)."""
-
-    kind: str | None
-    config: JSONObject | None  # the mechanism's config: rebuilds its exact architecture
-    parents: NotRequired[list[str]]
-    status: str  # one of STATUSES
-    steps_done: int
-    total_steps: int
-    loss_history: list[list[float]]  # [[step, mean loss], ...], downsampled
-    metrics: Metrics
-    weights: str | None  # path relative to the run folder
-    optimizer: str | None
-
-
-class DataRecord(TypedDict):
-    fingerprint: str | None
-    rows: int | None
-
-
-class Manifest(TypedDict):
-    """``manifest.json`` (see the module docstring)."""
-
-    format: str
-    version: int
-    created: str
-    updated: str
-    graph: JSONObject
-    data: DataRecord
-    nodes: dict[str, NodeEntry]
-
-
-class CheckpointError(WorkbenchError):
-    """A run folder is not ours, corrupt, or does not match the graph or data it is used with."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -120,7 +110,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     system) and is flushed to disk before the rename, so a power cut cannot publish an empty file.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
         with os.fdopen(fd, "wb") as f:
@@ -163,38 +153,83 @@ def torch_state_bytes(obj: Mapping[str, object]) -> bytes:
     return buf.getvalue()
 
 
-def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+def read_safetensors(run_path: Path, rel: str) -> dict[str, torch.Tensor]:
+    """The tensors of the safetensors file ``rel`` of a run folder (checked first: :func:`node_file`)."""
+    path = run_path / rel
     try:
-        return safetensors_load(path.read_bytes())
+        return safetensors_load(node_file(run_path, rel).read_bytes())
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint file {path} is missing") from None
     except (SafetensorError, ValueError, OSError) as e:
         raise CheckpointError(f"checkpoint file {path} is corrupt ({one_line(e)})") from None
 
 
-def read_torch_state(path: Path) -> object:
-    """``torch.load(weights_only=True)``: tensors, dicts, lists and numbers; never arbitrary code
-    (the caller checks the shape of what it gets)."""
+def read_torch_state(run_path: Path, rel: str) -> object:
+    """``torch.load(weights_only=True)`` of the file ``rel`` of a run folder: tensors, dicts, lists and
+    numbers; never arbitrary code (the caller checks the shape of what it gets)."""
+    path = run_path / rel
     try:
-        with open(path, "rb") as f:
+        with open(node_file(run_path, rel), "rb") as f, warnings.catch_warnings():
+            # a file pickled with another protocol: refused or read below, not a warning to print
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             return torch.load(f, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint file {path} is missing") from None
-    except Exception as e:  # a truncated zip, a pickle that wants a class: both are "corrupt" to the user
+    except pickle.UnpicklingError:
+        # torch's own message goes on to explain how to switch the protection off: not our advice
+        raise CheckpointError(
+            f"checkpoint file {path} is refused: it holds Python objects other than tensors and numbers, "
+            "and loading those could run code"
+        ) from None
+    except CheckpointError:
+        raise
+    except Exception as e:  # a truncated zip, a bad header: "corrupt" to the user
         raise CheckpointError(f"checkpoint file {path} is corrupt ({one_line(e)})") from None
 
 
-def one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0] if text else type(e).__name__)[:200]
+def build_mechanism(config: Mapping[str, Any], what: str) -> Mechanism:
+    """The (untrained) mechanism a stored config describes, once its size is known to be within the
+    limits: it is first built on the meta device (no memory), and refused with one line if it cannot
+    be built or has more than ``MAX_MODEL_PARAMETERS`` parameters and buffers."""
+    from core.errors import WorkbenchError
+    from core.mechanisms import mechanism_from_config
+
+    try:
+        size = _meta_size(config)
+    except WorkbenchError as e:
+        raise CheckpointError(f"{what}: {e}") from None
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError, AssertionError) as e:
+        raise CheckpointError(f"{what} does not build a model ({type(e).__name__}: {one_line(e)})") from None
+    if size > MAX_MODEL_PARAMETERS:
+        raise CheckpointError(
+            f"{what} describes a model of {size:,} parameters, more than the limit of {MAX_MODEL_PARAMETERS:,}"
+        )
+    try:
+        return mechanism_from_config(config)
+    except WorkbenchError as e:
+        raise CheckpointError(f"{what}: {e}") from None
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError, AssertionError) as e:
+        raise CheckpointError(f"{what} does not build a model ({type(e).__name__}: {one_line(e)})") from None
+
+
+def _meta_size(config: Mapping[str, Any]) -> int:
+    """Parameters plus buffers of the model ``config`` describes, counted without allocating them."""
+    from core.mechanisms import mechanism_from_config
+
+    try:
+        with torch.device("meta"):
+            module = mechanism_from_config(config)
+    except NotImplementedError:
+        from accelerate import init_empty_weights
+
+        # an operator without a meta kernel (zuko's masks): parameters on meta, small helpers for real
+        with init_empty_weights(include_buffers=False):
+            module = mechanism_from_config(config)
+    return sum(t.numel() for t in module.parameters()) + sum(t.numel() for t in module.buffers())
 
 
 # --------------------------------------------------------------------------------------------------
 # Pure helpers
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def downsample_history(history: Sequence[float], max_points: int = HISTORY_POINTS, start: int = 0) -> list[list[float]]:
@@ -239,50 +274,6 @@ def describe_signature(sig: JSONObject) -> str:
     return f"{what} with parents {{{parents}}}" if parents else f"{what} with no parents"
 
 
-def untrained_entry() -> NodeEntry:
-    return {
-        "kind": None,
-        "config": None,
-        "status": "untrained",
-        "steps_done": 0,
-        "total_steps": 0,
-        "loss_history": [],
-        "metrics": {},
-        "weights": None,
-        "optimizer": None,
-    }
-
-
-def new_manifest(graph: ADMG, fingerprint: str | None, rows: int | None = None) -> Manifest:
-    t = now_iso()
-    return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "created": t,
-        "updated": t,
-        "graph": graph.to_json(),
-        "data": {"fingerprint": fingerprint, "rows": rows},
-        "nodes": {name: untrained_entry() for name in graph.names},
-    }
-
-
-def check_manifest(obj: JSONValue, where: Path) -> Manifest:
-    """Validate the shape of a parsed manifest; every problem is one line naming the file."""
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise CheckpointError(f"{where} is not a Causal Workbench run manifest")
-    version = obj.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{where} has format version {version!r}; this workbench reads versions up to {FORMAT_VERSION}"
-        )
-    if not isinstance(obj.get("nodes"), dict) or not isinstance(obj.get("graph"), dict):
-        raise CheckpointError(f"{where} is corrupt: it lacks the graph or the node table")
-    for name, entry in obj["nodes"].items():
-        if not isinstance(entry, dict) or entry.get("status") not in STATUSES:
-            raise CheckpointError(f"{where} is corrupt: bad entry for node {name!r}")
-    return obj
-
-
 # --------------------------------------------------------------------------------------------------
 # The run folder
 
@@ -303,17 +294,41 @@ class Run:
     """One run folder.  Thread-safe for one writer process (the UI trains in a background thread).
 
     Obtain one with :func:`load_run` (read an existing run) or :func:`open_run` (create or continue
-    a run for training).
+    a run for training, holding the folder's lock until :meth:`close`; also a context manager).
     """
 
-    def __init__(self, path: Path, manifest: Manifest) -> None:
+    def __init__(self, path: Path, manifest: Manifest, writer_lock: FolderLock | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self._lock = threading.RLock()
-        try:
-            self.graph = ADMG.from_json(manifest["graph"])
-        except GraphError as e:
-            raise CheckpointError(f"{path / MANIFEST} holds a bad graph: {e}") from None
+        self._writer_lock = writer_lock
+        self.graph = manifest_graph(manifest, path)
+
+    def close(self) -> None:
+        """Give up the folder's lock (a Run from :func:`open_run`); reading still works."""
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the folder's lock for one write.  A Run that does not hold it already (one read with
+        :func:`load_run`) takes it for the moment and first re-reads the manifest, so the write goes on
+        top of what is on disk now."""
+        with self._lock:
+            if self._writer_lock is not None and self._writer_lock.held:
+                yield
+                return
+            with run_lock(self.path):
+                self.manifest = read_manifest(self.path)
+                self.graph = manifest_graph(self.manifest, self.path)
+                yield
 
     # ---- reading
 
@@ -333,18 +348,34 @@ class Run:
         return [n for n in self.graph.names if n in self.manifest["nodes"] and self.status(n) == "trained"]
 
     def load_weights(self, name: str) -> dict[str, torch.Tensor]:
-        entry = self.entry(name)
-        if not entry.get("weights"):
-            raise CheckpointError(f"node {name} in run {self.path} has no weights yet (status {entry['status']})")
-        return read_safetensors(self.path / entry["weights"])
+        """The node's weights.  A reader may find the files its manifest names already replaced by a
+        writer's newer checkpoint: it then reads the manifest again and takes the new files."""
+        for attempt in range(READ_ATTEMPTS):
+            entry = self.entry(name)
+            if not entry.get("weights"):
+                raise CheckpointError(f"node {name} in run {self.path} has no weights yet (status {entry['status']})")
+            try:
+                return read_safetensors(self.path, entry["weights"])
+            except CheckpointError:
+                if attempt + 1 == READ_ATTEMPTS or not self._reread_if_changed(name):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _reread_if_changed(self, name: str) -> bool:
+        """Re-read the manifest (a Run that is not the writer); True if the node's entry changed."""
+        if self._writer_lock is not None:
+            return False
+        with self._lock:
+            before = self.manifest["nodes"].get(name)
+            self.manifest = read_manifest(self.path)
+            self.graph = manifest_graph(self.manifest, self.path)
+            return self.manifest["nodes"].get(name) != before
 
     def load_mechanism(self, name: str, device: torch.device | str = "cpu", allow_partial: bool = False) -> Mechanism:
         """The node's trained :class:`~core.mechanisms.base.Mechanism`, in eval mode.
 
         A node still ``training`` (stopped or interrupted) loads only with ``allow_partial``.
         """
-        from core.mechanisms import mechanism_from_config
-
         entry = self.entry(name)
         if entry["status"] != "trained" and not (allow_partial and entry.get("weights")):
             raise CheckpointError(
@@ -353,7 +384,7 @@ class Run:
                 + ": train it first"
             )
         self.check_entry_matches_graph(name)
-        mech = mechanism_from_config(entry["config"])
+        mech = build_mechanism(entry["config"], f"{self.path / MANIFEST}: node {name}'s model config")
         state = self.load_weights(name)
         try:
             mech.load_state_dict(state, strict=True)
@@ -373,7 +404,7 @@ class Run:
         if not entry.get("weights") or not entry.get("optimizer"):
             return None
         weights = self.load_weights(name)
-        state = read_torch_state(self.path / entry["optimizer"])
+        state = read_torch_state(self.path, entry["optimizer"])
         if not isinstance(state, dict) or "optimizer" not in state or "step" not in state:
             raise CheckpointError(f"checkpoint file {self.path / entry['optimizer']} is corrupt (no optimiser state)")
         if int(state["step"]) != int(entry["steps_done"]):
@@ -445,9 +476,11 @@ class Run:
         atomic_write_json(self.path / MANIFEST, self.manifest)
 
     def adopt(self, graph: ADMG, fingerprint: str | None, rows: int | None = None) -> None:
-        """Continue this run with ``graph`` (checked compatible) and record the data it trains on."""
-        with self._lock:
+        """Continue this run with ``graph`` (checked compatible) and record the data it trains on; the
+        manifest is rewritten only if that changes it (a command refused later leaves the run as it was)."""
+        with self._writing():
             self.check_compatible(graph, fingerprint)
+            before = copy.deepcopy(self.manifest)
             nodes = self.manifest["nodes"]
             self.manifest["nodes"] = {n: nodes.get(n, untrained_entry()) for n in graph.names}
             for n, entry in nodes.items():
@@ -460,11 +493,12 @@ class Run:
                 data["fingerprint"] = fingerprint
             if rows is not None:
                 data["rows"] = rows
-            self._write_manifest()
+            if self.manifest != before:
+                self._write_manifest()
 
     def update_node(self, name: str, **fields: JSONValue) -> None:
         """Change manifest fields of one node (status, metrics, ...) and commit."""
-        with self._lock:
+        with self._writing():
             self.entry(name).update(copy.deepcopy(fields))
             self._write_manifest()
 
@@ -487,7 +521,7 @@ class Run:
         """One checkpoint of one node: both files under new names, then the manifest, then cleanup."""
         if status not in STATUSES:
             raise ValueError(f"bad status {status!r}")
-        with self._lock:
+        with self._writing():
             folder = self.path / NODES_DIR
             folder.mkdir(exist_ok=True)
             weights_rel = f"{NODES_DIR}/{name}.{step}.safetensors"
@@ -537,7 +571,7 @@ class Run:
 
     def reset_node(self, name: str) -> None:
         """Forget a node's model (to retrain it from scratch with another kind or config)."""
-        with self._lock:
+        with self._writing():
             self.manifest["nodes"][name] = untrained_entry()
             self._write_manifest()
             self._remove_files(name, keep=())
@@ -547,21 +581,6 @@ class Run:
 # Opening
 
 
-def read_manifest(path: Path) -> Manifest:
-    file = path / MANIFEST
-    try:
-        text = file.read_text()
-    except FileNotFoundError:
-        raise CheckpointError(f"{path} is not a run folder (no {MANIFEST})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"cannot read {file} ({one_line(e)})") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{file} is corrupt (not JSON: {e.msg} at line {e.lineno})") from None
-    return check_manifest(obj, file)
-
-
 def load_run(path: str | os.PathLike[str], graph: ADMG | None = None, fingerprint: str | None = None) -> Run:
     """Open an existing run folder for reading.
 
@@ -569,31 +588,10 @@ def load_run(path: str | os.PathLike[str], graph: ADMG | None = None, fingerprin
     graph (a node's type or parents differ) or other data.
     """
     p = Path(path)
-    if not p.is_dir():
-        raise CheckpointError(f"run folder {p} does not exist")
-    run = Run(p, read_manifest(p))
+    run = Run(p, read_run_manifest(p))
     if graph is not None or fingerprint is not None:
         run.check_compatible(graph if graph is not None else run.graph, fingerprint)
     return run
-
-
-def remove_temporary_files(path: Path) -> None:
-    """Delete temporary files that a killed writer left behind (one writer per run folder)."""
-    for folder in (path, path / NODES_DIR):
-        if folder.is_dir():
-            for f in folder.iterdir():
-                if f.name.startswith(".") and f.name.endswith(".tmp") and f.is_file():
-                    f.unlink(missing_ok=True)
-
-
-def check_writable_run_folder(path: str | os.PathLike[str]) -> Path:
-    """Refuse early (before loading data) a target that is a file or a non-empty folder that is not a run."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise CheckpointError(f"{p} is a file, not a run folder")
-    if p.is_dir() and not (p / MANIFEST).exists() and any(p.iterdir()):
-        raise CheckpointError(f"{p} is not empty and is not a run folder (no {MANIFEST}): refusing to write into it")
-    return p
 
 
 def open_run(
@@ -601,16 +599,38 @@ def open_run(
 ) -> Run:
     """A run folder to train into: created if missing or empty, continued if it is a compatible run.
 
-    A folder that is neither (it holds other files and no manifest) is never written into.
+    The returned Run holds the folder's lock until :meth:`Run.close` (a second writer gets one line
+    naming this process).  A folder that is neither a run nor empty is never written into, and a
+    folder this call created is removed again if it fails.
     """
     p = check_writable_run_folder(path)
-    if (p / MANIFEST).exists():
-        run = Run(p, read_manifest(p))
-        run.adopt(graph, fingerprint, rows)
-        remove_temporary_files(p)
+    created = not p.exists()
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(f"cannot create run folder {p}: {e.strerror or e}") from None
+    lock = run_lock(p)
+    try:
+        lock.acquire()
+    except BaseException:
+        if created:
+            shutil.rmtree(p, ignore_errors=True)
+        raise
+    try:
+        check_writable_run_folder(p)  # again, now that no one else can write it
+        if (p / MANIFEST).exists():
+            remove_temporary_files(p)
+            run = Run(p, read_manifest(p), lock)
+            run.adopt(graph, fingerprint, rows)
+            return run
+        (p / NODES_DIR).mkdir(exist_ok=True)
+        run = Run(p, new_manifest(graph, fingerprint, rows), lock)
+        run._write_manifest()
         return run
-    p.mkdir(parents=True, exist_ok=True)
-    (p / NODES_DIR).mkdir(exist_ok=True)
-    run = Run(p, new_manifest(graph, fingerprint, rows))
-    run._write_manifest()
-    return run
+    except BaseException:
+        lock.release()
+        if created:
+            shutil.rmtree(p, ignore_errors=True)
+        raise
+
+

@@ -67,9 +67,11 @@ from core.runs.checkpoint import (
     NodeCheckpoint,
     RNGState,
     Run,
+    build_mechanism,
     load_run,
     open_run,
 )
+from core.runs.manifest import MAX_BATCH_SIZE, MAX_STEPS
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -133,9 +135,12 @@ class TrainOptions:
             raise WorkbenchError(
                 f"unknown mixed precision {self.mixed_precision!r} (one of {', '.join(MIXED_PRECISION)})"
             )
-        for name, value in (("steps", self.steps), ("batch_size", self.batch_size)):
+        for name, value, top in (("steps", self.steps, MAX_STEPS), ("batch_size", self.batch_size, MAX_BATCH_SIZE),
+                                 ("checkpoint_every", self.checkpoint_every, MAX_STEPS)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise WorkbenchError(f"{name} must be a positive integer, got {value!r}")
+            if value is not None and value > top:
+                raise WorkbenchError(f"{name} is {value:,}, more than the limit of {top:,}")
         if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
             raise WorkbenchError(f"learning rate must be a positive number, got {self.lr!r}")
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
@@ -641,23 +646,28 @@ def train(
     names = graph.sort(graph.check_nodes(nodes, "train")) if nodes else list(graph.topological_order())
     check_kinds(graph, options.kinds)
     ds = as_dataset(data, graph, names)
+    resolve_device(options.device)  # an unusable device is refused before the run folder is touched
     if accelerator == "auto":
         accelerator = default_accelerator(options.device)
     is_main = accelerator is None or accelerator.is_main_process
-    run = open_run(out, graph, ds.fingerprint, ds.n) if is_main else None
+    run = open_run(out, graph, ds.fingerprint, ds.n) if is_main else None  # holds the folder's lock
     if accelerator is not None:
         accelerator.wait_for_everyone()
     if run is None:
         run = load_run(out, graph, ds.fingerprint)
     results: dict[str, NodeResult] = {}
     stopped = False
-    for name in names:
-        if stopped or (stop is not None and stop.is_set()):
-            stopped = True
-            break
-        result = train_one(run, ds, graph, name, options=options, callback=callback, stop=stop, accelerator=accelerator)
-        results[name] = result
-        stopped = result.status == "stopped"
+    try:
+        for name in names:
+            if stopped or (stop is not None and stop.is_set()):
+                stopped = True
+                break
+            result = train_one(run, ds, graph, name, options=options, callback=callback, stop=stop,
+                               accelerator=accelerator)
+            results[name] = result
+            stopped = result.status == "stopped"
+    finally:
+        run.close()
     return TrainResult(run.path, results, stopped)
 
 
@@ -686,9 +696,8 @@ def train_one(
                     f"node {name} in {run.path} was trained with {key} {stored.get(key)}, not "
                     f"{wanted}: use a new run folder (nothing is overwritten)"
                 )
-        from core.mechanisms import mechanism_from_config
-
-        mech = mechanism_from_config(stored)  # the exact architecture of the checkpoint
+        # the exact architecture of the checkpoint, sized before it is built
+        mech = build_mechanism(stored, f"{run.path}: node {name}'s stored model config")
         train_cfg = dict(stored.get("train", {}))
     else:
         mech = requested_mechanism(graph, name, options, seed)

@@ -9,6 +9,10 @@ A workspace folder holds everything the pages build up::
     workspaces/<name>/run/             the training run folder (``core.runs.checkpoint``)
     workspaces/<name>/results/         tables the pages export (effects, attribute shifts)
 
+Writes hold the workspace's lock (``.lock`` in its folder, :mod:`core.locks`) for their moment: a
+second writer waits up to ``LOCK_WAIT_SECONDS``, then gets one line naming the holder.  Deleting the
+run folder also takes the run's own lock, so a run being trained is never deleted under its trainer.
+
 Several workspaces live side by side under ``./workspaces/`` (gitignored; the environment variable
 ``CAUSAL_WORKBENCH_WORKSPACES`` moves the root, which tests use).  ``.last`` in the root names the
 workspace opened last, so reopening the app restores it.
@@ -26,22 +30,25 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from core.assets import ASSETS
 from core.errors import WorkbenchError
 from core.graph import ADMG, GraphError
+from core.locks import FolderLock
 from core.runs.checkpoint import (
     MANIFEST,
     JSONObject,
     JSONValue,
     Manifest,
+    atomic_write_bytes,
     atomic_write_json,
     node_signature,
     read_manifest,
 )
+from core.runs.manifest import run_lock
 
 if TYPE_CHECKING:
     from core.data import Dataset
@@ -58,6 +65,8 @@ DATA_FILE = "data.npz"
 RUN_DIR = "run"
 RESULTS_DIR = "results"
 LAST_FILE = ".last"
+LOCK_FILE = ".lock"
+LOCK_WAIT_SECONDS = 5.0  # workspace writes are quick: a second writer waits this long before it is refused
 ENV_DEFAULT = "CAUSAL_WORKBENCH_DEFAULT"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -101,6 +110,14 @@ class Workspace:
 
     path: Path
     meta: JSONObject
+    _lock: FolderLock = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._lock = FolderLock(self.path / LOCK_FILE, f"workspace {self.path.name}", wait=LOCK_WAIT_SECONDS)
+
+    def writing(self) -> FolderLock:
+        """The workspace's lock, for ``with ws.writing(): ...`` around a write (re-entrant in one thread)."""
+        return self._lock
 
     @property
     def name(self) -> str:
@@ -122,8 +139,9 @@ class Workspace:
     # ---- metadata
 
     def write_meta(self) -> None:
-        self.meta["updated"] = now_text()
-        atomic_write_json(self.path / META, self.meta)
+        with self.writing():
+            self.meta["updated"] = now_text()
+            atomic_write_json(self.path / META, self.meta)
 
     @property
     def settings(self) -> JSONObject:
@@ -139,10 +157,11 @@ class Workspace:
     # ---- graph
 
     def save_graph(self, graph: ADMG, name: str | None = None) -> None:
-        atomic_write_json(self.path / GRAPH_FILE, graph.to_json())
-        if name is not None:
-            self.meta["graph_name"] = str(name)
-        self.write_meta()
+        with self.writing():
+            atomic_write_json(self.path / GRAPH_FILE, graph.to_json())
+            if name is not None:
+                self.meta["graph_name"] = str(name)
+            self.write_meta()
 
     def load_graph(self) -> ADMG | None:
         """The saved graph, or None when the workspace has none yet."""
@@ -162,10 +181,11 @@ class Workspace:
 
     def save_dataset(self, dataset: Dataset, source: str = "") -> None:
         """Keep a copy of ``dataset`` (a ``core.data.Dataset``) in the workspace as ``data.npz``."""
-        dataset.save_npz(self.path / DATA_FILE)
-        self.meta["data"] = {"mode": "copy", "path": DATA_FILE, "fingerprint": dataset.fingerprint,
-                             "rows": dataset.n, "source": source}
-        self.write_meta()
+        with self.writing():
+            dataset.save_npz(self.path / DATA_FILE)
+            self.meta["data"] = {"mode": "copy", "path": DATA_FILE, "fingerprint": dataset.fingerprint,
+                                 "rows": dataset.n, "source": source}
+            self.write_meta()
 
     def reference_dataset(self, path: str | os.PathLike[str], source: str = "") -> Dataset:
         """Point the workspace at a dataset folder or .npz elsewhere (not copied); returns it loaded."""
@@ -223,10 +243,11 @@ class Workspace:
         return load_run(self.run_path)
 
     def discard_run(self) -> None:
-        """Forget every trained model (the run folder is deleted)."""
+        """Forget every trained model (the run folder is deleted; refused while a trainer holds it)."""
         if self.run_path.exists():
             if self.run_path.is_dir() and ((self.run_path / MANIFEST).is_file() or not any(self.run_path.iterdir())):
-                shutil.rmtree(self.run_path)
+                with self.writing(), run_lock(self.run_path):
+                    shutil.rmtree(self.run_path)
             else:
                 raise WorkspaceError(f"{self.run_path} is not a run folder: not deleting it")
 
@@ -236,9 +257,10 @@ class Workspace:
         """Write one exported table (CSV text) to ``results/<name>``."""
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
             raise WorkspaceError(f"bad result file name {name!r}")
-        self.results_path.mkdir(exist_ok=True)
-        f = self.results_path / name
-        f.write_text(text, encoding="utf-8")
+        with self.writing():
+            self.results_path.mkdir(exist_ok=True)
+            f = self.results_path / name
+            atomic_write_bytes(f, text.encode("utf-8"))
         return f
 
 

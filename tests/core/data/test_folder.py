@@ -1,18 +1,27 @@
 """The dataset folder: exact round trips, fingerprints checked on load, atomic writes that never
-leave debris or overwrite what is not a dataset."""
+leave debris or overwrite what is not a dataset, one writer at a time, and a fuzz of folder contents."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.data import DataError, folder, load_dataset
+from core.errors import InUseError, WorkbenchError
 from core.graph import ADMG
-from tests.helpers import tiny_dataset
+from tests.helpers import REPO, tiny_dataset
 
 
 def test_folder_round_trip_is_exact(tmp_path):
@@ -96,3 +105,116 @@ def test_png_folder_of_10k_rows_loads_quickly(tmp_path):
     print(f"10k rows of 3x16x16: save {t1 - t0:.2f} s, load {t2 - t1:.2f} s")
     assert back.fingerprint == ds.fingerprint
     assert t2 - t1 < 30
+
+
+# ---- one writer at a time, no orphans, one mode policy
+
+
+def test_a_second_writer_is_refused_while_the_first_writes(tmp_path):
+    out = tiny_dataset(3).save(tmp_path / "ds")
+    before = load_dataset(out).fingerprint
+    with folder.dataset_lock(out):  # another writer (this thread stands in for it) holds the folder
+        errors = []
+        t = threading.Thread(target=lambda: _save_catching(tiny_dataset(4, seed=1), out, errors))
+        t.start()
+        t.join()
+    assert len(errors) == 1 and re.search(rf"dataset folder '.*ds' is in use by process {os.getpid()} since", errors[0])
+    assert load_dataset(out).fingerprint == before
+    assert sorted(os.listdir(tmp_path)) == ["ds"], "no lock file or temporary folder is left behind"
+
+
+def _save_catching(ds, out, errors: list[str]) -> None:
+    try:
+        ds.save(out)
+    except InUseError as e:
+        errors.append(str(e))
+
+
+def test_a_killed_writer_s_temporary_folder_is_removed_by_the_next_writer(tmp_path):
+    code = ("import os, sys, tempfile; from pathlib import Path; from core.locks import temp_prefix; "
+            "p = Path(tempfile.mkdtemp(prefix=temp_prefix('ds'), suffix='.tmp', dir=sys.argv[1])); "
+            "(p / 'data.csv').write_text('half a data set'); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, check=True)  # a writer that died mid-write
+    (orphan,) = [p for p in tmp_path.iterdir() if p.name.startswith(".ds.")]
+    tiny_dataset(3).save(tmp_path / "ds")
+    assert not orphan.exists() and sorted(os.listdir(tmp_path)) == ["ds"]
+
+
+def test_dataset_folders_get_the_mode_run_folders_get(tmp_path):
+    from core.runs.checkpoint import open_run
+
+    out = tiny_dataset(3).save(tmp_path / "ds")
+    with open_run(tmp_path / "run", tiny_dataset(3).graph):
+        pass
+    umask_mode = 0o777 & ~_umask()
+    assert stat.S_IMODE(os.stat(out).st_mode) == stat.S_IMODE(os.stat(tmp_path / "run").st_mode) == umask_mode
+    assert stat.S_IMODE(os.stat(out / "images").st_mode) == umask_mode
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_writing_under_a_file_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(DataError, match=r"cannot write dataset folder '.*afile/sub': '.*afile' is a file"):
+        tiny_dataset(3).save(tmp_path / "afile" / "sub")
+
+
+def test_meta_json_is_bounded(tmp_path):
+    out = tiny_dataset(3).save(tmp_path / "ds")
+    (out / "meta.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataError, match="more than 64 deep"):
+        load_dataset(out)
+    with open(out / "meta.json", "wb") as fh:
+        fh.truncate(17 * 2**20)
+    with pytest.raises(DataError, match="more than the limit of 16,777,216"):
+        load_dataset(out)
+
+
+# ---- fuzz: whatever a dataset folder holds, it loads or is refused in one line, and is left as it was
+
+cells = st.one_of(st.integers(-3, 300), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+                  st.sampled_from(["images/X/0.png", "images/X/9.png", "../x.png", "", "nan"]))
+meta_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**13), 10**13) | st.text(max_size=8),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["name", "type", "levels", "shape", "x"]), c,
+                                                        max_size=3), max_leaves=8)
+META_KEYS = ["format", "version", "n", "columns", "graph", "world", "categories", "fingerprint"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(meta_changes=st.dictionaries(st.sampled_from(META_KEYS), meta_values, max_size=2),
+       cell_changes=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), cells), max_size=3),
+       image_bytes=st.none() | st.binary(max_size=64))
+def test_fuzz_dataset_folders_load_or_give_one_line(meta_changes, cell_changes, image_bytes, fuzz_folder):
+    root = fuzz_folder
+    meta = json.loads((root / "meta.json").read_text())
+    meta.update(meta_changes)
+    (root / "meta.json").write_text(json.dumps(meta))
+    table = pd.read_csv(root / "data.csv", dtype=object)
+    for row, col, value in cell_changes:
+        table.iat[row, col] = value
+    table.to_csv(root / "data.csv", index=False)
+    if image_bytes is not None:
+        (root / "images" / "X" / "1.png").write_bytes(image_bytes)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    try:
+        load_dataset(root, tiny_dataset(4).graph)
+    except WorkbenchError as e:
+        assert "\n" not in str(e) and len(str(e)) < 400, str(e)
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+@pytest.fixture
+def fuzz_folder(tmp_path_factory):
+    """A fresh 4-row dataset folder per example (copied from one written once)."""
+    master = tmp_path_factory.getbasetemp() / "fuzz_master"
+    if not master.exists():
+        tiny_dataset(4).save(master)
+    copy = tmp_path_factory.mktemp("fuzz")
+    shutil.rmtree(copy)
+    shutil.copytree(master, copy)
+    return copy
