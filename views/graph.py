@@ -303,7 +303,9 @@ with left:
     st.subheader("Save")
     c1, c2 = st.columns(2)
     for col, fmt in ((c1, "json"), (c2, "dagitty")):
-        text, file_name, mime = graph_files.download_payload(graph, fmt, state.get(Shared.GRAPH_NAME, "graph"))
+        text, file_name, mime = graph_files.download_payload(  # the question is saved as node roles
+            graph, fmt, state.get(Shared.GRAPH_NAME, "graph"),
+            question={role: [v for v in state.get(key, []) if v in graph] for role, key in graph_state.QUERY_KEYS.items()})
         col.download_button("JSON" if fmt == "json" else "dagitty", text, file_name=file_name, mime=mime,
                             key=K.download(fmt), help=f"Download {file_name}", on_click="ignore",
                             icon=":material/download:", width="stretch")

@@ -9,12 +9,16 @@ Node-link JSON is the canonical format (docs/architecture.md)::
 
 A node given by its name alone is binary; keys other than name, type, levels and shape (``pos``,
 ``role``, notes ...) travel with the node.  dagitty lives in :mod:`core.graph.dagitty`.
+
+Exports keep the question asked of the graph: :func:`with_question` turns P(outcome | do(treatment),
+given) into node roles (dagitty's exposure, outcome and adjusted), which both writers carry and
+both readers give back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from core.graph.node import GraphError, JSONValue, Node
@@ -22,6 +26,11 @@ from core.graph.parts import GraphParts, MixedGraph, check_edge
 
 if TYPE_CHECKING:
     import networkx as nx
+
+# The part a node plays in the question P(outcome | do(treatment), given) -> its dagitty role.
+QUESTION_ROLES = {"treatment": "exposure", "outcome": "outcome", "given": "adjusted"}
+# Roles that describe the question (replaced by with_question); others (selected) stay.
+_QUESTION_ROLE_NAMES = frozenset(QUESTION_ROLES.values())
 
 # Fill colours of DOT nodes by type.
 DOT_COLOURS = {"binary": "#dbeafe", "categorical": "#dcfce7", "continuous": "#fef9c3", "image": "#fce7f3"}
@@ -58,6 +67,30 @@ def write_node_link(graph: MixedGraph) -> dict[str, JSONValue]:
         "directed": [list(e) for e in graph.directed],
         "bidirected": [list(e) for e in graph.bidirected],
     }
+
+
+def with_question(
+    graph: MixedGraph, treatment: Iterable[str] = (), outcome: Iterable[str] = (), given: Iterable[str] = ()
+) -> GraphParts:
+    """``graph`` with the question P(outcome | do(treatment), given) as node roles: treatment nodes
+    become ``exposure``, outcome nodes ``outcome``, conditioning nodes ``adjusted``; the roles an
+    earlier question left on other nodes are dropped (``selected`` stays).  Positions, types and
+    edges are kept, so a writer given the result exports the graph and the question together."""
+    role_of: dict[str, str] = {}
+    for part, names in (("given", given), ("outcome", outcome), ("treatment", treatment)):
+        for v in names:
+            role_of[v] = QUESTION_ROLES[part]  # treatment wins over outcome over given, as the page checks
+    known = {n.name for n in graph.nodes}
+    unknown = sorted(set(role_of) - known)
+    if unknown:
+        raise GraphError(f"unknown node {unknown[0]!r} in the question")
+    nodes = []
+    for n in graph.nodes:
+        extra = {k: v for k, v in n.extra if not (k == "role" and v in _QUESTION_ROLE_NAMES)}
+        if n.name in role_of:
+            extra["role"] = role_of[n.name]
+        nodes.append(Node(n.name, n.type, n.levels, n.shape, tuple(sorted(extra.items()))))
+    return GraphParts(tuple(nodes), tuple(graph.directed), tuple(graph.bidirected))
 
 
 def write_dot(graph: MixedGraph) -> str:
