@@ -144,10 +144,12 @@ def inclusion_minimal(sets: list[frozenset[str]]) -> set[frozenset[str]]:
     return {s for s in sets if not any(t < s for t in sets)}
 
 
-def conditional_instrument(g: ADMG, x: str, y: str, z: str, w: Iterable[str]) -> bool:
+def conditional_instrument(g: ADMG, x: str, y: str, z: str, w: Iterable[str], ancestral: bool = False) -> bool:
     """Z is an instrument for x -> y given W (the definition DAGitty implements): W holds no
     descendant of y and no node on a proper causal path from x to y; Z is d-connected to x given W;
-    and Z is d-separated from y given W once the first edge of every proper causal path is removed."""
+    and Z is d-separated from y given W once the first edge of every proper causal path is removed.
+    With ``ancestral``, W must also lie among the ancestors of y and Z in that graph (an ancestral
+    instrument, the kind DAGitty lists)."""
     dag = Dag.canonical(g)
     ws = set(w)
     if z in ws or x in ws or y in ws:
@@ -158,10 +160,12 @@ def conditional_instrument(g: ADMG, x: str, y: str, z: str, w: Iterable[str]) ->
             on_causal |= {s[1] for s in p}
     if ws & (dag.descendants([y]) | on_causal):
         return False
-    if dag.d_separated([z], [x], ws):
-        return False
     first_edges = {(x, p[0][1]) for p in dag.paths(x, y) if all(s[2] == "->" for s in p)}
     cut = Dag({v: frozenset(q for q in ps if (q, v) not in first_edges) for v, ps in dag.parents.items()}, dag.latent)
+    if ancestral and not ws <= cut.ancestors([y, z]):
+        return False
+    if dag.d_separated([z], [x], ws):
+        return False
     return cut.d_separated([z], [y], ws)
 
 
