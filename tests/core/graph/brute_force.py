@@ -171,8 +171,8 @@ def conditional_instrument(g: ADMG, x: str, y: str, z: str, w: Iterable[str], an
 
 def front_door(g: ADMG, x: list[str], y: list[str], z: Iterable[str]) -> bool:
     """Pearl's front-door criterion for Z, path by path: (i) every directed path from X to Y meets
-    Z; (ii) no back-door path from X to Z is open (given nothing); (iii) every back-door path from
-    Z to Y is blocked by X."""
+    Z; (ii) no back-door path from X to Z that meets X only at its start is open (given nothing);
+    (iii) every back-door path from Z to Y is blocked by X."""
     dag = Dag.canonical(g)
     zs, xs = set(z), set(x)
     if not zs or zs & (xs | set(y)):
@@ -185,7 +185,8 @@ def front_door(g: ADMG, x: list[str], y: list[str], z: Iterable[str]) -> bool:
     for a in x:
         for c in zs:
             for p in dag.paths(a, c):
-                if p[0][2] == "<-" and not dag.blocked(p, set()):
+                proper = not any(s[1] in xs for s in p)
+                if proper and p[0][2] == "<-" and not dag.blocked(p, set()):
                     return False
     for c in zs:
         for b in y:

@@ -100,8 +100,9 @@ def check_front_doors(query):
         assert set(fd.minimal) in valid and set(fd.largest) in valid
         assert not any(s < set(fd.minimal) for s in valid)
         world = DiscreteSCM(g, seed=len(g.bidirected) + 3, alpha=0.7)
-        got = front_door_estimand(x, y, fd.minimal).table(world.observed_joint(), y + x)
-        assert np.abs(got - world.do_table(x, y)).max() < 1e-9
+        for z in (fd.minimal, fd.largest):
+            got = front_door_estimand(x, y, z).table(world.observed_joint(), y + x)
+            assert np.abs(got - world.do_table(x, y)).max() < 1e-9
     event("front door" if fd is not None else "no front door")
 
 
