@@ -20,7 +20,7 @@ import numpy as np
 from core.data.columns import DataError
 from core.data.dataset import Dataset
 from core.errors import WorkbenchError
-from core.identify.estimand import EmpiricalJoint, Estimand
+from core.identify.estimand import EmpiricalJoint, Estimand, Fraction, P, Product, Sum
 
 MAX_BOOT = 10_000
 
@@ -57,7 +57,7 @@ def plug_in_estimate(
     if not 0 < level < 1:
         raise WorkbenchError(f"the interval level must be between 0 and 1, got {level}")
     x, y = list(treatment), list(outcome)
-    variables = sorted(estimand.free | set(x) | set(y))
+    variables = sorted(mentioned(estimand) | set(x) | set(y))
     cards = _cards(data, variables)
     columns = {v: data.column(v).astype(np.int64) for v in variables}
     value = estimand.table(EmpiricalJoint(columns, cards), y + x)
@@ -80,6 +80,24 @@ def plug_in_estimate(
         lo, hi = np.quantile(contrasts, [tail, 1 - tail])
         effect = (float(value[1, 1] - value[1, 0]), float(lo), float(hi))
     return PlugInEstimate(tuple(y), tuple(x), value, low, high, level, len(draws), n_boot - len(draws), effect)
+
+
+def mentioned(estimand: Estimand) -> set[str]:
+    """Every variable an estimand names, bound ones included (the columns evaluating it reads)."""
+    out: set[str] = set()
+    stack = [estimand]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, P):
+            out |= set(e.vars) | set(e.given)
+        elif isinstance(e, Sum):
+            out |= set(e.over)
+            stack.append(e.of)
+        elif isinstance(e, Product):
+            stack.extend(e.of)
+        elif isinstance(e, Fraction):
+            stack += [e.num, e.den]
+    return out
 
 
 def _cards(data: Dataset, variables: Sequence[str]) -> dict[str, int]:
