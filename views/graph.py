@@ -16,6 +16,7 @@ from streamlit_flow.state import StreamlitFlowState
 
 from core.errors import WorkbenchError
 from core.graph import ADMG, NODE_TYPES
+from views import graph_answers
 from workbench import flow, graph_editor, graph_files, graph_state, graph_view, query
 from workbench.keys import GraphPage as K
 from workbench.keys import Shared
@@ -362,3 +363,6 @@ with views_box:
             st.iframe(graph_view.graph_html(graph.do(treatment), graph_view.Marks(intervened=tuple(treatment), **roles),
                                             height=330))
     st.markdown(f"**{state.get(Shared.GRAPH_NAME, 'graph')}**: {graph_view.graph_summary(graph)}")
+
+with right:  # adjustment, paths, instruments, implications, a number: views/graph_answers.py
+    graph_answers.show(graph, treatment, outcome, given, answer)
