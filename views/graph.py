@@ -16,6 +16,7 @@ from streamlit_flow.state import StreamlitFlowState
 
 from core.errors import WorkbenchError
 from core.graph import ADMG, NODE_TYPES
+from views import graph_answers
 from workbench import flow, graph_editor, graph_files, graph_state, graph_view, query
 from workbench.keys import GraphPage as K
 from workbench.keys import Shared
@@ -303,7 +304,9 @@ with left:
     st.subheader("Save")
     c1, c2 = st.columns(2)
     for col, fmt in ((c1, "json"), (c2, "dagitty")):
-        text, file_name, mime = graph_files.download_payload(graph, fmt, state.get(Shared.GRAPH_NAME, "graph"))
+        text, file_name, mime = graph_files.download_payload(  # the question is saved as node roles
+            graph, fmt, state.get(Shared.GRAPH_NAME, "graph"),
+            question={role: [v for v in state.get(key, []) if v in graph] for role, key in graph_state.QUERY_KEYS.items()})
         col.download_button("JSON" if fmt == "json" else "dagitty", text, file_name=file_name, mime=mime,
                             key=K.download(fmt), help=f"Download {file_name}", on_click="ignore",
                             icon=":material/download:", width="stretch")
@@ -360,3 +363,6 @@ with views_box:
             st.iframe(graph_view.graph_html(graph.do(treatment), graph_view.Marks(intervened=tuple(treatment), **roles),
                                             height=330))
     st.markdown(f"**{state.get(Shared.GRAPH_NAME, 'graph')}**: {graph_view.graph_summary(graph)}")
+
+with right:  # adjustment, paths, instruments, implications, a number: views/graph_answers.py
+    graph_answers.show(graph, treatment, outcome, given, answer)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from core.assets import ASSETS
 from core.graph import ADMG, GraphError, parse_graph_text
+from core.graph.dagitty import write_dagitty
+from core.graph.formats import with_question, write_node_link
 
 EXAMPLES_DIR = ASSETS / "graphs"  # the shipped example graphs: node-link JSON with a description
 
@@ -69,11 +72,15 @@ def graph_name_from_filename(filename: str) -> str:
     return Path(filename).stem or "uploaded"
 
 
-def download_payload(graph: ADMG, fmt: str, name: str = "graph") -> tuple[str, str, str]:
-    """(text, file name, MIME type) for saving ``graph`` as ``json`` or ``dagitty``."""
+def download_payload(graph: ADMG, fmt: str, name: str = "graph",
+                     question: Mapping[str, Sequence[str]] | None = None) -> tuple[str, str, str]:
+    """(text, file name, MIME type) for saving ``graph`` as ``json`` or ``dagitty``; ``question``
+    (``treatment``, ``outcome``, ``given`` -> node names), when given, replaces the nodes' roles."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "graph"
+    parts = graph if question is None else with_question(
+        graph, question.get("treatment", ()), question.get("outcome", ()), question.get("given", ()))
     if fmt == "json":
-        return graph.dumps() + "\n", f"{stem}.json", "application/json"
+        return json.dumps(write_node_link(parts), indent=2) + "\n", f"{stem}.json", "application/json"
     if fmt == "dagitty":
-        return graph.to_dagitty(), f"{stem}.dagitty", "text/plain"
+        return write_dagitty(parts), f"{stem}.dagitty", "text/plain"
     raise GraphError(f"unknown graph format {fmt!r} (json or dagitty)")

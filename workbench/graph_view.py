@@ -28,6 +28,8 @@ DIRECTED_COLOUR = "#334155"
 HEDGE_FILL = "#fecaca"  # nodes of F (the larger c-forest of the hedge)
 HEDGE_CORE = "#f87171"  # nodes of F' (the smaller one, rooted in the outcome's ancestors)
 HEDGE_EDGE = "#b91c1c"
+# Edges on paths between treatment and outcome (DAGitty's colours): open causal and open biasing paths.
+PATH_COLOURS = {"causal": "#16a34a", "biasing": "#db2777"}
 
 
 class VisColour(TypedDict, total=False):
@@ -124,6 +126,8 @@ class Marks:
     given: tuple[str, ...] = ()
     hedge: Hedge | None = None
     intervened: tuple[str, ...] = ()
+    # (cause, effect, "directed") or (a, b, "bidirected") -> "causal" | "biasing" (core.graph.paths)
+    path_roles: tuple[tuple[tuple[str, str, str], str], ...] = ()
 
     def role_of(self, name: str) -> str | None:
         """The part of the query ``name`` plays (``treatment``, ``outcome``, ``given``), or None."""
@@ -171,22 +175,29 @@ def vis_nodes(graph: ADMG, marks: Marks = Marks()) -> list[VisNode]:
     return out
 
 
-def vis_edges(graph: ADMG, hedge: Hedge | None = None) -> list[VisEdge]:
+def vis_edges(graph: ADMG, hedge: Hedge | None = None,
+              path_roles: tuple[tuple[tuple[str, str, str], str], ...] = ()) -> list[VisEdge]:
     """Directed edges straight and dark; bidirected edges dashed, curved and red with two heads.
-    Edges inside the hedge's F are drawn thicker."""
+    Edges inside the hedge's F are drawn thicker; edges on open causal or biasing paths (``path_roles``)
+    thick, in :data:`PATH_COLOURS`."""
     in_f = hedge[0] if hedge is not None else frozenset()
+    roles = dict(path_roles)
     out: list[VisEdge] = []
     for a, b in graph.directed:
         hot = a in in_f and b in in_f
-        out.append({"from": a, "to": b, "arrows": "to", "width": 3.5 if hot else 1.8,
-                    "color": {"color": HEDGE_EDGE if hot else DIRECTED_COLOUR},
-                    "smooth": False, "title": f"{a} -> {b}"})
+        role = roles.get((a, b, "directed"))
+        colour = PATH_COLOURS[role] if role else HEDGE_EDGE if hot else DIRECTED_COLOUR
+        out.append({"from": a, "to": b, "arrows": "to", "width": 3.5 if hot or role else 1.8,
+                    "color": {"color": colour}, "smooth": False,
+                    "title": f"{a} -> {b}" + (f": on a {role} path" if role else "")})
     for a, b in graph.bidirected:
         hot = a in in_f and b in in_f
-        out.append({"from": a, "to": b, "arrows": "to, from", "dashes": [8, 6], "width": 3.5 if hot else 2,
-                    "color": {"color": HEDGE_EDGE if hot else BIDIRECTED_COLOUR},
+        role = roles.get((a, b, "bidirected")) or roles.get((b, a, "bidirected"))
+        colour = PATH_COLOURS[role] if role else HEDGE_EDGE if hot else BIDIRECTED_COLOUR
+        out.append({"from": a, "to": b, "arrows": "to, from", "dashes": [8, 6], "width": 3.5 if hot or role else 2,
+                    "color": {"color": colour},
                     "smooth": {"enabled": True, "type": "curvedCW", "roundness": 0.35},
-                    "title": f"{a} <-> {b}: hidden common cause"})
+                    "title": f"{a} <-> {b}: hidden common cause" + (f", on a {role} path" if role else "")})
     return out
 
 
@@ -217,9 +228,9 @@ def _script_json(obj: object) -> str:
     return json.dumps(obj).replace("</", "<\\/")
 
 
-def legend_html(show_hedge: bool = False) -> str:
+def legend_html(show_hedge: bool = False, show_paths: bool = False) -> str:
     """The key under a drawing: fills by node type, borders by role, the two edge kinds (and the
-    hedge's two fills when ``show_hedge``)."""
+    hedge's two fills when ``show_hedge``, the path colours when ``show_paths``)."""
     chips = [f'<span class="chip" style="background:{c}">{t}</span>' for t, c in TYPE_COLOURS.items()]
     roles = [f'<span class="chip ring" style="border-color:{c}">{r}</span>' for r, c in ROLE_COLOURS.items()]
     edges = [
@@ -231,6 +242,9 @@ def legend_html(show_hedge: bool = False) -> str:
     if show_hedge:
         edges.append(f'<span class="chip" style="background:{HEDGE_FILL}">hedge F</span>'
                      f'<span class="chip" style="background:{HEDGE_CORE}">F\'</span>')
+    if show_paths:
+        edges += [f'<span class="edge"><svg width="34" height="10"><line x1="2" y1="5" x2="32" y2="5" stroke="{c}" '
+                  f'stroke-width="4"/></svg>{kind} path</span>' for kind, c in PATH_COLOURS.items()]
     return '<div class="legend">' + "".join(chips + roles + edges) + "</div>"
 
 
@@ -243,7 +257,7 @@ def graph_html(graph: ADMG, marks: Marks = Marks(), *, height: int = 380, legend
     for node in vis_nodes(graph, marks):
         rec = dict(node)
         net.add_node(rec.pop("id"), **rec)
-    for edge in vis_edges(graph, marks.hedge):
+    for edge in vis_edges(graph, marks.hedge, marks.path_roles):
         rec = dict(edge)
         net.add_edge(rec.pop("from"), rec.pop("to"), **rec)
     js, css = vis_assets()
@@ -254,7 +268,7 @@ def graph_html(graph: ADMG, marks: Marks = Marks(), *, height: int = 380, legend
         nodes=_script_json(net.nodes),
         edges=_script_json(net.edges),
         options=_script_json(VIS_OPTIONS),
-        legend=legend_html(marks.hedge is not None) if legend else "",
+        legend=legend_html(marks.hedge is not None, bool(marks.path_roles)) if legend else "",
         label=html.escape(graph_summary(graph)),
     )
 

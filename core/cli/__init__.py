@@ -22,6 +22,8 @@ from core.errors import WorkbenchError
 
 COMMANDS = {
     "identify": "is a causal query identifiable? print its estimand or the hedge",
+    "adjust": "minimal adjustment sets for an effect; is a given set valid?",
+    "implications": "the independences a graph implies, tested on data if given",
     "world": "sample a built-in ground-truth world into a dataset folder",
     "train": "train one conditional generative model per node",
     "sample": "sample observational, interventional or counterfactual units",

@@ -14,6 +14,10 @@ Every JSON file the workbench reads (graphs, dataset meta records, run manifests
 :func:`parse_json`, and every file read whole through :func:`read_text_file`, with the limits of
 :data:`JSON_LIMITS`: a file is at most its limit in bytes, UTF-8 text, and nests arrays and objects
 at most ``MAX_JSON_DEPTH`` deep, so no file can exhaust memory or the stack.
+
+Exports keep the question asked of the graph: :func:`with_question` turns P(outcome | do(treatment),
+given) into node roles (dagitty's exposure, outcome and adjusted), which both writers carry and
+both readers give back.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +39,10 @@ if TYPE_CHECKING:
 MAX_JSON_DEPTH = 64  # arrays and objects inside each other
 MAX_GRAPH_FILE_BYTES = 64 * 2**20  # a graph file (JSON or dagitty); 40k edges of dagitty are ~1 MB
 JSON_LIMITS = {"depth": MAX_JSON_DEPTH, "graph file bytes": MAX_GRAPH_FILE_BYTES}
+# The part a node plays in the question P(outcome | do(treatment), given) -> its dagitty role.
+QUESTION_ROLES = {"treatment": "exposure", "outcome": "outcome", "given": "adjusted"}
+# Roles that describe the question (replaced by with_question); others (selected) stay.
+_QUESTION_ROLE_NAMES = frozenset(QUESTION_ROLES.values())
 
 # Fill colours of DOT nodes by type.
 DOT_COLOURS = {"binary": "#dbeafe", "categorical": "#dcfce7", "continuous": "#fef9c3", "image": "#fce7f3"}
@@ -141,6 +149,30 @@ def write_node_link(graph: MixedGraph) -> dict[str, JSONValue]:
         "directed": [list(e) for e in graph.directed],
         "bidirected": [list(e) for e in graph.bidirected],
     }
+
+
+def with_question(
+    graph: MixedGraph, treatment: Iterable[str] = (), outcome: Iterable[str] = (), given: Iterable[str] = ()
+) -> GraphParts:
+    """``graph`` with the question P(outcome | do(treatment), given) as node roles: treatment nodes
+    become ``exposure``, outcome nodes ``outcome``, conditioning nodes ``adjusted``; the roles an
+    earlier question left on other nodes are dropped (``selected`` stays).  Positions, types and
+    edges are kept, so a writer given the result exports the graph and the question together."""
+    role_of: dict[str, str] = {}
+    for part, names in (("given", given), ("outcome", outcome), ("treatment", treatment)):
+        for v in names:
+            role_of[v] = QUESTION_ROLES[part]  # treatment wins over outcome over given, as the page checks
+    known = {n.name for n in graph.nodes}
+    unknown = sorted(set(role_of) - known)
+    if unknown:
+        raise GraphError(f"unknown node {unknown[0]!r} in the question")
+    nodes = []
+    for n in graph.nodes:
+        extra = {k: v for k, v in n.extra if not (k == "role" and v in _QUESTION_ROLE_NAMES)}
+        if n.name in role_of:
+            extra["role"] = role_of[n.name]
+        nodes.append(Node(n.name, n.type, n.levels, n.shape, tuple(sorted(extra.items()))))
+    return GraphParts(tuple(nodes), tuple(graph.directed), tuple(graph.bidirected))
 
 
 def write_dot(graph: MixedGraph) -> str:

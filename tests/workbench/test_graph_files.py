@@ -68,3 +68,12 @@ def test_loaded_example_recognises_only_unedited_examples():
     assert graph_files.loaded_example(g, "napkin") == "napkin"
     assert graph_files.loaded_example(graph_editor.add_edge(g, "W2", "Y"), "napkin") is None
     assert graph_files.loaded_example(g, "bow") is None and graph_files.loaded_example(g, "my upload") is None
+
+
+def test_download_keeps_the_question_as_roles():
+    g = ADMG.from_edges(["Z", "X", "Y"], [("Z", "X"), ("X", "Y"), ("Z", "Y")])
+    question = {"treatment": ["X"], "outcome": ["Y"], "given": ["Z"]}
+    for fmt in ("json", "dagitty"):
+        text, _, _ = graph_files.download_payload(g, fmt, "q", question=question)
+        back = graph_files.graph_from_text(text)
+        assert {n.name: n.get("role") for n in back.nodes} == {"Z": "adjusted", "X": "exposure", "Y": "outcome"}

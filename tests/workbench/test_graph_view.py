@@ -59,3 +59,15 @@ def test_graph_html_is_self_contained_and_offline():
     assert "hidden confounder" in html and "hedge F" not in html
     assert "hedge F" in graph_view.graph_html(graph_files.load_example("bow"),
                                           graph_view.Marks(hedge=(frozenset("XY"), frozenset("Y"))))
+
+
+def test_path_roles_colour_edges_and_the_legend():
+    g = ADMG.from_edges("ZXYW", [("Z", "X"), ("X", "Y"), ("Z", "Y")], [("X", "W")])
+    roles = ((("X", "Y", "directed"), "causal"), (("Z", "X", "directed"), "biasing"), (("W", "X", "bidirected"), "biasing"))
+    edges = {(e["from"], e["to"]): e for e in graph_view.vis_edges(g, path_roles=roles)}
+    assert edges[("X", "Y")]["color"]["color"] == graph_view.PATH_COLOURS["causal"]
+    assert edges[("Z", "X")]["color"]["color"] == graph_view.PATH_COLOURS["biasing"]
+    assert edges[("X", "W")]["color"]["color"] == graph_view.PATH_COLOURS["biasing"]  # either spelling
+    assert edges[("Z", "Y")]["color"]["color"] == graph_view.DIRECTED_COLOUR
+    assert "biasing path" in graph_view.graph_html(g, graph_view.Marks(path_roles=roles))
+    assert "biasing path" not in graph_view.graph_html(g)
