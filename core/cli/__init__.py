@@ -17,6 +17,7 @@ from core.errors import WorkbenchError
 COMMANDS = {
     "identify": "is a causal query identifiable? print its estimand or the hedge",
     "world": "sample a built-in ground-truth world into a dataset folder",
+    "data": "inspect a data set's layout and column types; import imagefolder, CelebA or Morpho-MNIST files",
     "train": "train one conditional generative model per node",
     "sample": "sample observational, interventional or counterfactual units",
     "effects": "average, direct and indirect effects with intervals",

@@ -23,7 +23,8 @@ tiny and their spline flows want float32.
 Public API::
 
     train(graph, data, out, *, nodes=None, options=TrainOptions(...), callback=None, stop=None) -> TrainResult
-        data: a core.data.Dataset or {column: numpy array}; out: a run folder (core.runs.checkpoint)
+        data: a core.data.Dataset or {column: numpy array}; out: a run folder (core.runs.checkpoint);
+        rows a Dataset holds out (``Dataset.split``, imported data) are left out of training
     TrainOptions(preset, steps, batch_size, lr, kinds={node: kind}, seed, optimizer="adam"|"adamw",
                  weight_decay, grad_clip, checkpoint_every, checkpoint_seconds, device, mixed_precision)
     Progress(node, step, total_steps, loss, eta_seconds, phase, message)   -- the callback's argument
@@ -619,18 +620,22 @@ def train(
     if accelerator == "auto":
         accelerator = default_accelerator(options.device)
     is_main = accelerator is None or accelerator.is_main_process
-    run = open_run(out, graph, ds.fingerprint, ds.n) if is_main else None
+    run = open_run(out, graph, ds.fingerprint, ds.n, ds.preparation) if is_main else None
     if accelerator is not None:
         accelerator.wait_for_everyone()
     if run is None:
-        run = load_run(out, graph, ds.fingerprint)
+        run = load_run(out, graph, ds.fingerprint, ds.preparation)
+    # rows the data holds out (imported data records a split) are never trained on: the model
+    # check scores the models on them (core.check.model_check)
+    fit_ds = ds.subset(ds.training_rows()) if ds.split else ds
     results: dict[str, NodeResult] = {}
     stopped = False
     for name in names:
         if stopped or (stop is not None and stop.is_set()):
             stopped = True
             break
-        result = train_one(run, ds, graph, name, options=options, callback=callback, stop=stop, accelerator=accelerator)
+        result = train_one(run, fit_ds, graph, name, options=options, callback=callback, stop=stop,
+                           accelerator=accelerator)
         results[name] = result
         stopped = result.status == "stopped"
     return TrainResult(run.path, results, stopped)
