@@ -203,7 +203,7 @@ def read_morpho_idx(root: str | os.PathLike, *, heldout: float = DEFAULT_HELDOUT
             off = np.flatnonzero(index != np.arange(count))
             if len(off):
                 i = int(off[0])
-                raise DataError(f"{csv.name} row {i}, column 'index': {table['index'].iloc[i]!r}, expected {i} "
+                raise DataError(f"{csv.name} row {i}, column 'index': {table['index'].iloc[i]}, expected {i} "
                                 "(rows must be in the images' order)")
             table = table.drop(columns=["index"])
         tables.append(table)
