@@ -44,6 +44,34 @@ def on_use_graph() -> None:
     data_page.use_data_graph(state)
 
 
+def on_inspect() -> None:
+    data_page.inspect_folder(state)
+
+
+def on_stop_import() -> None:
+    job = state.get(DataPage.IMPORT_JOB)
+    if job is not None:
+        job.stop_event.set()
+
+
+def chosen_types(review: data_page.ImportReview) -> dict[str, str]:
+    """The scalar columns' types as the review table's editor holds them."""
+    edits = (state.get(DataPage.IMPORT_TYPES) or {}).get("edited_rows", {})
+    names = [c.name for c in review.columns]
+    chosen = {c.name: c.type for c in review.columns if c.type != "image"}
+    for row, change in edits.items():
+        name = names[int(row)]
+        if name in chosen and "type" in change:
+            chosen[name] = change["type"]
+    return chosen
+
+
+def on_start_import() -> None:
+    review = state.get(DataPage.IMPORT_REVIEW)
+    if review is not None:
+        data_page.start_import(state, chosen_types(review))
+
+
 # ---- widgets for world parameters, from the registry schema
 
 
@@ -93,7 +121,7 @@ st.caption(
 if state.get(DataPage.ERROR):
     st.error(state[DataPage.ERROR], icon=":material/error:")
 
-tab_world, tab_upload = st.tabs(["Sample a world", "Upload data"])
+tab_world, tab_upload, tab_import = st.tabs(["Sample a world", "Upload data", "Import a folder"])
 with tab_world:
     names = list(WORLDS)
     if state.get(DataPage.WORLD_PICK) not in names:
@@ -118,7 +146,65 @@ with tab_upload:
         "folder of images per class; or a .npz written by the workbench",
         type=["zip", "npz", "csv"], key=DataPage.UPLOAD, on_change=on_upload,
     )
-    st.caption("Images keep their size (no resizing): grey images are 1 channel, colour ones 3.")
+    st.caption("Images keep their size (no resizing): grey images are 1 channel, colour ones 3. The imagefolder, "
+               "CelebA and Morpho-MNIST layouts are recognised by their files; to resize, import a folder instead.")
+
+with tab_import:
+    st.text_input(
+        "A folder on this machine: the Hugging Face imagefolder layout (metadata.csv or metadata.jsonl with a "
+        "file_name column), CelebA's (list_attr_celeba.txt and img_align_celeba/) or Morpho-MNIST's "
+        "(*-images-idx3-ubyte.gz, *-labels-idx1-ubyte.gz, *-morpho.csv)",
+        key=DataPage.IMPORT_PATH, placeholder="/data/celeba")
+    st.button("Inspect", key=DataPage.IMPORT_INSPECT, on_click=on_inspect, icon=":material/search:")
+    review: data_page.ImportReview | None = state.get(DataPage.IMPORT_REVIEW)
+    job = state.get(DataPage.IMPORT_JOB)
+    importing = job is not None and job.alive
+    if review is not None:
+        src = review.source
+        held = len(data_page.heldout_of(src))
+        st.markdown(f"**{src.layout}** layout · **{src.n:,} rows**"
+                    + (f" · {held:,} held out ({src.split.get('source')}): training never sees them, the model "
+                       "check scores on them" if held else ""))
+        for note in src.notes:
+            st.caption(note)
+        st.markdown("**Review the column types** (change a scalar column's type, or skip it):")
+        table = pd.DataFrame([c.to_json() for c in review.columns])
+        st.data_editor(
+            table, key=DataPage.IMPORT_TYPES, hide_index=True, disabled=["name", "source", "detail", "note"],
+            column_config={"type": st.column_config.SelectboxColumn(
+                "type", options=[*data_page.IMPORT_TYPES, "image"], required=True)},
+        )
+        if any(t == "image" for t in chosen_types(review).values()):
+            st.warning("Only image columns can be images: pick another type for a scalar column.", icon=":material/warning:")
+        r = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+        r[0].checkbox("Resize images", value=review.mixed_sizes, key=DataPage.IMPORT_RESIZE,
+                      help="Required when the images have mixed sizes. Recorded in the data set: models trained "
+                           "on it refuse data prepared differently.")
+        r[1].number_input("Size (pixels a side)", min_value=4, max_value=512, value=64, step=4, key=DataPage.IMPORT_SIZE)
+        r[2].selectbox("Fit", ["crop", "stretch"], key=DataPage.IMPORT_FIT,
+                       help="crop: scale the shorter side to the size and cut out the centre; stretch: resize the "
+                            "whole image (changes its aspect)")
+        if review.mixed_sizes:
+            st.caption("The images have mixed sizes, so they need a resize step.")
+        b = st.columns([1, 1, 3])
+        b[0].button("Import", key=DataPage.IMPORT_START, on_click=on_start_import, type="primary",
+                    icon=":material/download:", disabled=importing, width="stretch")
+        b[1].button("Stop", key=DataPage.IMPORT_STOP, on_click=on_stop_import, disabled=not importing,
+                    icon=":material/stop:", width="stretch")
+
+        @st.fragment(run_every=0.5 if importing else None)
+        def import_progress() -> None:
+            j = state.get(DataPage.IMPORT_JOB)
+            if j is not None and j.alive:
+                fraction, text = j.progress()
+                st.progress(fraction, text=text)
+            elif j is not None:
+                state[DataPage.IMPORT_DONE] = data_page.finish_import(state)
+                st.rerun()  # the whole page shows the new data set (or the error)
+
+        import_progress()
+    if state.get(DataPage.IMPORT_DONE):
+        st.success(state[DataPage.IMPORT_DONE], icon=":material/check:")
 
 ds: Dataset | None = state.get(Shared.DATASET)
 if ds is None:
@@ -144,6 +230,11 @@ c1, c2, _ = st.columns([1, 1, 2])
 if ds.graph is not None:
     c1.button("Use this world's graph" if ds.world else "Use the data's graph", key=DataPage.USE_GRAPH, on_click=on_use_graph, icon=":material/account_tree:",
               disabled=ds.graph == graph, width="stretch")
+elif c1.button("Propose a graph (the columns as nodes, no edges)", key=DataPage.USE_SKELETON,
+               icon=":material/account_tree:", width="stretch",
+               help="Opens the Graph page with one node per column, typed as reviewed; draw the edges you believe."):
+    data_page.use_skeleton(state)
+    st.switch_page("views/graph.py")
 c2.download_button("Download .npz", summary.npz, file_name="dataset.npz", mime="application/octet-stream",
                    key=DataPage.DOWNLOAD, on_click="ignore", icon=":material/download:", width="stretch")
 

@@ -16,6 +16,7 @@ import streamlit as st
 from core.errors import WorkbenchError
 from core.runs.checkpoint import CheckpointError, load_run
 from core.runs.workspace import Workspace, node_status, status_line
+from views.model_check import panel as model_check_panel
 from workbench import graph_state, sidebar, train_page
 from workbench.keys import Shared
 from workbench.keys import TrainPage as K
@@ -229,3 +230,5 @@ st.code("\n".join(train_page.cli_commands(graph, chosen_now, graph_file=f"{ws.pa
                                           data_file=f"{ws.path}/data.npz", run_dir=str(ws.run_path),
                                           steps=int(saved.get("steps") or 0) or None)),
         language="bash", wrap_lines=True)
+
+model_check_panel(ws, ds, training=busy)  # the "Model check" panel (views/model_check.py)

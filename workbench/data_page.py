@@ -1,5 +1,7 @@
 """The Data page's logic: features of every column, associations, the confounding table, the
-gallery, and the session state the page reads and writes (a plain mapping, so tests need no Streamlit).
+gallery, importing a folder in a researcher's layout (review of the inferred types, a resize step,
+a background import with progress, a proposed graph of the columns without edges), and the session
+state the page reads and writes (a plain mapping, so tests need no Streamlit).
 
 A dataset's image columns enter the association summaries through features: the attributes the
 world's probe reads off the images when it can (``core.worlds.probes``), else pixel statistics.
@@ -7,13 +9,18 @@ world's probe reads off the images when it can (``core.worlds.probes``), else pi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+import threading
+import time
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from core.data import DataError, Dataset, load_upload
+from core.data.dataset import heldout_rows
+from core.data.load import open_source
+from core.data.sources import ColumnReport, ImportSource, Preparation, import_source, preparation_text
 from core.errors import WorkbenchError
 from core.graph import ADMG
 from core.worlds.base import World
@@ -355,3 +362,157 @@ def data_summary(state: SessionState, dataset: Dataset, world: World | None) -> 
     summary = DataSummary(dataset.fingerprint, features, association_matrix(features), pairs, dataset.to_npz_bytes())
     state[Shared.DATA_SUMMARY] = summary
     return summary
+
+
+# --------------------------------------------------------------------------------------------------
+# Importing a folder in a researcher's layout (imagefolder, CelebA, Morpho-MNIST): inspect, review
+# the inferred types, choose a resize step, import in the background, propose a graph skeleton
+
+IMPORT_TYPES = ("binary", "categorical", "continuous", "skip")  # what a scalar column may be set to
+
+
+@dataclass
+class ImportReview:
+    """A folder inspected for import: its source (no image decoded yet) and the column report."""
+
+    path: str
+    source: ImportSource
+    columns: list[ColumnReport]
+
+    @property
+    def mixed_sizes(self) -> bool:
+        return any(c.type == "image" and c.detail.startswith("mixed") for c in self.columns)
+
+
+class ImportJob:
+    """One import running in a background thread: progress (phase, done, total), stop, result."""
+
+    def __init__(self, review: ImportReview) -> None:
+        self.review = review
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()
+        self.phase, self.done, self.total = "starting", 0, max(1, review.source.n)
+        self.result: Dataset | None = None
+        self.error: str | None = None
+        self.seconds = 0.0
+        self.thread: threading.Thread | None = None
+
+    def report(self, phase: str, done: int, total: int) -> None:
+        with self.lock:
+            self.phase, self.done, self.total = phase, done, max(1, total)
+
+    def progress(self) -> tuple[float, str]:
+        """(fraction of the current phase, a label such as ``reading images 640/2,000``)."""
+        with self.lock:
+            words = {"checking": "checking image headers", "reading": "reading images", "writing": "writing"}
+            return min(1.0, self.done / self.total), f"{words.get(self.phase, self.phase)} {self.done:,}/{self.total:,}"
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+def heldout_of(source: ImportSource) -> np.ndarray:
+    """The rows ``source`` holds out."""
+    return heldout_rows(source.split, source.n)
+
+
+def inspect_folder(state: SessionState) -> None:
+    """Read the folder named in the import field (headers only) and keep its review in the state;
+    on bad input record one error line."""
+    path = str(state.get(DataPage.IMPORT_PATH) or "").strip()
+    state[DataPage.IMPORT_REVIEW] = None
+    if not path:
+        state[DataPage.ERROR] = "type the path of a folder on this machine first"
+        return
+    try:
+        source = open_source(path)
+        state[DataPage.IMPORT_REVIEW] = ImportReview(path, source, source.review())
+        state[DataPage.ERROR] = None
+    except WorkbenchError as e:
+        state[DataPage.ERROR] = f"{path}: {e}"
+
+
+def type_overrides(review: ImportReview, chosen: Mapping[str, str]) -> dict[str, str]:
+    """The scalar columns whose chosen type differs from the inferred one."""
+    inferred = {c.name: c.type for c in review.columns if c.type != "image"}
+    return {k: v for k, v in chosen.items() if k in inferred and v != inferred[k]}
+
+
+def review_types(review: ImportReview, chosen: Mapping[str, str]) -> list[ColumnReport]:
+    """The review with the chosen types applied (a DataError names a column that cannot be so)."""
+    return review.source.review(type_overrides(review, chosen))
+
+
+def preparation_from(state: SessionState) -> Preparation | None:
+    """The resize step the import widgets ask for (None: keep the images as they are)."""
+    if not state.get(DataPage.IMPORT_RESIZE):
+        return None
+    size = int(state.get(DataPage.IMPORT_SIZE) or 64)
+    return Preparation((size, size), str(state.get(DataPage.IMPORT_FIT) or "crop"))
+
+
+def start_import(state: SessionState, chosen: Mapping[str, str]) -> ImportJob | None:
+    """Start importing the reviewed folder in a background thread (its types ``chosen``, the resize
+    step from the widgets); None and one error line on bad input."""
+    review: ImportReview | None = state.get(DataPage.IMPORT_REVIEW)
+    old = state.get(DataPage.IMPORT_JOB)
+    if review is None:
+        state[DataPage.ERROR] = "inspect a folder first"
+        return None
+    if isinstance(old, ImportJob) and old.alive:
+        state[DataPage.ERROR] = "an import is already running: stop it first"
+        return None
+    try:
+        overrides = type_overrides(review, chosen)
+        review.source.typed(overrides)  # wrong types are refused now, not half-way through the images
+        prep = preparation_from(state)
+    except WorkbenchError as e:
+        state[DataPage.ERROR] = str(e)
+        return None
+    if prep is None and review.mixed_sizes:
+        state[DataPage.ERROR] = "the images have mixed sizes: tick 'Resize images' and choose a size"
+        return None
+    job = ImportJob(review)
+
+    def work() -> None:
+        t0 = time.perf_counter()
+        try:
+            job.result = import_source(review.source, prep, overrides, progress=job.report, stop=job.stop_event)
+        except WorkbenchError as e:
+            job.error = str(e)
+        except Exception as e:  # noqa: BLE001 - a crash in the thread reaches the page as one line
+            job.error = f"import failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        job.seconds = time.perf_counter() - t0
+
+    job.thread = threading.Thread(target=work, name="data-import", daemon=True)
+    state[DataPage.IMPORT_JOB] = job
+    state[DataPage.ERROR] = None
+    job.thread.start()
+    return job
+
+
+def finish_import(state: SessionState) -> str | None:
+    """Once the background import has ended: make its data set current (or record its error) and
+    return a one-line summary; None while it runs or when there is none."""
+    job = state.get(DataPage.IMPORT_JOB)
+    if not isinstance(job, ImportJob) or job.alive:
+        return None
+    state[DataPage.IMPORT_JOB] = None
+    if job.error:
+        state[DataPage.ERROR] = f"{job.review.path}: {job.error}"
+        return None
+    ds = job.result
+    source = job.review.source
+    set_dataset(state, ds, None, f"{source.layout} import of {job.review.path}")
+    held = len(ds.heldout_rows())
+    prepared = "; ".join(f"{c} {preparation_text(r)}" for c, r in ds.preparation.items())
+    return (f"Imported {ds.n:,} rows ({held:,} held out) in {job.seconds:.1f} s"
+            + (f"; images {prepared}" if prepared else ""))
+
+
+def use_skeleton(state: SessionState) -> None:
+    """Make a graph of the current data's columns, with no edges, the session's graph."""
+    dataset = state[Shared.DATASET]
+    graph_state.set_graph(state, dataset.skeleton(), "imported")
+    state[DataPage.ERROR] = None

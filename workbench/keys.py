@@ -116,6 +116,19 @@ class DataPage:
     HEATMAP = "data_heatmap"
     PAIRS = "data_pairs"
     TABLE = "data_table"
+    # importing a folder in a researcher's layout
+    IMPORT_PATH = "data_import_path"
+    IMPORT_INSPECT = "data_import_inspect"
+    IMPORT_REVIEW = "data_import_review"  # the inspected folder (workbench.data_page.ImportReview)
+    IMPORT_TYPES = "data_import_types"  # the review table's editor
+    IMPORT_RESIZE = "data_import_resize"
+    IMPORT_SIZE = "data_import_size"
+    IMPORT_FIT = "data_import_fit"
+    IMPORT_START = "data_import_start"
+    IMPORT_STOP = "data_import_stop"
+    IMPORT_JOB = "data_import_job"  # the running import (workbench.data_page.ImportJob)
+    IMPORT_DONE = "data_import_done"  # the last finished import's summary line
+    USE_SKELETON = "data_use_skeleton"
 
     @staticmethod
     def param(world: str, param: str) -> str:
@@ -151,6 +164,18 @@ class TrainPage:
     preset = KeyFamily("train_preset_")
     pick = KeyFamily("train_pick_")
     train_one = KeyFamily("train_one_")
+
+
+class ModelCheckPanel:
+    """Widgets and state of the Train page's "Model check" panel (views/model_check.py)."""
+
+    RUN = "mc_run"
+    STOP = "mc_stop"
+    ERROR = "mc_error"
+    WAS_BUSY = "mc_was_busy"  # the panel saw the check running (its end reruns the page)
+    TABLE = "mc_table"
+
+    soundness = KeyFamily("mc_soundness_")  # one table per image node
 
 
 # ---- Explore and Effects pages (views/explore.py, views/effects.py, workbench/explore/, workbench/effects_page.py)

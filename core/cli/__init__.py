@@ -25,6 +25,7 @@ COMMANDS = {
     "adjust": "minimal adjustment sets for an effect; is a given set valid?",
     "implications": "the independences a graph implies, tested on data if given",
     "world": "sample a built-in ground-truth world into a dataset folder",
+    "data": "inspect a data set's layout and column types; import imagefolder, CelebA or Morpho-MNIST files",
     "train": "train one conditional generative model per node",
     "sample": "sample observational, interventional or counterfactual units",
     "effects": "average, direct and indirect effects with intervals",

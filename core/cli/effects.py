@@ -128,6 +128,7 @@ def run_data(run: Run, path: str) -> Dataset:
     graph_only = Dataset.from_values({v: ds.column(v) for v in run.graph.names}, run.graph)
     if graph_only.fingerprint == want:
         return graph_only
+    run.check_preparation(ds.preparation)  # data resized otherwise says so, not just "other data"
     raise WorkbenchError(
         f"{path} is not the data run {run.path} was trained on (fingerprint {ds.fingerprint[:12]}, "
         f"the run's {want[:12]})"

@@ -8,7 +8,11 @@
     dataset.py        Dataset
     csv.py            a user's CSV with image paths (reader)
     image_folders.py  one sub-folder of images per class (reader)
-    load.py           load_dataset: any of the above from a path
+    sources.py        imported layouts: type inference, resize/crop, streaming import
+    imagefolder.py    the Hugging Face imagefolder layout (reader / writer)
+    celeba.py         CelebA's attribute lists and image folder (reader / writer)
+    morpho_idx.py     Morpho-MNIST's gzipped IDX files and morpho CSV (reader / writer)
+    load.py           load_dataset: any of the above from a path; detect_layout, open_source
     upload.py         load_upload: an uploaded file, zips unpacked safely
 
 The names below are imported on first use, so ``core.data.units`` (which the worlds and the neural
@@ -22,6 +26,11 @@ import importlib
 # Public name -> the module that defines it.
 _EXPORTS = {
     "DataError": "core.data.columns",
+    "Preparation": "core.data.sources",
+    "detect_layout": "core.data.load",
+    "import_source": "core.data.sources",
+    "import_to": "core.data.sources",
+    "open_source": "core.data.load",
     "Dataset": "core.data.dataset",
     "DoValue": "core.data.units",
     "Units": "core.data.units",

@@ -9,9 +9,18 @@ On disk a dataset is a folder (:mod:`core.data.folder`) or one ``.npz`` (:mod:`c
 hold the same meta record (:mod:`core.data.stored`), and ``save*`` here are shortcuts to them.
 
 The fingerprint is ``sha256`` over, for each column in name order, its name, type and raw bytes
-(scalars normalised to int64 / float64, images uint8 C-contiguous).  It depends on the data only,
-not on the file format, so a dataset saved as a folder and as an ``.npz`` has the same fingerprint,
-and a checkpoint can check that it is being used with the data it was trained on.
+(scalars normalised to int64 / float64, images uint8 C-contiguous), and the held-out split where the
+data records one (training leaves those rows out, so it is part of what a model was trained on).  It
+depends on the data only, not on the file format, so a dataset saved as a folder and as an ``.npz``
+has the same fingerprint, and a checkpoint can check that it is being used with the data it was
+trained on.
+
+Imported data (``core.data.sources``) may also record how its images were prepared
+(``preparation``: per image column, e.g. ``{"size": [64, 64], "fit": "crop", ...}``), which a run
+compares with its own record, and a held-out ``split``::
+
+    {"rows": [[start, stop], ...], "source": "..."}        row ranges the layout set aside, or
+    {"fraction": 0.1, "seed": 0, "source": "..."}          a seeded random share of the rows
 
 Rows are counted from 0 everywhere (error messages and image file names agree).
 """
@@ -19,6 +28,7 @@ Rows are counted from 0 everywhere (error messages and image file names agree).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +55,10 @@ if TYPE_CHECKING:
 ColumnValues: TypeAlias = "np.ndarray | torch.Tensor | Sequence[float]"
 # The world a dataset was sampled from: {"name", "params", "seed"}.
 WorldRecord: TypeAlias = Mapping[str, JSONValue]
+# How one image column was prepared on import: {"size": [h, w], "fit": "crop" | "stretch", ...}.
+PreparationRecord: TypeAlias = dict[str, JSONValue]
+# The held-out rows: {"rows": [[start, stop], ...]} or {"fraction", "seed"}, with a "source" text.
+SplitRecord: TypeAlias = dict[str, JSONValue]
 
 
 @dataclass(eq=False)
@@ -53,8 +67,10 @@ class Dataset:
 
     ``nodes`` types every column (inferred from the values when not given); ``graph`` is the graph the
     data was made for or checked against, if any; ``world`` is ``{"name", "params", "seed"}`` for data
-    sampled from a built-in world; ``categories`` names the levels of label columns (folder imports).
-    Treat a Dataset as immutable: the fingerprint is computed once.
+    sampled from a built-in world; ``categories`` names the levels of label columns (folder imports);
+    ``preparation`` records how each imported image column was resized or cropped; ``split`` the
+    held-out rows (see the module docstring).  Treat a Dataset as immutable: the fingerprint is
+    computed once.
     """
 
     table: pd.DataFrame
@@ -63,6 +79,8 @@ class Dataset:
     graph: ADMG | None = None
     world: WorldRecord | None = None
     categories: dict[str, list[str]] = field(default_factory=dict)
+    preparation: dict[str, PreparationRecord] = field(default_factory=dict)
+    split: SplitRecord | None = None
 
     def __post_init__(self) -> None:
         self.table = self.table.reset_index(drop=True)
@@ -168,7 +186,8 @@ class Dataset:
         return {v: self.column(v) for v in self.columns}
 
     def subset(self, index: UnitIndex) -> Dataset:
-        """Rows ``index`` (a slice, integer array or boolean mask), renumbered from 0."""
+        """Rows ``index`` (a slice, integer array or boolean mask), renumbered from 0.  The subset
+        keeps the image preparation record but not the held-out split (its rows are renumbered)."""
         idx = np.arange(self.n)[index]
         return Dataset(
             self.table.iloc[idx].reset_index(drop=True),
@@ -177,13 +196,30 @@ class Dataset:
             self.graph,
             self.world,
             dict(self.categories),
+            dict(self.preparation),
         )
+
+    def heldout_rows(self) -> np.ndarray:
+        """The rows the split sets aside (sorted int64; empty without a split)."""
+        return heldout_rows(self.split, self.n)
+
+    def training_rows(self) -> np.ndarray:
+        """Every row the split does not hold out (all rows without a split)."""
+        keep = np.ones(self.n, dtype=bool)
+        keep[self.heldout_rows()] = False
+        return np.flatnonzero(keep)
+
+    def skeleton(self) -> ADMG:
+        """A graph proposal: one node per column, typed as the column is, and no edges (which
+        causes what is for the researcher to say, not for the data to guess)."""
+        return ADMG([Node.from_json(Node.type_fields(self.nodes[v].to_json())) for v in self.columns])
 
     def with_graph(self, graph: ADMG) -> Dataset:
         """This data checked against ``graph`` and typed by it (columns the graph lacks are kept)."""
         self.check(graph)
         nodes = {v: (graph.node(v) if v in graph else node) for v, node in self.nodes.items()}
-        return Dataset(self.table.copy(), dict(self.images), nodes, graph, self.world, dict(self.categories))
+        return Dataset(self.table.copy(), dict(self.images), nodes, graph, self.world, dict(self.categories),
+                       dict(self.preparation), self.split)
 
     def check(self, graph: ADMG) -> None:
         """Raise a DataError (one line, naming the row and column) unless every node of ``graph`` has
@@ -216,6 +252,8 @@ class Dataset:
                 arr = arr.astype(arr.dtype.newbyteorder("<"))
             h.update(f";{name}:{node.type_code()}:{arr.dtype.str}:{arr.shape}".encode())
             h.update(memoryview(arr).cast("B"))
+        if self.split is not None:  # only when present, so data without a split keeps its fingerprint
+            h.update(f";split={json.dumps(self.split, sort_keys=True)}".encode())
         return h.hexdigest()
 
     # ---- tensors for models
@@ -259,6 +297,8 @@ class Dataset:
             "world": self.world,
             "categories": self.categories,
             "fingerprint": self.fingerprint,
+            **({"preparation": self.preparation} if self.preparation else {}),
+            **({"split": self.split} if self.split is not None else {}),
         }
 
     def to_stored(self) -> StoredDataset:
@@ -271,7 +311,8 @@ class Dataset:
         meta, where = stored.meta, stored.source
         nodes = {node.name: node for node in column_nodes(meta)}
         graph = ADMG.from_json(meta["graph"]) if meta.get("graph") else None
-        ds = cls(stored.table, stored.images, nodes, graph, meta.get("world"), meta.get("categories") or {})
+        ds = cls(stored.table, stored.images, nodes, graph, meta.get("world"), meta.get("categories") or {},
+                 meta.get("preparation") or {}, meta.get("split"))
         if ds.n != meta.get("n"):
             raise DataError(f"{where}: meta.json says {meta.get('n')} rows, the data has {ds.n}")
         if meta.get("fingerprint") and ds.fingerprint != meta["fingerprint"]:
@@ -299,3 +340,22 @@ class Dataset:
     def to_npz_bytes(self) -> bytes:
         """The .npz file as bytes (for a download button)."""
         return npz_bytes(self.to_stored())
+
+
+def heldout_rows(split: SplitRecord | None, n: int) -> np.ndarray:
+    """The held-out rows of a split record (see the module docstring) among ``n`` rows."""
+    if not split:
+        return np.zeros(0, dtype=np.int64)
+    if "rows" in split:
+        ranges = split["rows"]
+        if not isinstance(ranges, list) or not all(
+            isinstance(r, list) and len(r) == 2 and 0 <= int(r[0]) <= int(r[1]) <= n for r in ranges
+        ):
+            raise DataError(f"the held-out split's row ranges do not fit {n} rows")
+        parts = [np.arange(int(a), int(b), dtype=np.int64) for a, b in ranges]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    fraction, seed = float(split.get("fraction", 0.0)), int(split.get("seed", 0))
+    if not 0.0 <= fraction < 1.0:
+        raise DataError(f"the held-out fraction must be in [0, 1), got {fraction}")
+    k = int(round(fraction * n))
+    return np.sort(np.random.default_rng(seed).permutation(n)[:k]).astype(np.int64)

@@ -5,7 +5,9 @@ The meta record (``meta.json`` in a folder, the ``meta`` entry of an ``.npz``)::
     {"format": "causal-workbench-dataset", "version": 1, "n": 1000,
      "columns": [node JSON, in column order], "graph": graph JSON or null,
      "world": {"name", "params", "seed"} or null, "categories": {column: [level names]},
-     "fingerprint": sha256 of the content}
+     "fingerprint": sha256 of the content,
+     "preparation": {image column: resize/crop record} (imported data only),
+     "split": the held-out rows (imported data only)}
 
 Readers (:mod:`core.data.folder`, :mod:`core.data.npz`) return a :class:`StoredDataset` and writers
 take one; :func:`check_meta` checks every field of the record (:data:`META_SCHEMA`, at most

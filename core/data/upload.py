@@ -1,5 +1,5 @@
 """Uploads: a ``.npz``, a ``.csv`` without image columns, or a ``.zip`` of any folder
-:func:`core.data.load.load_dataset` reads, unpacked safely (no path may leave the archive, and at most
+:func:`core.data.load.load_dataset` reads (imported layouts included), unpacked safely (no path may leave the archive, and at most
 ``MAX_UNZIPPED_BYTES`` are written).
 """
 
@@ -20,6 +20,8 @@ from core.graph import ADMG
 
 # Uploaded zips are unpacked to disk: refuse archives that would explode (zip bombs).
 MAX_UNZIPPED_BYTES = 4 * 1024**3
+# Files that mark a folder as the data's own (a CSV, metadata.jsonl, CelebA's .txt lists, IDX .gz).
+DATA_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".txt", ".gz")
 
 
 def load_upload(filename: str, data: bytes, graph: ADMG | None = None) -> Dataset:
@@ -74,7 +76,7 @@ def _dataset_root(tmp: Path) -> Path:
             inner = entries[0]
             # One folder holding images directly is a class folder of a one-class set, not a wrapper.
             if any(e.is_dir() for e in inner.iterdir()) or any(
-                e.suffix.lower() in (".csv", ".json") for e in inner.iterdir()
+                e.suffix.lower() in DATA_FILE_SUFFIXES for e in inner.iterdir()
             ):
                 root = inner
                 continue

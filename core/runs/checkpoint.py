@@ -444,12 +444,19 @@ class Run:
                 f"but the graph has {describe_signature(want)}"
             )
 
-    def check_compatible(self, graph: ADMG, fingerprint: str | None) -> None:
+    @property
+    def preparation(self) -> dict[str, JSONObject] | None:
+        """How the training data's images were prepared ({} for as found; None: not recorded)."""
+        return self.manifest.get("data", {}).get("preparation")
+
+    def check_compatible(self, graph: ADMG, fingerprint: str | None,
+                         preparation: Mapping[str, Mapping[str, JSONValue]] | None = None) -> None:
         """Refuse to continue this run with a graph or data its trained models were not made for.
 
         A node with any training done must keep its type and its parents (names and types); nodes may
         be added, and nodes never trained may change freely.  The data fingerprint must match once
-        anything was trained.
+        anything was trained, and so must the images' preparation (resize/crop on import) when both
+        the run and the caller know it (``preparation``: the data's record, {} for none).
         """
         started = [n for n, e in self.manifest["nodes"].items() if e["steps_done"] > 0 or e["status"] != "untrained"]
         for name in started:
@@ -463,10 +470,25 @@ class Run:
                     f"run {self.path} trained {name} as {describe_signature(old)}, but the graph now has "
                     f"{describe_signature(new)}: use a new run folder"
                 )
+        if started:
+            self.check_preparation(preparation)
         if started and self.fingerprint and fingerprint and fingerprint != self.fingerprint:
+            prepared = f"; its images: {preparation_words(self.preparation)}" if self.preparation else ""
             raise CheckpointError(
                 f"run {self.path} was trained on different data (fingerprint {self.fingerprint[:12]}, "
-                f"this data {fingerprint[:12]}): use a new run folder"
+                f"this data {fingerprint[:12]}{prepared}): use a new run folder"
+            )
+
+    def check_preparation(self, preparation: Mapping[str, Mapping[str, JSONValue]] | None) -> None:
+        """Refuse data whose images were prepared (resized, cropped) otherwise than the training
+        data's; nothing to compare when either side does not know (None)."""
+        mine = self.preparation
+        if mine is None or preparation is None:
+            return
+        if json.dumps(mine, sort_keys=True) != json.dumps(dict(preparation), sort_keys=True):
+            raise CheckpointError(
+                f"run {self.path} was trained on {preparation_words(mine)}; this data has "
+                f"{preparation_words(preparation)}: import it with the same resize step, or use a new run folder"
             )
 
     # ---- writing
@@ -475,11 +497,12 @@ class Run:
         self.manifest["updated"] = now_iso()
         atomic_write_json(self.path / MANIFEST, self.manifest)
 
-    def adopt(self, graph: ADMG, fingerprint: str | None, rows: int | None = None) -> None:
+    def adopt(self, graph: ADMG, fingerprint: str | None, rows: int | None = None,
+              preparation: Mapping[str, JSONObject] | None = None) -> None:
         """Continue this run with ``graph`` (checked compatible) and record the data it trains on; the
         manifest is rewritten only if that changes it (a command refused later leaves the run as it was)."""
         with self._writing():
-            self.check_compatible(graph, fingerprint)
+            self.check_compatible(graph, fingerprint, preparation)
             before = copy.deepcopy(self.manifest)
             nodes = self.manifest["nodes"]
             self.manifest["nodes"] = {n: nodes.get(n, untrained_entry()) for n in graph.names}
@@ -493,6 +516,8 @@ class Run:
                 data["fingerprint"] = fingerprint
             if rows is not None:
                 data["rows"] = rows
+            if preparation is not None:
+                data["preparation"] = copy.deepcopy(dict(preparation))
             if self.manifest != before:
                 self._write_manifest()
 
@@ -577,25 +602,36 @@ class Run:
             self._remove_files(name, keep=())
 
 
+def preparation_words(preparation: Mapping[str, Mapping[str, JSONValue]]) -> str:
+    """``image 64x64 centre crop``; ``images as found`` when nothing was resized."""
+    from core.data.sources import preparation_text
+
+    if not preparation:
+        return "images as found (no resize)"
+    return ", ".join(f"{column} {preparation_text(rec)}" for column, rec in sorted(preparation.items()))
+
+
 # --------------------------------------------------------------------------------------------------
 # Opening
 
 
-def load_run(path: str | os.PathLike[str], graph: ADMG | None = None, fingerprint: str | None = None) -> Run:
+def load_run(path: str | os.PathLike[str], graph: ADMG | None = None, fingerprint: str | None = None,
+             preparation: Mapping[str, JSONObject] | None = None) -> Run:
     """Open an existing run folder for reading.
 
-    With ``graph`` and/or ``fingerprint``, refuse a run whose trained models were made for another
-    graph (a node's type or parents differ) or other data.
+    With ``graph``, ``fingerprint`` and/or ``preparation``, refuse a run whose trained models were
+    made for another graph (a node's type or parents differ) or other data.
     """
     p = Path(path)
     run = Run(p, read_run_manifest(p))
-    if graph is not None or fingerprint is not None:
-        run.check_compatible(graph if graph is not None else run.graph, fingerprint)
+    if graph is not None or fingerprint is not None or preparation is not None:
+        run.check_compatible(graph if graph is not None else run.graph, fingerprint, preparation)
     return run
 
 
 def open_run(
-    path: str | os.PathLike[str], graph: ADMG, fingerprint: str | None = None, rows: int | None = None
+    path: str | os.PathLike[str], graph: ADMG, fingerprint: str | None = None, rows: int | None = None,
+    preparation: Mapping[str, JSONObject] | None = None,
 ) -> Run:
     """A run folder to train into: created if missing or empty, continued if it is a compatible run.
 
@@ -621,10 +657,10 @@ def open_run(
         if (p / MANIFEST).exists():
             remove_temporary_files(p)
             run = Run(p, read_manifest(p), lock)
-            run.adopt(graph, fingerprint, rows)
+            run.adopt(graph, fingerprint, rows, preparation)
             return run
         (p / NODES_DIR).mkdir(exist_ok=True)
-        run = Run(p, new_manifest(graph, fingerprint, rows), lock)
+        run = Run(p, new_manifest(graph, fingerprint, rows, preparation), lock)
         run._write_manifest()
         return run
     except BaseException:

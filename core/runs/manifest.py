@@ -15,6 +15,7 @@ the limit.  Readers may read while a writer trains: the manifest is only ever re
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -94,13 +95,17 @@ class NodeEntry(TypedDict):
 class DataRecord(TypedDict):
     fingerprint: str | None
     rows: int | None
+    # how the training data's images were resized or cropped on import ({} for none); runs
+    # refuse data prepared differently (older runs lack the key and are not checked)
+    preparation: NotRequired[dict[str, JSONObject]]
 
 
 class Manifest(TypedDict):
     """``manifest.json``::
 
         {"format": "causal-workbench-run", "version": 1, "created": ISO, "updated": ISO,
-         "graph": GRAPH_JSON, "data": {"fingerprint": STR | null, "rows": N | null},
+         "graph": GRAPH_JSON, "data": {"fingerprint": STR | null, "rows": N | null,
+                                       "preparation": {image column: resize/crop record}},
          "nodes": {NAME: {"kind", "config", "parents", "status": "untrained" | "training" | "trained",
                           "steps_done", "total_steps", "loss_history": [[step, loss], ...] (downsampled),
                           "metrics": {...}, "weights": REL_PATH | null, "optimizer": REL_PATH | null}}}
@@ -160,6 +165,7 @@ SCHEMA = {
             "properties": {
                 "fingerprint": {"type": ["string", "null"], "maxLength": 128},
                 "rows": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ROWS},
+                "preparation": {"type": "object", "maxProperties": 1000, "additionalProperties": {"type": "object"}},
             },
         },
         "nodes": {
@@ -342,15 +348,19 @@ def untrained_entry() -> NodeEntry:
     }
 
 
-def new_manifest(graph: ADMG, fingerprint: str | None, rows: int | None = None) -> Manifest:
+def new_manifest(graph: ADMG, fingerprint: str | None, rows: int | None = None,
+                 preparation: Mapping[str, JSONObject] | None = None) -> Manifest:
     t = now_iso()
+    data: DataRecord = {"fingerprint": fingerprint, "rows": rows}
+    if preparation is not None:
+        data["preparation"] = copy.deepcopy(dict(preparation))
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "created": t,
         "updated": t,
         "graph": graph.to_json(),
-        "data": {"fingerprint": fingerprint, "rows": rows},
+        "data": data,
         "nodes": {name: untrained_entry() for name in graph.names},
     }
 

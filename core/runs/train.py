@@ -24,7 +24,8 @@ units (AMX / AVX-512 BF16), where a bf16 matmul runs several times faster than f
 Public API::
 
     train(graph, data, out, *, nodes=None, options=TrainOptions(...), callback=None, stop=None) -> TrainResult
-        data: a core.data.Dataset or {column: numpy array}; out: a run folder (core.runs.checkpoint)
+        data: a core.data.Dataset or {column: numpy array}; out: a run folder (core.runs.checkpoint);
+        rows a Dataset holds out (``Dataset.split``, imported data) are left out of training
     TrainOptions(preset, steps, batch_size, lr, kinds={node: kind}, seed, optimizer="adam"|"adamw",
                  weight_decay, grad_clip, checkpoint_every, checkpoint_seconds, device, mixed_precision)
     Progress(node, step, total_steps, loss, eta_seconds, phase, message)   -- the callback's argument
@@ -650,11 +651,14 @@ def train(
     if accelerator == "auto":
         accelerator = default_accelerator(options.device)
     is_main = accelerator is None or accelerator.is_main_process
-    run = open_run(out, graph, ds.fingerprint, ds.n) if is_main else None  # holds the folder's lock
+    run = open_run(out, graph, ds.fingerprint, ds.n, ds.preparation) if is_main else None  # holds the folder's lock
     if accelerator is not None:
         accelerator.wait_for_everyone()
     if run is None:
-        run = load_run(out, graph, ds.fingerprint)
+        run = load_run(out, graph, ds.fingerprint, ds.preparation)
+    # rows the data holds out (imported data records a split) are never trained on: the model
+    # check scores the models on them (core.check.model_check)
+    fit_ds = ds.subset(ds.training_rows()) if ds.split else ds
     results: dict[str, NodeResult] = {}
     stopped = False
     try:
@@ -662,7 +666,7 @@ def train(
             if stopped or (stop is not None and stop.is_set()):
                 stopped = True
                 break
-            result = train_one(run, ds, graph, name, options=options, callback=callback, stop=stop,
+            result = train_one(run, fit_ds, graph, name, options=options, callback=callback, stop=stop,
                                accelerator=accelerator)
             results[name] = result
             stopped = result.status == "stopped"
