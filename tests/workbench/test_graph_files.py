@@ -68,3 +68,18 @@ def test_loaded_example_recognises_only_unedited_examples():
     assert graph_files.loaded_example(g, "napkin") == "napkin"
     assert graph_files.loaded_example(graph_editor.add_edge(g, "W2", "Y"), "napkin") is None
     assert graph_files.loaded_example(g, "bow") is None and graph_files.loaded_example(g, "my upload") is None
+
+
+def test_an_empty_dagitty_model_is_a_new_graph():
+    for text in ("dag { }", "dag {\n}\n", "{}"):
+        assert len(graph_files.graph_from_text(text)) == 0
+    with pytest.raises(GraphError, match="the model code is empty"):
+        graph_files.graph_from_text("  ")
+
+
+def test_the_shipped_example_faces_graph_is_the_shipped_workspaces_graph():
+    from core.runs.builtin import BUILTIN_DEFAULT, BUILTIN_ROOT
+    from core.runs.workspace import graph_structure
+
+    shipped = ADMG.from_json((BUILTIN_ROOT / BUILTIN_DEFAULT / "graph.json").read_text())
+    assert graph_structure(graph_files.load_example("faces")) == graph_structure(shipped)
