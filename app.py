@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.runs import workspace
+from views.workspace import replacement_prompt, versions_popover
 from workbench import graph_state, graph_view, session, sidebar, train_page
 from workbench.keys import Shared
 from workbench.keys import Sidebar as K
@@ -39,15 +40,23 @@ with st.sidebar:
     st.markdown(f"**Compute device** &nbsp; `{sidebar.device_label()}`")
     # the workspace (workbench.session) and its models' status (workbench.train_page)
     names = workspace.list_workspaces()
-    st.selectbox("**Workspace**", names, index=names.index(ws.name), key=K.WORKSPACE_PICK,
-                 on_change=session.on_pick_workspace, args=(st.session_state,))
-    with st.popover("New workspace", icon=":material/add:"):
+    if st.session_state.get(K.WORKSPACE_PICK) != ws.name:
+        # the picker follows the open workspace through its state alone: a default index as well
+        # makes Streamlit warn that both were set
+        st.session_state[K.WORKSPACE_PICK] = ws.name
+    st.selectbox("**Workspace**", names, key=K.WORKSPACE_PICK, on_change=session.on_pick_workspace,
+                 args=(st.session_state,))
+    c1, c2 = st.columns(2)
+    with c1.popover("New", icon=":material/add:", help="A new workspace"):
         st.text_input("Name", key=K.NEW_WORKSPACE_NAME, placeholder="my-project")
         st.button("Create (keeps the current graph and data)", key=K.CREATE_WORKSPACE,
                   on_click=session.on_create_workspace, args=(st.session_state,))
+    with c2:
+        versions_popover(ws)
     for problem in st.session_state.get(Shared.WORKSPACE_PROBLEMS) or ():
         st.warning(problem, icon=":material/warning:")
     job = st.cache_resource(train_page.new_registry)().get(ws.key)
     st.markdown(train_page.model_status_markdown(st.session_state.get(Shared.GRAPH), ws, job))
 
+replacement_prompt()  # above any page: a change that would leave trained models unusable waits here
 page.run()

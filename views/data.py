@@ -78,19 +78,20 @@ def on_start_import() -> None:
 def param_widget(world: str, p: Param) -> None:
     key = DataPage.param(world, p.name)
     label = p.label or p.name
+    default = data_page.param_default(state, world, p)  # the current data's value, if it came from this world
     if p.choices is not None:
-        st.selectbox(label, list(p.choices), index=list(p.choices).index(p.default), key=key, help=p.help)
+        st.selectbox(label, list(p.choices), index=list(p.choices).index(default), key=key, help=p.help)
     elif p.type is bool:
-        st.checkbox(label, value=bool(p.default), key=key, help=p.help)
+        st.checkbox(label, value=bool(default), key=key, help=p.help)
     elif p.type is float and p.range is not None:
-        st.slider(label, float(p.range[0]), float(p.range[1]), float(p.default), step=0.05, key=key, help=p.help)
+        st.slider(label, float(p.range[0]), float(p.range[1]), float(default), step=0.05, key=key, help=p.help)
     elif p.type is int:
         lo, hi = (int(p.range[0]), int(p.range[1])) if p.range else (None, None)
-        st.number_input(label, min_value=lo, max_value=hi, value=int(p.default), step=1, key=key, help=p.help)
+        st.number_input(label, min_value=lo, max_value=hi, value=int(default), step=1, key=key, help=p.help)
     elif p.type is float:
-        st.number_input(label, value=float(p.default), key=key, help=p.help)
+        st.number_input(label, value=float(default), key=key, help=p.help)
     else:
-        st.text_input(label, value=str(p.default), key=key, help=p.help)
+        st.text_input(label, value=str(default), key=key, help=p.help)
 
 
 # ---- charts
@@ -121,11 +122,14 @@ st.caption(
 if state.get(DataPage.ERROR):
     st.error(state[DataPage.ERROR], icon=":material/error:")
 
-tab_world, tab_upload, tab_import = st.tabs(["Sample a world", "Upload data", "Import a folder"])
+# Keyed tabs keep the open tab through the rerun an upload (or its error line above) causes.
+tab_world, tab_upload, tab_import = st.tabs(["Sample a world", "Upload data", "Import a folder"],
+                                            key=DataPage.SOURCE_TAB, on_change="rerun")
 with tab_world:
     names = list(WORLDS)
     if state.get(DataPage.WORLD_PICK) not in names:
-        state[DataPage.WORLD_PICK] = names[0]
+        current = (getattr(state.get(Shared.DATASET), "world", None) or {}).get("name")
+        state[DataPage.WORLD_PICK] = current if current in names else names[0]
     pick = st.selectbox("World", names, key=DataPage.WORLD_PICK)
     spec = WORLDS[pick]
     st.caption(spec.help)
@@ -133,10 +137,12 @@ with tab_world:
     for col, p in zip(cols, spec.params, strict=False):
         with col:
             param_widget(pick, p)
+    record = data_page.current_record(state, pick)
     if DataPage.N not in state:
-        state[DataPage.N] = data_page.DEFAULT_N.get(spec.kind, 1000)
+        state[DataPage.N] = int(record.get("n") or data_page.DEFAULT_N.get(spec.kind, 1000))
     cols[len(spec.params)].number_input("Units n", min_value=1, max_value=1_000_000, step=100, key=DataPage.N)
-    cols[len(spec.params) + 1].number_input("Sampling seed", min_value=0, step=1, value=0, key=DataPage.SEED)
+    cols[len(spec.params) + 1].number_input("Sampling seed", min_value=0, step=1, value=int(record.get("seed") or 0),
+                                            key=DataPage.SEED)
     st.button("Sample", key=DataPage.SAMPLE, on_click=on_sample, type="primary", icon=":material/casino:")
     st.code(data_page.sample_command(state, pick), language="bash", wrap_lines=True)
 
@@ -238,9 +244,9 @@ elif c1.button("Propose a graph (the columns as nodes, no edges)", key=DataPage.
 c2.download_button("Download .npz", summary.npz, file_name="dataset.npz", mime="application/octet-stream",
                    key=DataPage.DOWNLOAD, on_click="ignore", icon=":material/download:", width="stretch")
 
-tab_gallery, tab_vars, tab_conf, tab_table = st.tabs(["Gallery", "Variables", "Hidden confounding", "Table"])
 
-with tab_gallery:
+
+def gallery_tab() -> None:
     if not ds.image_columns:
         st.caption("This data set has no image columns.")
     for column in ds.image_columns:
@@ -248,7 +254,8 @@ with tab_gallery:
         items = data_page.gallery_items(ds, column, k=GALLERY_SIZE, features=summary.features)
         st.image([img for img, _ in items], caption=[cap for _, cap in items], width=110, clamp=True)
 
-with tab_vars:
+
+def variables_tab() -> None:
     scalars = ds.scalar_columns
     if not scalars:
         st.caption("No scalar columns.")
@@ -257,7 +264,8 @@ with tab_vars:
         for col, name in zip(row, scalars[i : i + 2], strict=False):
             col.plotly_chart(scalar_chart(ds, name), key=DataPage.chart(name), width="stretch")
 
-with tab_conf:
+
+def confounding_tab() -> None:
     st.markdown(
         "Association between every pair of variables (|correlation|; correlation ratio or Cramér's V for "
         "categories). Image columns enter through attributes read off the images."
@@ -280,6 +288,15 @@ with tab_conf:
                                       "causal_path": "directed path too", "do": "do() on"})
         st.dataframe(shown, hide_index=True, key=DataPage.PAIRS)
 
-with tab_table:
+
+def table_tab() -> None:
     st.dataframe(ds.table.head(500), key=DataPage.TABLE)
     st.caption(f"First {min(500, ds.n)} of {ds.n:,} rows; image columns are shown in the gallery.")
+
+
+# Only the open tab is drawn (switching tabs reruns the page): the others' charts cost nothing.
+views = {"Gallery": gallery_tab, "Variables": variables_tab, "Hidden confounding": confounding_tab, "Table": table_tab}
+for tab, draw in zip(st.tabs(list(views), key=DataPage.VIEW_TAB, on_change="rerun"), views.values(), strict=True):
+    if tab.open:
+        with tab:
+            draw()

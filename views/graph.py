@@ -17,7 +17,7 @@ from streamlit_flow.state import StreamlitFlowState
 from core.errors import WorkbenchError
 from core.graph import ADMG, NODE_TYPES
 from views import graph_answers
-from workbench import flow, graph_editor, graph_files, graph_state, graph_view, query
+from workbench import flow, graph_editor, graph_files, graph_state, graph_view, query, session
 from workbench.keys import GraphPage as K
 from workbench.keys import Shared
 
@@ -36,6 +36,11 @@ def follow_renames(renamed: list[tuple[str, str]]) -> None:
         state[key] = flow.renamed_choices(state.get(key, []), renamed)
 
 
+def named(new: ADMG) -> str:
+    """The name ``new`` goes by as an edit of the current graph (``graph_state.follow_name``)."""
+    return graph_state.follow_name(state.get(Shared.GRAPH), new, state.get(Shared.GRAPH_NAME))
+
+
 def apply(edit: Callable[[ADMG], ADMG], renamed: Sequence[tuple[str, str]] = (),
           after: Mapping[str, object] | None = None) -> None:
     """Replace the graph by ``edit(graph)`` and set the ``after`` keys; on bad input keep it and show
@@ -46,7 +51,7 @@ def apply(edit: Callable[[ADMG], ADMG], renamed: Sequence[tuple[str, str]] = (),
         state[Shared.GRAPH_ERROR] = str(e)
         return
     follow_renames(list(renamed))
-    graph_state.set_graph(state, new, state.get(Shared.GRAPH_NAME, "untitled"))
+    graph_state.set_graph(state, new, named(new))
     state[K.EXAMPLE_PICK] = None  # the graph no longer is the example; picking it again reloads it
     for key, value in (after or {}).items():
         state[key] = value
@@ -57,9 +62,12 @@ def on_example() -> None:
     if name is None:
         return
     try:
-        graph_state.set_graph(state, graph_files.load_example(name), name, query_from_roles=True)
+        graph = graph_files.load_example(name)
     except WorkbenchError as e:
         state[Shared.GRAPH_ERROR] = str(e)
+        return
+    if not session.propose_graph(state, graph, name, f"the example graph {name}", query_from_roles=True):
+        state[K.EXAMPLE_PICK] = graph_files.loaded_example(state[Shared.GRAPH], state.get(Shared.GRAPH_NAME))
 
 
 def on_upload() -> None:
@@ -71,8 +79,14 @@ def on_upload() -> None:
     except WorkbenchError as e:
         state[Shared.GRAPH_ERROR] = str(e)
         return
-    graph_state.set_graph(state, graph, graph_files.graph_name_from_filename(upload.name), query_from_roles=True)
-    state[K.EXAMPLE_PICK] = None
+    if session.propose_graph(state, graph, graph_files.graph_name_from_filename(upload.name),
+                             f"the uploaded graph {upload.name}", query_from_roles=True):
+        state[K.EXAMPLE_PICK] = None
+
+
+def on_new_graph() -> None:
+    if session.propose_graph(state, ADMG([]), graph_state.UNTITLED, "a new, empty graph"):
+        state[K.EXAMPLE_PICK] = None
 
 
 def on_text() -> None:
@@ -81,8 +95,14 @@ def on_text() -> None:
     except WorkbenchError as e:
         state[Shared.GRAPH_ERROR] = str(e)  # the typed text stays, so it can be fixed
         return
-    graph_state.set_graph(state, graph, state.get(Shared.GRAPH_NAME, "typed"), sync_text=False)
+    graph_state.set_graph(state, graph, named(graph), sync_text=False)
     state[K.EXAMPLE_PICK] = None
+
+
+def on_name() -> None:
+    name = str(state.get(K.NAME) or "").strip()
+    if name:
+        state[Shared.GRAPH_NAME] = name
 
 
 def on_add_node() -> None:
@@ -92,27 +112,28 @@ def on_add_node() -> None:
         after={K.NEW_NAME: ""})
 
 
-def on_rename(old: str) -> None:
-    new = state.get(K.new_name_of(old), old).strip()
-    apply(lambda g: graph_editor.rename_node(g, old, new), renamed=[(old, new)], after={K.EDIT_NODE: new})
+def on_rename(tag: str, old: str) -> None:
+    new = state.get(K.new_name_of(f"{tag}_{old}"), old).strip()
+    apply(lambda g: graph_editor.rename_node(g, old, new), renamed=[(old, new)], after={K.EDIT_NODE_NEXT: new})
 
 
-def on_retype(name: str) -> None:
-    apply(lambda g: graph_editor.retype_node(g, name, state[K.type_of(name)], levels=state.get(K.levels_of(name)),
-                                             shape=state.get(K.shape_of(name))))
+def on_retype(tag: str, name: str) -> None:
+    field = f"{tag}_{name}"
+    apply(lambda g: graph_editor.retype_node(g, name, state[K.type_of(field)], levels=state.get(K.levels_of(field)),
+                                             shape=state.get(K.shape_of(field))), after={K.EDIT_NODE_NEXT: name})
 
 
 def on_delete(name: str) -> None:
     apply(lambda g: graph_editor.delete_node(g, name))
 
 
-def on_add_edge() -> None:
+def on_add_edge(tag: str) -> None:
     kind = "bidirected" if state.get(K.EDGE_KIND, "").startswith("bidirected") else "directed"
-    apply(lambda g: graph_editor.add_edge(g, state.get(K.EDGE_FROM), state.get(K.EDGE_TO), kind))
+    apply(lambda g: graph_editor.add_edge(g, state.get(K.edge_from(tag)), state.get(K.edge_to(tag)), kind))
 
 
-def on_remove_edge() -> None:
-    label = state.get(K.EDGE_PICK)
+def on_remove_edge(tag: str) -> None:
+    label = state.get(K.edge_pick(tag))
     if not label:
         state[Shared.GRAPH_ERROR] = "pick an edge to remove"
         return
@@ -167,7 +188,7 @@ def read_editor(key: str, returned: StreamlitFlowState) -> None:
         st.rerun()
     if edits:
         follow_renames(list(edits.renamed))
-        graph_state.set_graph(state, new, state.get(Shared.GRAPH_NAME, "untitled"))
+        graph_state.set_graph(state, new, named(new))
         state[K.EXAMPLE_PICK] = None
         if edits.only_moves:
             state[K.FLOW_GRAPH] = new  # the editor already shows it: no redraw while dragging
@@ -177,7 +198,33 @@ def read_editor(key: str, returned: StreamlitFlowState) -> None:
     picked = flow.selection(shown, returned.selected_id)
     state[K.FLOW_SELECTED] = picked
     if picked is not None and picked[0] == "node":
-        state[K.EDIT_NODE] = picked[1]  # the "Change a node" form shows the clicked node
+        state[K.EDIT_NODE_NEXT] = picked[1]  # the "Change a node" form shows the clicked node
+
+
+@st.dialog("New node")
+def new_node_dialog() -> None:
+    """Our own small form for a node drawn from the canvas: a name and a type."""
+    st.text_input("Name", key=K.DIALOG_NAME, placeholder="e.g. Z")
+    kind = st.selectbox("Type", NODE_TYPES, key=K.DIALOG_TYPE)
+    if kind == "categorical":
+        st.number_input("Levels", min_value=2, max_value=1000, value=3, step=1, key=K.DIALOG_LEVELS)
+    elif kind == "image":
+        st.text_input("Shape (channels x height x width)", value="1x16x16", key=K.DIALOG_SHAPE)
+    if state.get(K.DIALOG_ERROR):
+        st.error(state[K.DIALOG_ERROR], icon=":material/error:")
+    if st.button("Add node", key=K.DIALOG_ADD, type="primary", icon=":material/add:"):
+        try:
+            node = graph_editor.make_node(state.get(K.DIALOG_NAME, ""), kind, levels=state.get(K.DIALOG_LEVELS),
+                                          shape=state.get(K.DIALOG_SHAPE))
+            new = graph_editor.add_node(state[Shared.GRAPH], node)
+        except WorkbenchError as e:
+            state[K.DIALOG_ERROR] = str(e)  # the dialog stays open with the reason
+            st.rerun(scope="fragment")
+        state[K.DIALOG_ERROR] = None
+        graph_state.set_graph(state, new, named(new))
+        state[K.EXAMPLE_PICK] = None
+        state[K.DIALOG_NAME] = ""
+        st.rerun()
 
 
 # ---- page
@@ -200,21 +247,28 @@ with right:
 
 with editor_box:
     st.subheader("Draw")
-    st.radio("New edges are", flow.EDGE_KINDS, key=K.FLOW_EDGE_KIND, horizontal=True,
+    d1, d2 = st.columns([3, 1], vertical_alignment="bottom")
+    d1.radio("New edges are", flow.EDGE_KINDS, key=K.FLOW_EDGE_KIND, horizontal=True,
              format_func=flow.EDGE_KIND_LABELS.get,
              help="Drag from the dot under a node to the dot above another node to connect them.")
+    if d2.button("New node", key=K.NODE_DIALOG, icon=":material/add_circle:", width="stretch"):
+        state[K.DIALOG_ERROR] = None
+        new_node_dialog()
     key = flow_key()
+    # React Flow's own "Create New Node" dialog (pane menu) asks for widths and handle positions: ours
+    # (the button above) asks for a name and a type
     returned = streamlit_flow(key, flow.flow_state(state[K.FLOW_GRAPH], state[K.FLOW_FRAME]), height=440,
                               show_controls=True, allow_new_edges=True, get_node_on_click=True,
                               get_edge_on_click=True, enable_node_menu=True, enable_edge_menu=True,
-                              enable_pane_menu=True, hide_watermark=True, min_zoom=0.3,
+                              enable_pane_menu=False, hide_watermark=True, min_zoom=0.3,
                               style={"border": "1px solid #e2e8f0", "borderRadius": "10px", "background": "#fff"})
+    st.html(flow.handle_style_script(), unsafe_allow_javascript=True)
     read_editor(key, returned)
     st.html(flow.legend_html())
     st.caption("Drag a node to move it. Drag from the dot **under** a node to the dot **above** another to "
-               "connect them (cause → effect). Right-click a node or edge to delete it (or rename the node "
-               "with *Edit Node*); right-click the canvas to add a node. Click a node to change its type "
-               "under **Edit** on the left; click an edge for its options here.")
+               "connect them (cause → effect). **New node** adds a node; right-click a node or edge to delete "
+               "it (or rename the node with *Edit Node*). Click a node to change its type under **Edit** on the "
+               "left; click an edge for its options here.")
     picked = state.get(K.FLOW_SELECTED)
     if picked is not None and picked[0] == "edge" and flow.selection(state[Shared.GRAPH], flow.edge_id(*picked[1])):
         a, b, kind = picked[1]
@@ -236,6 +290,8 @@ with error_box:
 
 with left:
     st.subheader("Load")
+    st.button("New graph (empty canvas)", key=K.NEW_GRAPH, on_click=on_new_graph, icon=":material/note_add:",
+              help="Start from scratch: draw nodes with **New node** beside the canvas.")
     examples = graph_files.example_names()
     if K.EXAMPLE_PICK not in state:  # first visit, or back from another page: is an example loaded?
         state[K.EXAMPLE_PICK] = graph_files.loaded_example(graph, state.get(Shared.GRAPH_NAME))
@@ -251,6 +307,7 @@ with left:
                       "Press Ctrl+Enter or click outside to apply.")
 
     st.subheader("Edit")
+    tag = graph_state.form_tag(graph)  # these forms list this graph's nodes: a new graph, new widgets
     tab_nodes, tab_edges = st.tabs(["Nodes", "Edges"])
     with tab_nodes:
         with st.container(border=True):
@@ -264,44 +321,45 @@ with left:
             st.button("Add node", key=K.ADD_NODE, on_click=on_add_node, icon=":material/add:")
         with st.container(border=True):
             st.markdown("**Change a node**")
-            if state.get(K.EDIT_NODE) not in graph:
-                state.pop(K.EDIT_NODE, None)
-            name = st.selectbox("Node", graph.names, key=K.EDIT_NODE)
-            node = graph.node(name)
-            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-            c1.text_input("New name", value=name, key=K.new_name_of(name))
-            c2.button("Rename", key=K.RENAME, on_click=on_rename, args=(name,))
-            kind = st.selectbox("Type", NODE_TYPES, index=NODE_TYPES.index(node.type), key=K.type_of(name))
-            if kind == "categorical":
-                st.number_input("Levels", min_value=2, max_value=1000, value=node.levels or 3, step=1,
-                                key=K.levels_of(name))
-            elif kind == "image":
-                st.text_input("Shape (channels x height x width)", value=graph_editor.shape_text(node.shape),
-                              key=K.shape_of(name))
-            c3, c4 = st.columns(2)
-            c3.button("Apply type", key=K.RETYPE, on_click=on_retype, args=(name,), icon=":material/check:")
-            c4.button("Delete", key=K.DELETE, on_click=on_delete, args=(name,), icon=":material/delete:")
+            if (wanted := state.pop(K.EDIT_NODE_NEXT, None)) in graph:
+                state[K.edit_node(tag)] = wanted
+            name = st.selectbox("Node", graph.names, key=K.edit_node(tag), placeholder="no nodes yet")
+            if name is not None:
+                node, field = graph.node(name), f"{tag}_{name}"
+                c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+                c1.text_input("New name", value=name, key=K.new_name_of(field))
+                c2.button("Rename", key=K.RENAME, on_click=on_rename, args=(tag, name))
+                kind = st.selectbox("Type", NODE_TYPES, index=NODE_TYPES.index(node.type), key=K.type_of(field))
+                if kind == "categorical":
+                    st.number_input("Levels", min_value=2, max_value=1000, value=node.levels or 3, step=1,
+                                    key=K.levels_of(field))
+                elif kind == "image":
+                    st.text_input("Shape (channels x height x width)", value=graph_editor.shape_text(node.shape),
+                                  key=K.shape_of(field))
+                c3, c4 = st.columns(2)
+                c3.button("Apply type", key=K.RETYPE, on_click=on_retype, args=(tag, name), icon=":material/check:")
+                c4.button("Delete", key=K.DELETE, on_click=on_delete, args=(name,), icon=":material/delete:")
     with tab_edges:
         with st.container(border=True):
             st.markdown("**Add an edge**")
             st.radio("Kind", [flow.EDGE_KIND_LABELS[k] for k in flow.EDGE_KINDS], key=K.EDGE_KIND)
-            for key in (K.EDGE_FROM, K.EDGE_TO):
-                if state.get(key) not in graph:
-                    state.pop(key, None)
             c1, c2 = st.columns(2)
-            c1.selectbox("From", graph.names, key=K.EDGE_FROM)
-            c2.selectbox("To", graph.names, index=min(1, len(graph) - 1), key=K.EDGE_TO)
-            st.button("Add edge", key=K.ADD_EDGE, on_click=on_add_edge, icon=":material/add:")
+            c1.selectbox("From", graph.names, key=K.edge_from(tag), placeholder="no nodes yet")
+            c2.selectbox("To", graph.names, index=min(1, len(graph) - 1) if len(graph) else None,
+                         key=K.edge_to(tag), placeholder="no nodes yet")
+            st.button("Add edge", key=K.ADD_EDGE, on_click=on_add_edge, args=(tag,), icon=":material/add:",
+                      disabled=len(graph) < 2)
         with st.container(border=True):
             st.markdown("**Remove an edge**")
             labels = graph_editor.edge_labels(graph)
-            if state.get(K.EDGE_PICK) not in labels:
-                state.pop(K.EDGE_PICK, None)
-            st.selectbox("Edge", labels, key=K.EDGE_PICK, placeholder="no edges")
-            st.button("Remove edge", key=K.REMOVE_EDGE, on_click=on_remove_edge, icon=":material/remove:",
-                      disabled=not labels)
+            st.selectbox("Edge", labels, key=K.edge_pick(tag), placeholder="no edges")
+            st.button("Remove edge", key=K.REMOVE_EDGE, on_click=on_remove_edge, args=(tag,),
+                      icon=":material/remove:", disabled=not labels)
 
     st.subheader("Save")
+    state[K.NAME] = state.get(Shared.GRAPH_NAME, graph_state.UNTITLED)  # follows loads, edits and renames
+    st.text_input("Graph name", key=K.NAME, on_change=on_name, help="The name the sidebar shows and the "
+                  "downloads are called; loading an example or editing one sets it for you.")
     c1, c2 = st.columns(2)
     for col, fmt in ((c1, "json"), (c2, "dagitty")):
         text, file_name, mime = graph_files.download_payload(  # the question is saved as node roles

@@ -24,8 +24,8 @@ from core.data.sources import ColumnReport, ImportSource, Preparation, import_so
 from core.errors import WorkbenchError
 from core.graph import ADMG
 from core.worlds.base import World
-from core.worlds.registry import WORLDS, sample_dataset, world_from_record
-from workbench import graph_state
+from core.worlds.registry import WORLDS, Param, sample_dataset, world_from_record
+from workbench import session
 from workbench.keys import DataPage, Shared
 
 SessionState = MutableMapping[str, object]
@@ -278,17 +278,30 @@ def _fmt(v: object) -> str:
 DEFAULT_N = {"image": 1000, "discrete": 5000}  # units to sample, by world kind
 
 
-def set_dataset(state: SessionState, dataset: Dataset, world: World | None, source: str) -> None:
-    """Make ``dataset`` current (sampled from ``world``, if any) and clear the page's error."""
-    state[Shared.DATASET] = dataset
-    state[Shared.DATA_WORLD] = world
-    state[Shared.DATA_SOURCE] = source
-    state[DataPage.ERROR] = None
+
+
+def current_record(state: SessionState, world: str) -> dict[str, object]:
+    """The sampling record (params, seed, n) of the session's data when it was sampled from
+    ``world``, else {}: the page's widgets start from it, so sampling again without touching them
+    gives the same data (the shipped faces are 16x16, the world's default size is 28)."""
+    ds = state.get(Shared.DATASET)
+    record = getattr(ds, "world", None) or {}
+    if record.get("name") != world:
+        return {}
+    return {"params": dict(record.get("params") or {}), "seed": record.get("seed"), "n": ds.n}
+
+
+def param_default(state: SessionState, world: str, param: Param) -> object:
+    """A world parameter's starting value: the current data's, else the registry's default."""
+    recorded = current_record(state, world).get("params") or {}
+    value = recorded.get(param.name, param.default)
+    return value if param.choices is None or value in param.choices else param.default
 
 
 def world_params(state: SessionState, world: str) -> dict[str, object]:
-    """The parameters of ``world`` as its widgets hold them (defaults for widgets not yet drawn)."""
-    return {p.name: state.get(DataPage.param(world, p.name), p.default) for p in WORLDS[world].params}
+    """The parameters of ``world`` as its widgets hold them (the starting values for widgets not yet
+    drawn)."""
+    return {p.name: state.get(DataPage.param(world, p.name), param_default(state, world, p)) for p in WORLDS[world].params}
 
 
 def sample_world(state: SessionState) -> None:
@@ -303,7 +316,9 @@ def sample_world(state: SessionState) -> None:
         state[DataPage.ERROR] = str(e)
         return
     shown = ", ".join(f"{k}={v}" for k, v in params.items())
-    set_dataset(state, dataset, world, f"world {name}" + (f" ({shown})" if shown else "") + f", seed {seed}")
+    source = f"world {name}" + (f" ({shown})" if shown else "") + f", seed {seed}"
+    if session.propose_dataset(state, dataset, world, source, f"{dataset.n:,} new units of world {name}"):
+        state[DataPage.ERROR] = None
 
 
 def sample_command(state: SessionState, world: str) -> str:
@@ -327,14 +342,15 @@ def load_uploaded(state: SessionState, filename: str, data: bytes) -> None:
         world = world_from_record(dataset.world)
     except WorkbenchError:
         world = None  # a record of a world this version does not have: show the data without it
-    set_dataset(state, dataset, world, f"upload {filename}")
+    if session.propose_dataset(state, dataset, world, f"upload {filename}", f"the uploaded {filename}"):
+        state[DataPage.ERROR] = None
 
 
 def use_data_graph(state: SessionState) -> None:
     """Make the current dataset's graph the session's graph."""
     dataset = state[Shared.DATASET]
     name = (dataset.world or {}).get("name") or "data"
-    graph_state.set_graph(state, dataset.graph, name)
+    session.propose_graph(state, dataset.graph, name, f"the graph of the data ({name})")
     state[DataPage.ERROR] = None
 
 
@@ -504,7 +520,9 @@ def finish_import(state: SessionState) -> str | None:
         return None
     ds = job.result
     source = job.review.source
-    set_dataset(state, ds, None, f"{source.layout} import of {job.review.path}")
+    if not session.propose_dataset(state, ds, None, f"{source.layout} import of {job.review.path}",
+                                   f"the imported {source.layout} data ({ds.n:,} rows)"):
+        return f"Imported {ds.n:,} rows: confirm in the sidebar to replace the data the trained models need"
     held = len(ds.heldout_rows())
     prepared = "; ".join(f"{c} {preparation_text(r)}" for c, r in ds.preparation.items())
     return (f"Imported {ds.n:,} rows ({held:,} held out) in {job.seconds:.1f} s"
@@ -514,5 +532,5 @@ def finish_import(state: SessionState) -> str | None:
 def use_skeleton(state: SessionState) -> None:
     """Make a graph of the current data's columns, with no edges, the session's graph."""
     dataset = state[Shared.DATASET]
-    graph_state.set_graph(state, dataset.skeleton(), "imported")
-    state[DataPage.ERROR] = None
+    if session.propose_graph(state, dataset.skeleton(), "imported", "a graph of the imported columns (no edges)"):
+        state[DataPage.ERROR] = None

@@ -44,6 +44,9 @@ MOVE_TOLERANCE = 0.5  # pixels: React Flow reports float positions; a smaller sh
 POS_DIGITS = 2  # dagitty positions are written with two decimals (1/100 of a unit = one pixel)
 EDGE_KINDS = tuple(graph_editor.EDGE_KINDS)  # directed, bidirected
 BIDIRECTED_PATH = "simplebezier"  # curved arcs like the pyvis view (a smoothstep path runs at right angles along the directed edges)
+SIDE_BY_SIDE_PATH = "default"  # React Flow's bezier: for two nodes on one row it dips below and rises above
+ROW_GAP = 60.0  # pixels: a node less than this far below another sits on its row (a node is ~40 px tall)
+HANDLE_PX = 12  # connection dots (React Flow's own are 6 px: hard to hit)
 EDGE_KIND_LABELS = {"directed": "directed  A → B (cause)", "bidirected": "bidirected  A ↔ B (hidden confounder)"}
 
 _EDGE_ID_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(<->|->)([A-Za-z_][A-Za-z0-9_]*)")
@@ -244,14 +247,18 @@ def flow_node(node: Node, xy: tuple[float, float]) -> FlowNode:
     }
 
 
-def flow_edge(a: str, b: str, kind: str = "directed") -> FlowEdge:
-    """A React Flow edge record for ``a -> b`` or ``a <-> b`` (deletable from its menu)."""
+def flow_edge(a: str, b: str, kind: str = "directed", *, reverse: bool = False,
+              path: str | None = None) -> FlowEdge:
+    """A React Flow edge record for ``a -> b`` or ``a <-> b`` (deletable from its menu).  A
+    bidirected edge may be drawn from ``b`` to ``a`` (``reverse``) and with another ``path``
+    shape (:func:`bidirected_geometry`); its id still names ``a <-> b``."""
     look = edge_style(kind)
+    source, target = (b, a) if reverse else (a, b)
     return {
         "id": edge_id(a, b, kind),
-        "source": a,
-        "target": b,
-        "type": look["type"],
+        "source": source,
+        "target": target,
+        "type": path or look["type"],
         "markerStart": look["markerStart"],
         "markerEnd": look["markerEnd"],
         "hidden": False,
@@ -315,14 +322,56 @@ def flow_positions(graph: ADMG, frame: Frame = Frame()) -> dict[str, tuple[float
     return {v: frame.to_px(xy) for v, xy in graph_view.layout(graph, spacing=1.0).items()}
 
 
+def bidirected_geometry(a_xy: tuple[float, float], b_xy: tuple[float, float]) -> tuple[bool, str]:
+    """(reverse, path shape) that keeps both arrowheads of ``a <-> b`` in sight.
+
+    An edge leaves its source's bottom dot and enters its target's top dot, and edges lie under the
+    nodes, so an arrowhead shows only where the path arrives from outside the node.  Drawn from the
+    upper node down (``reverse`` when ``b`` is the upper one), a simple bezier arc does that; two
+    nodes on one row (less than ``ROW_GAP`` apart in height) would get an arc that runs into both
+    pills sideways, hiding both heads, so they get React Flow's bezier, which leaves one node
+    downwards and enters the other from above."""
+    reverse = b_xy[1] < a_xy[1]
+    upper, lower = (b_xy, a_xy) if reverse else (a_xy, b_xy)
+    return reverse, BIDIRECTED_PATH if lower[1] - upper[1] >= ROW_GAP else SIDE_BY_SIDE_PATH
+
+
 def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[FlowNode], list[FlowEdge]]:
     """(node records, edge records) drawing ``graph`` in the editor through ``frame``; bidirected
     edges first, so the directed ones paint over them where they meet at a handle."""
     pos = flow_positions(graph, frame)
     nodes = [flow_node(n, pos[n.name]) for n in graph.nodes]
-    edges = [flow_edge(a, b, "bidirected") for a, b in graph.bidirected]
+    edges = []
+    for a, b in graph.bidirected:
+        reverse, path = bidirected_geometry(pos[a], pos[b])
+        edges.append(flow_edge(a, b, "bidirected", reverse=reverse, path=path))
     edges += [flow_edge(a, b, "directed") for a, b in graph.directed]
     return nodes, edges
+
+
+def handle_style_script(size: int = HANDLE_PX) -> str:
+    """HTML for ``st.html(..., unsafe_allow_javascript=True)`` that gives the editor larger
+    connection dots.  The editor is a component in an iframe of the app's own origin; its dots are
+    styled by React Flow's stylesheet inside that iframe, which the page's CSS cannot reach, so a
+    script adds one rule there (again whenever a new editor instance mounts)."""
+    css = (f".react-flow__handle{{width:{size}px!important;height:{size}px!important;"
+           "background:#334155!important;border:2px solid #fff!important}"
+           ".react-flow__handle:hover{background:#0068c9!important}")
+    return f"""<script>
+(() => {{
+  const css = {css!r};
+  const dress = () => document.querySelectorAll('iframe[title="streamlit_flow.streamlit_flow"]').forEach(f => {{
+    try {{
+      const doc = f.contentDocument;
+      if (doc && doc.head && !doc.getElementById('cw-handles')) {{
+        const el = doc.createElement('style'); el.id = 'cw-handles'; el.textContent = css; doc.head.appendChild(el);
+      }}
+    }} catch (e) {{ /* not loaded yet */ }}
+  }});
+  dress();
+  if (!window.__cwHandles) window.__cwHandles = setInterval(dress, 300);
+}})();
+</script>"""
 
 
 def flow_state(graph: ADMG, frame: Frame = Frame(), timestamp: int = 0) -> StreamlitFlowState:

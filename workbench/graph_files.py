@@ -13,6 +13,7 @@ from core.graph.dagitty import write_dagitty
 from core.graph.formats import with_question, write_node_link
 
 EXAMPLES_DIR = ASSETS / "graphs"  # the shipped example graphs: node-link JSON with a description
+_EMPTY_DAGITTY = re.compile(r"\s*(dag\s*)?\{\s*\}\s*")  # ``dag { }``: a graph with no nodes yet
 
 
 def example_names(folder: Path = EXAMPLES_DIR) -> list[str]:
@@ -48,6 +49,8 @@ def graph_from_text(text: str) -> ADMG:
     """Typed model code: node-link JSON or dagitty (the first non-blank character decides)."""
     if not isinstance(text, str) or not text.strip():
         raise GraphError("the model code is empty")
+    if _EMPTY_DAGITTY.fullmatch(text):
+        return ADMG([])  # a new graph, to be drawn node by node (the dagitty reader wants a node)
     return parse_graph_text(text)
 
 

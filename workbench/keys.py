@@ -42,30 +42,41 @@ class KeyFamily:
 
 
 class GraphPage:
-    """Widgets and state of the Graph page."""
+    """Widgets and state of the Graph page.
+
+    The forms that list the graph's nodes or edges are keyed by ``graph_state.form_tag(graph)``
+    (``edge_from(tag)``, ``type_of(f"{tag}_{node}")``, ...): a new graph gets fresh widgets."""
 
     QUERY_SEEDED = "graph_query_seeded"  # the session's first visit asked the graph's own question
     # loading
     EXAMPLE_PICK = "example_pick"  # None once the graph is edited, so picking the example reloads it
     UPLOAD = "upload"
+    NEW_GRAPH = "new_graph"  # start an empty graph
     # the "Add a node" form
     NEW_NAME = "new_name"
     NEW_TYPE = "new_type"
     NEW_LEVELS = "new_levels"
     NEW_SHAPE = "new_shape"
     ADD_NODE = "add_node"
-    # the "Change a node" form (its fields are keyed by the node's name, below)
-    EDIT_NODE = "edit_node"
+    # the "Change a node" form (its fields are keyed by the graph and the node's name, below)
+    EDIT_NODE_NEXT = "edit_node_next"  # the node the form shows next (a click in the editor, a rename)
     RENAME = "rename"
     RETYPE = "retype"
     DELETE = "delete"
     # the edge forms
     EDGE_KIND = "edge_kind"
-    EDGE_FROM = "edge_a"
-    EDGE_TO = "edge_b"
     ADD_EDGE = "add_edge"
-    EDGE_PICK = "edge_pick"
     REMOVE_EDGE = "remove_edge"
+    # the "New node" dialog beside the drag-to-connect editor
+    NODE_DIALOG = "node_dialog"  # the button that opens it
+    DIALOG_NAME = "node_dialog_name"
+    DIALOG_TYPE = "node_dialog_type"
+    DIALOG_LEVELS = "node_dialog_levels"
+    DIALOG_SHAPE = "node_dialog_shape"
+    DIALOG_ADD = "node_dialog_add"
+    DIALOG_ERROR = "node_dialog_error"
+    # saving
+    NAME = "graph_name_input"  # the graph's name (the download's file name)
     # the drag-to-connect editor (workbench/flow.py)
     FLOW_EDGE_KIND = "flow_edge_kind"  # the kind of edge a drawn connection becomes
     FLOW_GRAPH = "flow_graph"  # the graph the editor instance was given
@@ -79,11 +90,17 @@ class GraphPage:
     FLOW_DELETE_EDGE = "flow_delete_edge"
     FORMULA = "formula"  # the container of the identified formula (styled as .st-key-formula)
 
-    # drawn once per node (the "Change a node" form), per file format, per editor instance
+    # keyed by the graph's form tag
+    edit_node = KeyFamily("edit_node_")
+    edge_from = KeyFamily("edge_a_")
+    edge_to = KeyFamily("edge_b_")
+    edge_pick = KeyFamily("edge_pick_")
+    # by form tag and node (the "Change a node" form): ``type_of(f"{tag}_{node}")``
     new_name_of = KeyFamily("rename_")
     type_of = KeyFamily("type_")
     levels_of = KeyFamily("levels_")
     shape_of = KeyFamily("shape_")
+    # per file format, per editor instance
     download = KeyFamily("download_")
     flow_editor = KeyFamily("graph_flow_")  # by FLOW_REV: a new revision mounts a new editor instance
 
@@ -94,6 +111,14 @@ class Sidebar:
     WORKSPACE_PICK = "ws_pick"
     NEW_WORKSPACE_NAME = "ws_new_name"
     CREATE_WORKSPACE = "ws_create"
+    # a change that would leave trained models unusable waits for the user (workbench.session.Replacement)
+    REPLACEMENT = "_ws_replacement"
+    REPLACE_HERE = "ws_replace_here"
+    REPLACE_NEW = "ws_replace_new"
+    REPLACE_CANCEL = "ws_replace_cancel"
+    REPLACE_NAME = "ws_replace_name"  # the new workspace's name
+    # earlier graph and data versions (workbench.session.restore_version)
+    restore = KeyFamily("ws_restore_")  # by version file
     # what workbench/session.py last wrote to the workspace, so it writes only what changed
     SAVED_GRAPH = "_ws_saved_graph"
     SAVED_DATASET = "_ws_saved_dataset"
@@ -106,6 +131,8 @@ class DataPage:
     """Widgets and state of the Data page."""
 
     ERROR = "data_error"  # one line: why the last sample or upload was refused
+    SOURCE_TAB = "data_source_tab"  # sample a world or upload (keyed: an upload's rerun keeps the tab)
+    VIEW_TAB = "data_view_tab"  # gallery, variables, confounding, table (only the open one is drawn)
     WORLD_PICK = "data_world_pick"
     N = "data_n"
     SEED = "data_seed"

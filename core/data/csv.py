@@ -44,9 +44,11 @@ def read_csv(path: str | os.PathLike, graph: ADMG | None = None) -> Dataset:
     nodes = {v: graph.node(v) for v in scalars.columns if graph is not None and v in graph}
     for c in scalars.columns:
         if c not in nodes and not pd.api.types.is_numeric_dtype(scalars[c]):
-            first = scalars[c].dropna()
-            sample = repr(first.iloc[0]) if len(first) else "empty"
-            raise DataError(f"column {c!r} of {path.name} is not numeric (e.g. {sample}); scalar columns must be numbers")
+            # name the first value that is not a number (a ragged line shifts text into a number column)
+            bad = scalars[c].notna() & pd.to_numeric(scalars[c], errors="coerce").isna()
+            i = first_bad(bad.to_numpy())
+            raise DataError(f"column {c!r} of {path.name} is not numeric: row {i} (line {i + 2}) holds "
+                            f"{scalars[c].iloc[i]!r}; scalar columns must be numbers")
         if c not in nodes and scalars[c].isna().any():
             i = first_bad(scalars[c].isna().to_numpy())
             raise DataError(f"row {i}, column {c!r}: missing value")

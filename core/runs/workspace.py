@@ -8,6 +8,8 @@ A workspace folder holds everything the pages build up::
                                        dataset folder / .npz elsewhere, checked by fingerprint)
     workspaces/<name>/run/             the training run folder (``core.runs.checkpoint``)
     workspaces/<name>/results/         tables the pages export (effects, attribute shifts)
+    workspaces/<name>/versions/        the graphs and data sets this one replaced, the last few of
+                                       each (``Workspace.versions``, ``Workspace.restore_version``)
 
 Writes hold the workspace's lock (``.lock`` in its folder, :mod:`core.locks`) for their moment: a
 second writer waits up to ``LOCK_WAIT_SECONDS``, then gets one line naming the holder.  Deleting the
@@ -64,6 +66,8 @@ GRAPH_FILE = "graph.json"
 DATA_FILE = "data.npz"
 RUN_DIR = "run"
 RESULTS_DIR = "results"
+VERSIONS_DIR = "versions"
+KEEP_VERSIONS = {"graph": 10, "data": 3}  # replaced graphs and data sets kept, per kind
 LAST_FILE = ".last"
 LOCK_FILE = ".lock"
 LOCK_WAIT_SECONDS = 5.0  # workspace writes are quick: a second writer waits this long before it is refused
@@ -73,6 +77,23 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 class WorkspaceError(WorkbenchError):
     """A workspace name, folder or file that cannot be used."""
+
+
+class Version(TypedDict):
+    """A graph or data set the workspace replaced, kept so it can be restored."""
+
+    kind: str  # "graph" or "data"
+    file: str  # its copy, relative to the workspace folder ("" for a data set referenced elsewhere)
+    saved: str  # when it was replaced (UTC, ``now_text``)
+    label: str  # what it was, in words: the graph's name and size, the data's source and rows
+    entry: JSONObject  # a data version's ``workspace.json`` "data" entry; a graph version's name
+
+
+def graph_structure(graph: ADMG) -> tuple[object, ...]:
+    """What makes two graphs different models: nodes (name, type, levels, shape) and edges, not
+    positions or notes.  A replaced graph is kept as a version only when this changed."""
+    nodes = tuple((n.name, n.type, n.levels, n.shape) for n in graph.nodes)
+    return nodes, tuple(sorted(graph.directed)), tuple(sorted(tuple(sorted(e)) for e in graph.bidirected))
 
 
 def workspace_root(root: str | os.PathLike[str] | None = None) -> Path:
@@ -157,7 +178,17 @@ class Workspace:
     # ---- graph
 
     def save_graph(self, graph: ADMG, name: str | None = None) -> None:
+        """Write ``graph`` (and its name); the graph it replaces is kept as a version when it was
+        another model (not only moved nodes)."""
         with self.writing():
+            try:
+                old = self.load_graph()
+            except WorkspaceError:
+                old = None  # an unreadable graph file: nothing worth keeping
+            if old is not None and graph_structure(old) != graph_structure(graph):
+                self._keep_version("graph", self.path / GRAPH_FILE, ".json",
+                                   f"{self.graph_name}: {len(old)} nodes, {len(old.directed)} directed and "
+                                   f"{len(old.bidirected)} bidirected edges", {"graph_name": self.graph_name})
             atomic_write_json(self.path / GRAPH_FILE, graph.to_json())
             if name is not None:
                 self.meta["graph_name"] = str(name)
@@ -180,8 +211,10 @@ class Workspace:
     # ---- data
 
     def save_dataset(self, dataset: Dataset, source: str = "") -> None:
-        """Keep a copy of ``dataset`` (a ``core.data.Dataset``) in the workspace as ``data.npz``."""
+        """Keep a copy of ``dataset`` (a ``core.data.Dataset``) in the workspace as ``data.npz``; the
+        data set it replaces (another fingerprint) is kept as a version."""
         with self.writing():
+            self._keep_data_version(dataset.fingerprint)
             dataset.save_npz(self.path / DATA_FILE)
             self.meta["data"] = {"mode": "copy", "path": DATA_FILE, "fingerprint": dataset.fingerprint,
                                  "rows": dataset.n, "source": source}
@@ -193,6 +226,7 @@ class Workspace:
 
         p = Path(path).resolve()
         ds = load_dataset(p)
+        self._keep_data_version(ds.fingerprint)
         self.meta["data"] = {"mode": "reference", "path": str(p), "fingerprint": ds.fingerprint,
                              "rows": ds.n, "source": source or f"folder {p}"}
         self.write_meta()
@@ -222,6 +256,67 @@ class Workspace:
                 f"(fingerprint {ds.fingerprint[:12]}, expected {str(ref['fingerprint'])[:12]})"
             )
         return ds
+
+    # ---- versions: what save_graph and save_dataset replaced
+
+    def versions(self, kind: str | None = None) -> list[Version]:
+        """The kept versions, newest first (only ``kind``'s when given)."""
+        kept = [v for v in self.meta.get("versions") or () if isinstance(v, dict)]
+        return [v for v in reversed(kept) if kind is None or v.get("kind") == kind]
+
+    def _keep_version(self, kind: str, source: Path | None, suffix: str, label: str, entry: JSONObject) -> None:
+        """Copy ``source`` to ``versions/`` and record it (the caller writes the metadata); beyond
+        ``KEEP_VERSIONS[kind]`` the oldest of that kind is deleted."""
+        number = int(self.meta.get("versions_made") or 0) + 1
+        file = ""
+        if source is not None and source.is_file():
+            (self.path / VERSIONS_DIR).mkdir(exist_ok=True)
+            file = f"{VERSIONS_DIR}/{kind}-{number:04d}{suffix}"
+            shutil.copyfile(source, self.path / file)
+        kept = [*self.versions()[::-1], Version(kind=kind, file=file, saved=now_text(), label=label, entry=entry)]
+        same = [v for v in kept if v["kind"] == kind]
+        for old in same[: max(0, len(same) - KEEP_VERSIONS[kind])]:
+            kept.remove(old)
+            if old.get("file"):
+                (self.path / old["file"]).unlink(missing_ok=True)
+        self.meta["versions"], self.meta["versions_made"] = kept, number
+
+    def _keep_data_version(self, fingerprint: str) -> None:
+        ref = self.meta.get("data")
+        if not ref or ref.get("fingerprint") == fingerprint:
+            return
+        copy = self.path / DATA_FILE if ref.get("mode") == "copy" else None
+        label = f"{ref.get('rows', '?')} rows from {ref.get('source') or 'a data set'}"
+        self._keep_version("data", copy, ".npz", label, dict(ref))
+
+    def restore_version(self, file: str) -> Version:
+        """Make the kept version ``file`` (a ``Version["file"]``, or for a referenced data set its
+        label) current again; what it replaces is kept as a version in turn."""
+        with self.writing():
+            return self._restore_version(file)
+
+    def _restore_version(self, file: str) -> Version:
+        match = [v for v in self.versions() if file in (v.get("file"), v.get("label"))]
+        if not match:
+            raise WorkspaceError(f"workspace {self.name} keeps no version {file!r}")
+        version = match[0]
+        if version["kind"] == "graph":
+            f = self.path / version["file"]
+            try:
+                graph = ADMG.from_json(f.read_text(encoding="utf-8"))
+            except (OSError, GraphError, ValueError) as e:
+                raise WorkspaceError(f"{f} is not a readable graph ({e})") from None
+            self.save_graph(graph, str(version["entry"].get("graph_name") or "graph"))
+            return version
+        from core.data import load_dataset
+
+        entry = dict(version["entry"])
+        if version["file"]:
+            ds = load_dataset(self.path / version["file"])
+            self.save_dataset(ds, str(entry.get("source") or ""))
+        else:
+            self.reference_dataset(str(entry["path"]), str(entry.get("source") or ""))
+        return version
 
     # ---- the training run
 

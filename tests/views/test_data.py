@@ -48,6 +48,19 @@ def plotly_charts(at: AppTest) -> list:
     return at.get("plotly_chart")
 
 
+def charts_in_every_tab(at: AppTest) -> int:
+    """Plotly charts over the data views; only the open tab is drawn, so open each in turn."""
+    count = 0
+    for tab in ("Gallery", "Variables", "Hidden confounding", "Table"):
+        at.session_state[DataPage.VIEW_TAB] = tab
+        at.run()
+        assert not at.exception
+        count += len(plotly_charts(at))
+    at.session_state[DataPage.VIEW_TAB] = "Gallery"
+    at.run()
+    return count
+
+
 def test_sample_tiny_world_shows_gallery_charts_and_confounding():
     at = open_page()
     assert any("No data yet" in i.value for i in at.info)
@@ -60,7 +73,7 @@ def test_sample_tiny_world_shows_gallery_charts_and_confounding():
     captions = at.image[0].captions
     assert len(captions) == 12 and all("C=" in c and "B=" in c for c in captions)
     # One chart per scalar column (C, Y, B) plus the association heatmap.
-    assert len(plotly_charts(at)) == 4
+    assert charts_in_every_tab(at) == 4
     # The confounding table: B <-> Y observed, gone under do(B).
     pairs = at.session_state[Shared.DATA_SUMMARY].pairs
     assert pairs.iloc[0]["edge"] == "B <-> Y"
@@ -78,7 +91,7 @@ def test_real_discrete_world():
     sample(at, "frontdoor", 2000)
     ds = at.session_state[Shared.DATASET]
     assert ds.world["name"] == "frontdoor" and ds.columns == ["X", "M", "Y"]
-    assert len(plotly_charts(at)) == 4 and not at.image
+    assert charts_in_every_tab(at) == 4 and not at.image
     assert at.session_state[Shared.DATA_SUMMARY].pairs.iloc[0]["causal_path"]  # X -> M -> Y as well as X <-> Y
 
 

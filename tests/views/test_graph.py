@@ -49,6 +49,12 @@ def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+def form(at: AppTest, family, node: str | None = None) -> str:
+    """The key of a Graph page form widget: keyed by the current graph's form tag (and node)."""
+    tag = graph_state.form_tag(at.session_state[Shared.GRAPH])
+    return family(tag if node is None else f"{tag}_{node}")
+
+
 def test_app_and_every_page_render_without_exceptions():
     at = start()
     assert [t.value for t in at.title] == ["Causal graph"]
@@ -160,38 +166,38 @@ def test_editing_nodes_and_edges_through_widgets():
     g: ADMG = at.session_state[Shared.GRAPH]
     assert g.node("M").type == "categorical" and g.node("M").levels == 4
     for a, b in (("X", "M"), ("M", "Y")):
-        at.selectbox(key=GraphPage.EDGE_FROM).set_value(a)
-        at.selectbox(key=GraphPage.EDGE_TO).set_value(b)
+        at.selectbox(key=form(at, GraphPage.edge_from)).set_value(a)
+        at.selectbox(key=form(at, GraphPage.edge_to)).set_value(b)
         at.button(key=GraphPage.ADD_EDGE).click().run()
         assert not errors(at)
     # A cycle is refused and the graph kept.
     kept = at.session_state[Shared.GRAPH]
-    at.selectbox(key=GraphPage.EDGE_FROM).set_value("Y")
-    at.selectbox(key=GraphPage.EDGE_TO).set_value("X")
+    at.selectbox(key=form(at, GraphPage.edge_from)).set_value("Y")
+    at.selectbox(key=form(at, GraphPage.edge_to)).set_value("X")
     at.button(key=GraphPage.ADD_EDGE).click().run()
     assert "directed cycle" in errors(at)[0]
     assert at.session_state[Shared.GRAPH] == kept
     # A bidirected edge, then removing it again.
     at.radio(key=GraphPage.EDGE_KIND).set_value(at.radio(key=GraphPage.EDGE_KIND).options[1])
-    at.selectbox(key=GraphPage.EDGE_FROM).set_value("M")
-    at.selectbox(key=GraphPage.EDGE_TO).set_value("Z")
+    at.selectbox(key=form(at, GraphPage.edge_from)).set_value("M")
+    at.selectbox(key=form(at, GraphPage.edge_to)).set_value("Z")
     at.button(key=GraphPage.ADD_EDGE).click().run()
     assert at.session_state[Shared.GRAPH].has_bidirected("M", "Z")
-    at.selectbox(key=GraphPage.EDGE_PICK).set_value("M <-> Z")
+    at.selectbox(key=form(at, GraphPage.edge_pick)).set_value("M <-> Z")
     at.button(key=GraphPage.REMOVE_EDGE).click().run()
     assert not at.session_state[Shared.GRAPH].has_bidirected("M", "Z")
     # Rename Z -> C, make C an image node, delete M.
-    at.selectbox(key=GraphPage.EDIT_NODE).set_value("Z").run()
-    at.text_input(key=GraphPage.new_name_of("Z")).input("C")
+    at.selectbox(key=form(at, GraphPage.edit_node)).set_value("Z").run()
+    at.text_input(key=form(at, GraphPage.new_name_of, "Z")).input("C")
     at.button(key=GraphPage.RENAME).click().run()
     g = at.session_state[Shared.GRAPH]
     assert "Z" not in g and g.has_directed("C", "X") and g.has_directed("C", "Y")
-    assert at.selectbox(key=GraphPage.EDIT_NODE).value == "C"
-    at.selectbox(key=GraphPage.type_of("C")).set_value("image").run()
-    at.text_input(key=GraphPage.shape_of("C")).input("3x8x8")
+    assert at.selectbox(key=form(at, GraphPage.edit_node)).value == "C"
+    at.selectbox(key=form(at, GraphPage.type_of, "C")).set_value("image").run()
+    at.text_input(key=form(at, GraphPage.shape_of, "C")).input("3x8x8")
     at.button(key=GraphPage.RETYPE).click().run()
     assert at.session_state[Shared.GRAPH].node("C").shape == (3, 8, 8)
-    at.selectbox(key=GraphPage.EDIT_NODE).set_value("M").run()
+    at.selectbox(key=form(at, GraphPage.edit_node)).set_value("M").run()
     at.button(key=GraphPage.DELETE).click().run()
     g = at.session_state[Shared.GRAPH]
     assert "M" not in g and set(g.names) == {"C", "X", "Y"}

@@ -44,7 +44,7 @@ def test_records_carry_every_node_and_edge_with_its_kind():
     assert {e["id"] for e in edges} == {"W1->W2", "W2->X", "X->Y", "W1<->X", "W1<->Y"}
     for e in edges:
         a, b, kind = flow.parse_edge_id(e["id"])
-        assert (e["source"], e["target"]) == (a, b)
+        assert (e["source"], e["target"]) == (a, b) if kind == "directed" else {e["source"], e["target"]} == {a, b}
         if kind == "directed":
             assert "strokeDasharray" not in e["style"] and e["style"]["stroke"] == graph_view.DIRECTED_COLOUR
             assert e["markerEnd"]["type"] == "arrowclosed" and not e["markerStart"]
@@ -55,6 +55,22 @@ def test_records_carry_every_node_and_edge_with_its_kind():
             assert e["type"] != flow.edge_style("directed")["type"]
         # deletable from the edge menu, but not selectable: the keyboard cannot delete behind our back
         assert e["deletable"] and e["selectable"] is False
+
+
+def test_bidirected_edges_run_from_the_upper_node_so_both_arrowheads_show():
+    # Edges leave a node's bottom dot and enter the target's top dot, under the nodes: Male <-> Young
+    # on one row drawn as an arc ran into both pills sideways and hid both heads.
+    faces = graph_files.load_example("faces")
+    _, edges = flow.to_flow(faces)
+    (arc,) = [e for e in edges if e["id"] == "Male<->Young"]
+    assert arc["type"] == flow.SIDE_BY_SIDE_PATH  # dips below one node, enters the other from above
+    # one node clearly above the other: an arc from the upper node down, whichever the graph names first
+    g = parse_dagitty('dag { A [pos="0,2"] B [pos="1,0"] A <-> B }')
+    _, (e,) = flow.to_flow(g)
+    assert (e["source"], e["target"], e["type"]) == ("B", "A", flow.BIDIRECTED_PATH)
+    assert flow.parse_edge_id(e["id"]) == ("A", "B", "bidirected")  # still the graph's edge
+    assert flow.bidirected_geometry((0, 0), (200, 10)) == (False, flow.SIDE_BY_SIDE_PATH)
+    assert flow.bidirected_geometry((0, 100), (200, 0)) == (True, flow.BIDIRECTED_PATH)
 
 
 def test_edges_lie_under_the_nodes_and_directed_ones_over_bidirected_ones():

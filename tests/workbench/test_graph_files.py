@@ -77,3 +77,18 @@ def test_download_keeps_the_question_as_roles():
         text, _, _ = graph_files.download_payload(g, fmt, "q", question=question)
         back = graph_files.graph_from_text(text)
         assert {n.name: n.get("role") for n in back.nodes} == {"Z": "adjusted", "X": "exposure", "Y": "outcome"}
+
+
+def test_an_empty_dagitty_model_is_a_new_graph():
+    for text in ("dag { }", "dag {\n}\n", "{}"):
+        assert len(graph_files.graph_from_text(text)) == 0
+    with pytest.raises(GraphError, match="the model code is empty"):
+        graph_files.graph_from_text("  ")
+
+
+def test_the_shipped_example_faces_graph_is_the_shipped_workspaces_graph():
+    from core.runs.builtin import BUILTIN_DEFAULT, BUILTIN_ROOT
+    from core.runs.workspace import graph_structure
+
+    shipped = ADMG.from_json((BUILTIN_ROOT / BUILTIN_DEFAULT / "graph.json").read_text())
+    assert graph_structure(graph_files.load_example("faces")) == graph_structure(shipped)

@@ -109,3 +109,69 @@ def test_first_start_opens_the_trained_faces_workspace(tmp_path, monkeypatch):
     assert face.node.shape == (3, 16, 16)
     # the next start reopens it (nothing is installed twice)
     assert S.sync_session({}, tmp_path).path == ws.path
+
+
+def faces_session(tmp_path, monkeypatch) -> dict:
+    """A session on the shipped, trained faces workspace."""
+    monkeypatch.setenv(W.ENV_DEFAULT, B.BUILTIN_DEFAULT)
+    state: dict = {}
+    S.sync_session(state, tmp_path)
+    return state
+
+
+def test_a_graph_or_data_that_would_strand_trained_models_waits_for_the_user(tmp_path, monkeypatch):
+    from workbench.graph_files import load_example
+
+    state = faces_session(tmp_path, monkeypatch)
+    shipped, data = state[Shared.GRAPH], state[Shared.DATASET]
+    # the faces example is the shipped graph: loading it costs nothing and asks nothing
+    assert S.models_lost(state, graph=load_example("faces")) == []
+    assert S.propose_graph(state, load_example("faces"), "faces", "the example graph faces")
+    # the napkin would leave all six trained models unusable: parked, nothing changed
+    assert not S.propose_graph(state, load_example("napkin"), "napkin", "the example graph napkin", query_from_roles=True)
+    change = S.pending_replacement(state)
+    assert change.lost == tuple(shipped.names) and "workspace **default**" in change.warning
+    assert state[Shared.GRAPH] == shipped
+    S.cancel_replacement(state)
+    assert S.pending_replacement(state) is None and state[Shared.GRAPH] == shipped
+    # 28x28 faces (the world's default size) instead of the shipped 16x16: the same question for data
+    bigger, world = sample_dataset("faces", 50, seed=0, params={"size": 28})
+    assert not S.propose_dataset(state, bigger, world, "world faces (size=28)", "50 new units")
+    assert state[Shared.DATASET] is data and S.pending_replacement(state).lost == tuple(shipped.names)
+    # ... which the user sends to a new workspace: default keeps its graph, data and models
+    state[Sidebar.REPLACE_NAME] = S.suggested_workspace(state, S.pending_replacement(state))
+    assert state[Sidebar.REPLACE_NAME] == "faces-data"
+    S.replace_in_new_workspace(state)
+    assert state[Shared.WORKSPACE].name == "faces-data" and state[Shared.DATASET].fingerprint == bigger.fingerprint
+    assert state[Shared.GRAPH] == shipped and state[Sidebar.WORKSPACE_PICK] == "faces-data"
+    default = W.open_workspace("default", tmp_path)
+    assert default.load_dataset().fingerprint == data.fingerprint and default.load_graph() == shipped
+    # in a workspace without trained models nothing is asked
+    assert S.propose_graph(state, load_example("napkin"), "napkin", "the example graph napkin")
+    assert state[Shared.GRAPH] == load_example("napkin")
+
+
+def test_replacing_here_keeps_the_old_graph_and_data_as_restorable_versions(tmp_path, monkeypatch):
+    from workbench.graph_files import load_example
+
+    state = faces_session(tmp_path, monkeypatch)
+    shipped, data = state[Shared.GRAPH], state[Shared.DATASET]
+    S.propose_graph(state, load_example("napkin"), "napkin", "the example graph napkin")
+    S.replace_here(state)
+    assert state[Shared.GRAPH] == load_example("napkin")
+    S.sync_session(state, tmp_path)  # the next run saves it
+    ws = state[Shared.WORKSPACE]
+    (version,) = ws.versions("graph")
+    assert version["label"].startswith("faces: 6 nodes")
+    bigger, world = sample_dataset("faces", 40, seed=1, params={"size": 16})
+    S.set_dataset(state, bigger, world, "world faces, seed 1")
+    S.sync_session(state, tmp_path)
+    (old_data,) = ws.versions("data")
+    assert old_data["label"].startswith("5000 rows from world faces")
+    # restore both: the shipped graph and data are back, what they replaced is kept in turn
+    S.restore_version(state, version["file"])
+    S.restore_version(state, old_data["file"])
+    assert state[Shared.GRAPH] == shipped and state[Shared.GRAPH_NAME] == "faces"
+    assert state[Shared.DATASET].fingerprint == data.fingerprint
+    assert [v["label"].split(":")[0] for v in ws.versions("graph")] == ["napkin", "faces"]
+    assert all(r["status"] == "trained" for r in W.node_status(shipped, ws.manifest()))  # the models fit again

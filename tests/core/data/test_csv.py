@@ -55,3 +55,12 @@ def test_csv_import_errors_name_row_and_column(tmp_path):
         read_csv(write_csv(tmp_path, "f.csv", {"W": ["cat", "dog"]}))
     with pytest.raises(DataError, match=r"row 1, column 'Y': 2 is not|value 2 is outside 0..1"):
         read_csv(write_csv(tmp_path, "g.csv", {"X": ["a.png", "a.png"], "Y": [0, 2]}), g)
+
+
+def test_a_ragged_line_is_named_by_its_bad_value_and_row(tmp_path):
+    # line 4 lost a comma: its text lands in column B, whose other values are numbers
+    (tmp_path / "ragged.csv").write_text("A,B\n1,2\n3,4\n5 six,\n7,8\n")
+    with pytest.raises(DataError) as err:
+        read_csv(tmp_path / "ragged.csv")
+    assert "column 'A' of ragged.csv is not numeric: row 2 (line 4) holds '5 six'" in str(err.value)
+    assert "'1'" not in str(err.value)  # not a valid value of the column as "an example"

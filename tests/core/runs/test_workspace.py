@@ -262,3 +262,32 @@ def test_an_image_model_idgen_must_fit_trains_in_a_background_job_with_progress_
         assert gen.sample(do={"Young": 1}, n=4, seed=0, given={"Beard": 1})["Face"].shape == (4, 3, 16, 16)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_replaced_graphs_and_data_are_kept_as_the_last_few_versions(tmp_path, monkeypatch):
+    monkeypatch.setitem(W.KEEP_VERSIONS, "graph", 2)
+    ws = W.create_workspace("a", tmp_path)
+    g = ADMG([Node("A", "binary"), Node("B", "binary")], [("A", "B")])
+    ws.save_graph(g, "first")
+    ws.save_graph(g.with_node(g.node("A").with_extra(pos=(1, 2))), "first")  # a move is not another model
+    assert ws.versions() == []
+    for i, name in enumerate(["C", "D", "E"]):
+        ws.save_graph(ws.load_graph().with_node(Node(name, "binary")), f"g{i}")
+    graphs = ws.versions("graph")
+    assert [v["label"].split(":")[0] for v in graphs] == ["g1", "g0"]  # newest first, the oldest dropped
+    assert sorted(p.name for p in (ws.path / W.VERSIONS_DIR).iterdir()) == sorted(
+        v["file"].split("/")[1] for v in graphs)
+    ds1, _ = sample_dataset("backdoor", 30, seed=0)
+    ds2, _ = sample_dataset("backdoor", 30, seed=1)
+    ws.save_dataset(ds1, "one")
+    ws.save_dataset(ds1, "one")  # the same data: no version
+    ws.save_dataset(ds2, "two")
+    (old,) = ws.versions("data")
+    assert old["label"] == "30 rows from one"
+    ws.restore_version(old["file"])
+    assert ws.load_dataset().fingerprint == ds1.fingerprint and ws.data_source == "one"
+    assert ws.versions("data")[0]["label"] == "30 rows from two"
+    with pytest.raises(W.WorkspaceError, match="keeps no version 'nope'"):
+        ws.restore_version("nope")
+    # the metadata survives a reopen
+    assert W.open_workspace("a", tmp_path).versions() == ws.versions()
