@@ -146,7 +146,15 @@ def idgen_sampler(run: Run, args: argparse.Namespace) -> IDGenSampler:
     ds = run_data(run, args.data)
     kinds = {v: run.entry(v).get("kind") for v in run.graph.names if v in run.manifest.get("nodes", {})}
     options = {k: v for k, v in (("preset", args.preset), ("steps", args.steps)) if v is not None}
-    factory = mechanism_factory(kinds={v: k for v, k in kinds.items() if k}, seed=args.seed, **options)
+    trained = set(run.trained_nodes())
+
+    def autoencoders(name: str):  # the run's latent image model of a node lends its autoencoder
+        if name in trained and kinds.get(name) == "latent_flow" and run.fingerprint == ds.fingerprint:
+            return run.load_mechanism(name)
+        return None
+
+    factory = mechanism_factory(kinds={v: k for v, k in kinds.items() if k}, seed=args.seed,
+                                autoencoders=autoencoders, **options)
     gen = IDGen(run.graph, {v: ds.column(v) for v in run.graph.names}, model_factory=factory, seed=args.seed,
                 data_key=ds.fingerprint[:16])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,7 +110,8 @@ class MechanismModel:
 
     def __init__(self, target: Node, inputs: list[Node], kind: str | None = None, preset: str | None = None,
                  steps: int | None = None, batch_size: int | None = None, device: torch.device | str | None = None,
-                 progress: Callable[[int, float], object] | None = None, seed: int = 0, **overrides: Any) -> None:
+                 progress: Callable[[int, float], object] | None = None, seed: int = 0,
+                 autoencoder_of: Mechanism | None = None, **overrides: Any) -> None:
         from core.mechanisms import make_mechanism
         from core.mechanisms.base import node_seed
 
@@ -119,6 +121,11 @@ class MechanismModel:
         self.seed = node_seed(seed, f"{target.name}|{','.join(n.name for n in self.inputs)}")
         self.mechanism = make_mechanism(target, inputs, kind=kind, preset=preset, device=device, seed=self.seed,
                                         **overrides)
+        # A latent image model shares the node's trained autoencoder (the run's model of the same
+        # node and data) and trains only its latent flow; one that does not fit trains its own.
+        if autoencoder_of is not None and hasattr(self.mechanism, "adopt_autoencoder"):
+            with contextlib.suppress(WorkbenchError):
+                self.mechanism.adopt_autoencoder(autoencoder_of)
         self.steps, self.batch_size, self.progress = steps, batch_size, progress
         self.history: list[float] = []
 
@@ -166,19 +173,23 @@ class MechanismModel:
 
 
 def mechanism_factory(kinds: Mapping[str, str] | None = None, tabular_when_possible: bool = True,
-                      empirical_marginals: bool = True, **options: Any) -> ModelFactory:
+                      empirical_marginals: bool = True,
+                      autoencoders: Callable[[str], Mechanism | None] | None = None, **options: Any) -> ModelFactory:
     """Models for any node type: exact-count tables where target and inputs are all discrete (when
     ``tabular_when_possible``), draws from the data for a continuous or image target without inputs
     (when ``empirical_marginals``; see ``EmpiricalModel``), else a mechanism (``kinds`` maps node
     name -> mechanism kind; ``options`` go to every mechanism: preset, steps, batch_size, device, seed,
-    ...; each model's weights and batches come from ``seed`` and its target and inputs)."""
+    ...; each model's weights and batches come from ``seed`` and its target and inputs).
+    ``autoencoders(name)``: a trained latent image model of node ``name`` whose autoencoder the
+    node's ID-GEN models adopt (``LatentFlowImageMechanism.adopt_autoencoder``), or None."""
     kinds = dict(kinds or {})
 
     def factory(target: Node, inputs: list[Node]) -> ConditionalModel:
         model = exact_model(target, inputs, tables=tabular_when_possible, empirical=empirical_marginals)
         if model is not None:
             return model
-        return MechanismModel(target, inputs, kind=kinds.get(target.name), **options)
+        shared = autoencoders(target.name) if autoencoders is not None and target.type == "image" else None
+        return MechanismModel(target, inputs, kind=kinds.get(target.name), autoencoder_of=shared, **options)
 
     return factory
 

@@ -31,6 +31,7 @@ from workbench.explore.question import DoQuery
 
 if TYPE_CHECKING:
     from core.idgen import ConditionalModel, ModelFactory, PretrainedLookup
+    from core.mechanisms.base import Mechanism
     from core.runs.checkpoint import Run
     from core.runs.train import Progress
 
@@ -62,10 +63,12 @@ def idgen_settings(saved: Mapping[str, object]) -> IDGenSettings:
             "idgen_steps": int(saved.get("idgen_steps") or IDGEN_STEPS)}
 
 
-def idgen_factory(settings: IDGenSettings | None = None, model_progress: ModelProgress | None = None) -> ModelFactory:
+def idgen_factory(settings: IDGenSettings | None = None, model_progress: ModelProgress | None = None,
+                  autoencoders: Callable[[str], Mechanism | None] | None = None) -> ModelFactory:
     """ID-GEN's conditional models: exact tables where every variable is discrete, else mechanisms
     (kinds and preset from the Train page's settings; ``idgen_steps`` training steps each).
-    ``model_progress`` gives each neural model its per-step callback (a background job's progress)."""
+    ``model_progress`` gives each neural model its per-step callback (a background job's progress);
+    ``autoencoders`` names the trained latent image models whose autoencoders image models share."""
     from core.idgen import mechanism_factory
 
     settings = dict(settings or {})
@@ -73,7 +76,7 @@ def idgen_factory(settings: IDGenSettings | None = None, model_progress: ModelPr
     options: dict[str, str | int] = {"preset": settings.get("preset") or "quick", "device": "cpu"}
     if settings.get("idgen_steps"):
         options["steps"] = int(settings["idgen_steps"])
-    factory = mechanism_factory(kinds=kinds, **options)
+    factory = mechanism_factory(kinds=kinds, autoencoders=autoencoders, **options)
     if model_progress is None:
         return factory
 
@@ -152,6 +155,21 @@ def run_model_lookup(hub: ModelHub, run: Run | None, graph: ADMG, dataset: Datas
     return lookup
 
 
+def run_autoencoders(hub: ModelHub, run: Run | None, graph: ADMG,
+                     dataset: Dataset) -> Callable[[str], Mechanism | None] | None:
+    """The run's trained latent image model of a node (trained on this data), whose autoencoder an
+    ID-GEN model of the same node adopts instead of training its own."""
+    if run is None or not run.fingerprint or run.fingerprint != dataset.fingerprint:
+        return None
+
+    def lookup(name: str) -> Mechanism | None:
+        if name not in graph or not trained_usable(run, graph, name) or run.entry(name).get("kind") != "latent_flow":
+            return None
+        return hub.mechanism(run, name)
+
+    return lookup
+
+
 def idgen_plan(dataset: Dataset, query: DoQuery) -> Plan:
     """The ID-GEN plan (raises NotIdentifiable with the hedge before anything is trained)."""
     return compile_query(query.graph, [query.outcome], [query.treatment], list(query.given),
@@ -189,7 +207,8 @@ def idgen_for(sources: Sources, query: DoQuery, *, fit: bool = True, progress: P
     if gen is not None or not fit:
         return gen
     cache = hub.conditional_models(shared_models_key(sources, graph))
-    gen = IDGen(graph, dataset.values, model_factory=idgen_factory(sources.settings, model_progress), cache=cache,
+    factory = idgen_factory(sources.settings, model_progress, run_autoencoders(hub, sources.run, graph, dataset))
+    gen = IDGen(graph, dataset.values, model_factory=factory, cache=cache,
                 data_key=dataset.fingerprint[:16], pretrained=run_model_lookup(hub, sources.run, graph, dataset))
     gen.fit(outcome=[query.outcome], treatment=[query.treatment], given=list(query.given), progress=progress)
     return hub.keep_idgen(key, gen)
