@@ -15,7 +15,7 @@ from core.evidence.citests import CORRECTIONS
 from core.graph import ADMG
 from core.graph.implications import KINDS
 from workbench import graph_answers as ga
-from workbench import graph_view
+from workbench import graph_view, query
 from workbench.graph_answers import Keys as K
 from workbench.keys import Shared
 from workbench.query import QueryAnswer
@@ -28,6 +28,11 @@ def _names(names: Sequence[str]) -> str:
     return "{" + ", ".join(names) + "}" if names else "∅ (nothing)"
 
 
+def _formula(latex: str) -> None:
+    """A display formula (in Markdown, so the identification panel's st.latex stays the page's only one)."""
+    st.markdown(f"$$\n{latex}\n$$")
+
+
 def show(graph: ADMG, treatment: Sequence[str], outcome: Sequence[str], given: Sequence[str],
          answer: QueryAnswer | None) -> None:
     """The answers panels under the question, as tabs."""
@@ -35,6 +40,12 @@ def show(graph: ADMG, treatment: Sequence[str], outcome: Sequence[str], given: S
     data: Dataset | None = state.get(Shared.DATASET)
     st.subheader("What else the graph answers")
     asked = bool(treatment) and bool(outcome)
+    if asked:
+        try:
+            query.check_query(graph, treatment, outcome, given)
+        except WorkbenchError:
+            st.caption("Fix the question above (the red line) to see adjustment sets, paths and instruments.")
+            asked = False
     tabs = st.tabs(["Adjustment", "Paths", "Instruments & front door", "Testable implications", "A number"])
     with tabs[3]:
         _implications(graph, data)
@@ -73,7 +84,7 @@ def _adjustment(graph: ADMG, treatment: Sequence[str], outcome: Sequence[str], g
         st.markdown(f"**Minimal sufficient adjustment sets** for {effect}:")
         for i, (s, formula) in enumerate(zip(adjustment.minimal_sets, adjustment.formulas, strict=True), start=1):
             st.markdown(f"{i}. {_names(s)}")
-            st.latex(formula)
+            _formula(formula)
         if not adjustment.complete:
             st.caption(f"The first {ga.MAX_SETS} sets are shown.")
     options = [v for v in graph.names if v not in treatment and v not in outcome]
@@ -87,9 +98,9 @@ def _adjustment(graph: ADMG, treatment: Sequence[str], outcome: Sequence[str], g
         return chosen
     if check.valid:
         st.success(f"{_names(check.adjusted)} is a valid adjustment set.", icon=":material/check_circle:")
-        st.latex(check.formula)
+        _formula(check.formula)
     else:
-        st.error(f"{_names(check.adjusted)} is not a valid adjustment set: {check.reason}.", icon=":material/block:")
+        st.warning(f"{_names(check.adjusted)} is not a valid adjustment set: {check.reason}.", icon=":material/block:")
     return chosen
 
 
@@ -131,7 +142,7 @@ def _instruments(adjustment: ga.AdjustmentAnswer, treatment: Sequence[str], outc
     fd = adjustment.front_door
     if fd is not None and fd.minimal:
         st.markdown(f"**Front-door set:** {_names(fd.minimal)} (every node that may be in one: {_names(fd.largest)})")
-        st.latex(adjustment.front_door_formula)
+        _formula(adjustment.front_door_formula)
     elif fd is None:
         st.info("No front-door set.", icon=":material/info:")
 
@@ -147,7 +158,7 @@ def _implications(graph: ADMG, data: Dataset | None) -> None:
         st.info("The graph implies no conditional independence.", icon=":material/info:")
     for text, latex in found.verma:
         st.markdown(f"**Equality (Verma) constraint:** {text}, where")
-        st.latex(f"Q = {latex}")
+        _formula(f"Q = {latex}")
     problem = ga.data_problem(graph, data)
     if problem:
         st.caption(f"Not tested on data: {problem}.")
@@ -167,7 +178,7 @@ def _implications(graph: ADMG, data: Dataset | None) -> None:
     result = stored[1]
     bad = result.contradicted
     if bad:
-        st.error(f"The data contradict {len(bad)} of the graph's {len(result.tested)} tested claims: "
+        st.warning(f"The data contradict {len(bad)} of the graph's {len(result.tested)} tested claims: "
                  + "; ".join(str(c) for c in bad), icon=":material/warning:")
     elif result.tested:
         st.success(f"The data contradict none of the {len(result.tested)} tested claims.", icon=":material/check_circle:")

@@ -16,9 +16,9 @@ _JSON_START = re.compile(r'\s*(\{\s*"|\[)')
 def parse_dagitty(text: str) -> ADMG:
     """Read dagitty model code: ``dag { X [exposure] ; U [latent] ; U -> X ; X -> Y ; X <-> Y }``.
 
-    Chains (``A -> B -> C``), ``<-``, ``<->`` and ``pos="x,y"`` are understood; ``[latent]`` nodes are
-    projected away into bidirected edges.  A ``type="..."`` attribute (written by ``to_dagitty``)
-    restores node types; nodes without one are binary.
+    Everything dagitty.net and the dagitty R package write is understood (:mod:`core.graph.dagitty`);
+    ``[latent]`` nodes are projected away into bidirected edges.  A ``type="..."`` attribute
+    (written by ``to_dagitty``) restores node types; nodes without one are binary.
     """
     return ADMG.from_dagitty(text)
 

@@ -84,7 +84,7 @@ def test_graph_page_napkin_query_shows_formula(server, page):
     area = page.get_by_role("textbox", name="Model code (dagitty or JSON)")
     area.fill("dag { X -> }")
     area.press("Control+Enter")
-    page.get_by_text("dagitty: expected a node name at line 1").wait_for()
+    page.get_by_text("dagitty: expected a node after '->', got '}' at line 1").wait_for()
     page.get_by_text("is identifiable from observational data").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not outside, f"the page fetched from outside 127.0.0.1: {outside[:5]}"
