@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import shutil
 import struct
 import subprocess
@@ -392,10 +393,21 @@ def held(lock_file: Path) -> Iterator[None]:
         proc.wait()
 
 
+CASE_SECONDS = 300  # a case still running by then "runs without limit"
+CASE_MEMORY = 8 * 2**30  # address space of a case: a runaway allocation fails at once instead of swapping
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (CASE_MEMORY, CASE_MEMORY))
+
+
 def run_case(case: Case, root: Path) -> subprocess.CompletedProcess:
     args = [a.replace("{root}", str(root)) for a in case.args]
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, env=ENV, capture_output=True, text=True,
-                          timeout=600)
+    try:
+        return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, env=ENV, capture_output=True,
+                              text=True, timeout=CASE_SECONDS, preexec_fn=_limit_memory)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {CASE_SECONDS} s: it runs without limit")
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -181,6 +182,9 @@ def test_predictor_upload_round_trip_and_bad_input():
         E.load_uploaded_predictor(other, files["predictor.safetensors"], g)
     with pytest.raises(Exception, match="not a readable safetensors"):
         E.load_uploaded_predictor(files["predictor.json"], b"garbage", g)
+    huge = json.dumps({**json.loads(files["predictor.json"]), "hidden": [100_000, 100_000]}).encode()
+    with pytest.raises(WorkbenchError, match="a hidden layer of 100,000 units, more than the limit of 4,096"):
+        E.load_uploaded_predictor(huge, files["predictor.safetensors"], g)  # not a 40 GB allocation
     with pytest.raises(Exception, match="both the target and an input"):
         E.train_workspace_predictor(ds, g, "Y", ["A", "Y"], ante_hoc=False, steps=5)
     with pytest.raises(Exception, match="at least one input"):

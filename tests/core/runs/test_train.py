@@ -384,3 +384,41 @@ def _no_leftover_accelerate_state():
     except Exception:  # older/newer accelerate without these hooks: nothing to clean
         pass
 
+
+
+# ---- one trainer per run folder
+
+
+def test_a_second_trainer_of_one_run_folder_is_refused_and_the_first_loses_nothing(tmp_path, data):
+    """Thread A trains Z and pauses inside its first step; thread B asks to train Y into the same folder."""
+    out = tmp_path / "run"
+    started, go_on = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+
+    def pause_once(p: Progress) -> bool:
+        if p.phase == "step" and not started.is_set():
+            started.set()
+            go_on.wait(60)
+        return True
+
+    def trainer_a() -> None:
+        results["a"] = train(GRAPH, data, out, nodes=["Z"], options=quick(5), callback=pause_once, accelerator=None)
+
+    a = threading.Thread(target=trainer_a)
+    a.start()
+    assert started.wait(60)
+    with pytest.raises(WorkbenchError, match=rf"run folder .*run is in use by process {os.getpid()} since"):
+        train(GRAPH, data, out, nodes=["Y"], options=quick(5), accelerator=None)
+    go_on.set()
+    a.join(120)
+    assert results["a"].nodes["Z"].status == "trained"
+    assert load_run(out).trained_nodes() == ["Z"]
+    train(GRAPH, data, out, nodes=["Y"], options=quick(5), accelerator=None)  # once A is done, B may go
+    assert load_run(out).trained_nodes() == ["Z", "Y"]
+
+
+def test_an_unusable_device_leaves_no_run_folder(tmp_path, data):
+    with pytest.raises(WorkbenchError, match="device mps asked for|device cuda asked for"):
+        train(GRAPH, data, tmp_path / "run", nodes=["Z"], options=TrainOptions(preset="quick", steps=2,
+              device="cuda" if not torch.cuda.is_available() else "mps"), accelerator=None)
+    assert not (tmp_path / "run").exists()

@@ -7,11 +7,13 @@ tiny model trained for a few steps on a built-in world, so no test trains a big 
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
 import torch
 
+from core.errors import InUseError
 from core.graph import ADMG, Node
 from core.runs import builtin as B
 from core.runs import workspace as W
@@ -291,3 +293,65 @@ def test_replaced_graphs_and_data_are_kept_as_the_last_few_versions(tmp_path, mo
         ws.restore_version("nope")
     # the metadata survives a reopen
     assert W.open_workspace("a", tmp_path).versions() == ws.versions()
+
+
+# ---- one writer at a time
+
+
+def test_concurrent_writers_of_one_workspace_take_turns_and_lose_nothing(tmp_path):
+    W.create_workspace("w", tmp_path)
+    errors: list[BaseException] = []
+
+    def write(key: str) -> None:
+        ws = W.open_workspace("w", tmp_path)  # each writer has its own view, like two browser tabs
+        try:
+            for i in range(15):
+                ws.update_settings(**{key: i})
+        except BaseException as e:  # collected for the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    meta = json.loads((tmp_path / "w" / W.META).read_text())  # whole, valid JSON
+    assert meta["settings"] in ({"a": 14}, {"b": 14}, {"a": 14, "b": 14})
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == [W.META], "no lock file left"
+
+
+def test_a_workspace_held_by_another_process_is_one_line_naming_it(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    ws = W.create_workspace("w", tmp_path)
+    code = ("import sys, time; from pathlib import Path; from core.locks import FolderLock; "
+            "lock = FolderLock(Path(sys.argv[1]), 'w').acquire(); print('held', flush=True); time.sleep(300)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "w" / W.LOCK_FILE)], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        ws._lock.wait = 0.2
+        with pytest.raises(InUseError, match=rf"^workspace w is in use by process {proc.pid} since"):
+            ws.update_settings(x=1)
+    finally:
+        proc.kill()
+        proc.wait()
+    ws.update_settings(x=1)  # the dead holder's lock is taken over
+    assert W.open_workspace("w", tmp_path).settings == {"x": 1}
+
+
+def test_discarding_a_run_that_is_being_trained_is_refused(tmp_path):
+    from core.runs.checkpoint import open_run
+
+    ws = W.create_workspace("w", tmp_path)
+    graph = ADMG([Node("A")])
+    with open_run(ws.run_path, graph):
+        with pytest.raises(InUseError, match="run folder .* is in use by process"):
+            ws.discard_run()
+        assert ws.has_run()
+    ws.discard_run()
+    assert not ws.run_path.exists()

@@ -40,3 +40,18 @@ def test_predictor_round_trip_and_bad_files(tmp_path):
     (tmp_path / "p" / "predictor.json").write_text("{nope")
     with pytest.raises(WorkbenchError, match="is not JSON"):
         load_predictor(tmp_path / "p")
+
+
+@pytest.mark.parametrize("hidden, message", [
+    ([100_000, 100_000], "a hidden layer of 100,000 units, more than the limit of 4,096"),
+    ([8] * 17, "17 hidden layers, more than the limit of 16"),
+    ([4096] * 4, "a network of 50,360,321 parameters, more than the limit of 10,000,000"),
+    ([0], "positive layer widths"),
+    ("64", "positive layer widths"),
+])
+def test_a_spec_beyond_the_limits_is_refused_before_anything_is_built(tmp_path, hidden, message):
+    save_predictor(MLP(2, (8,)), ["u", "v"], tmp_path / "p")
+    spec = json.loads((tmp_path / "p" / "predictor.json").read_text())
+    (tmp_path / "p" / "predictor.json").write_text(json.dumps({**spec, "hidden": hidden}))
+    with pytest.raises(WorkbenchError, match=message):
+        load_predictor(tmp_path / "p")
