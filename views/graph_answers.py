@@ -14,8 +14,9 @@ from core.errors import WorkbenchError
 from core.evidence.citests import CORRECTIONS
 from core.graph import ADMG
 from core.graph.implications import KINDS
+from core.identify import Query
 from workbench import graph_answers as ga
-from workbench import graph_view, query
+from workbench import graph_view
 from workbench.graph_answers import Keys as K
 from workbench.keys import Shared
 from workbench.query import QueryAnswer
@@ -42,7 +43,7 @@ def show(graph: ADMG, treatment: Sequence[str], outcome: Sequence[str], given: S
     asked = bool(treatment) and bool(outcome)
     if asked:
         try:
-            query.check_query(graph, treatment, outcome, given)
+            Query(graph, outcome=outcome, treatment=treatment, given=given)
         except WorkbenchError:
             st.caption("Fix the question above (the red line) to see adjustment sets, paths and instruments.")
             asked = False

@@ -200,7 +200,7 @@ def pack_builtin(
         if entry.get("weights"):
             src, dst = run.path / entry["weights"], out / RUN_DIR / entry["weights"]
             if src.stat().st_size > HALF_PRECISION_ABOVE:
-                dst.write_bytes(half_precision(read_safetensors(src)))
+                dst.write_bytes(half_precision(read_safetensors(run.path, entry["weights"])))
             else:
                 shutil.copy2(src, dst)
         entry["optimizer"] = None

@@ -42,7 +42,7 @@ def test_settings_defaults_saved_choices_and_preset_groups():
     s = train_page.default_settings(g, {"I": {"kind": "vae", "preset": "full"}, "A": {"kind": "nonsense"}}, "cpu")
     assert s["I"] == {"kind": "vae", "preset": "full"}
     assert s["A"] == {"kind": "categorical", "preset": "quick"}
-    assert train_page.kind_options(g.node("I")) == ["diffusion", "vae", "latent_flow"]
+    assert train_page.kind_options(g.node("I")) == ["latent_flow", "vae", "diffusion"]  # the default first
     assert train_page.preset_groups(["C", "I", "A"], s, g) == [("quick", ["A", "C"]), ("full", ["I"])]
 
 
@@ -53,7 +53,7 @@ def test_cli_commands_do_what_the_page_does():
         "python -m core train --graph g.json --data d.npz --out run --preset quick --nodes A --steps 50",
         "python -m core train --graph g.json --data d.npz --out run --preset full --nodes I --kind I=vae --steps 50",
     ]
-    s["I"] = {"kind": "diffusion", "preset": "quick"}
+    s["I"] = {"kind": "latent_flow", "preset": "quick"}  # the default kind: no --kind
     assert train_page.cli_commands(g, s, graph_file="g.json", data_file="d.npz", run_dir="run") == [
         "python -m core train --graph g.json --data d.npz --out run --preset quick"]
 

@@ -164,7 +164,7 @@ def test_factory_refuses_a_kind_that_does_not_fit_the_node():
         make_mechanism(C, [], preset="huge")
     with pytest.raises(WorkbenchError, match="unknown kind"):
         mechanism_from_config({"kind": "gan"})
-    assert make_mechanism(IMG, [], preset="quick").kind == "diffusion"
+    assert make_mechanism(IMG, [], preset="quick").kind == "latent_flow"
     assert make_mechanism(A, [], preset="quick").kind == "categorical"
 
 

@@ -112,7 +112,7 @@ def test_large_weights_ship_in_half_precision_and_load_into_float32(tmp_path):
 
     state = {"w": torch.randn(64, 64), "steps_done": torch.tensor(7), "flag": torch.tensor(True)}
     (tmp_path / "w.safetensors").write_bytes(B.half_precision(state))
-    back = read_safetensors(tmp_path / "w.safetensors")
+    back = read_safetensors(tmp_path, "w.safetensors")
     assert back["w"].dtype == torch.float16 and back["steps_done"].dtype == torch.int64 and bool(back["flag"])
     module = torch.nn.Linear(64, 64, bias=False)
     module.load_state_dict({"weight": back["w"]})

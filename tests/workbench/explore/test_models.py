@@ -51,7 +51,7 @@ def test_models_trained_on_other_data_are_flagged(backdoor_partial):
 
 def test_diffusion_preview_shares_weights_and_samples_with_fewer_steps(tmp_path):
     ds = squares()
-    run = trained_run(ds, tmp_path / "run", steps=1)
+    run = trained_run(ds, tmp_path / "run", steps=1, kinds={"I": "diffusion"})
     hub = ModelHub()
     base, fast = hub.mechanism(run, "I"), hub.mechanism(run, "I", sample_steps=3)
     assert fast is not base and fast is hub.mechanism(run, "I", sample_steps=3)
