@@ -15,10 +15,9 @@ from core.evidence.citests import CORRECTIONS
 from core.graph import ADMG
 from core.graph.implications import KINDS
 from workbench import graph_answers as ga
-from workbench import graph_view
+from workbench import graph_view, query
 from workbench.graph_answers import Keys as K
 from workbench.keys import Shared
-from workbench import query
 from workbench.query import QueryAnswer
 
 KIND_LABELS = {"missing_edge": "one per missing edge", "basis": "one per node (local Markov basis)"}
