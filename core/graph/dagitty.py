@@ -138,9 +138,10 @@ def write_dagitty(graph: MixedGraph, *, positions: bool = True, types: bool = Tr
 
 
 def _written_id(node: Node) -> str:
-    """The id a node goes by in dagitty code: its dagitty name if it came with one, else its name."""
+    """The id a node goes by in dagitty code: the dagitty id it was read from, while that id still
+    reads back to its name (a node renamed since is written under its new name), else its name."""
     original = node.get("dagitty_name")
-    if not isinstance(original, str):
+    if not isinstance(original, str) or not re.fullmatch(re.escape(_cleaned(original)) + r"(_\d+)?", node.name):
         return node.name
     return original if _BAREWORD_RE.fullmatch(original) else _quoted(original)
 
@@ -466,9 +467,7 @@ def _node_names(ids: list[str]) -> dict[str, str]:
     for i in ids:
         if i in names:
             continue
-        base = re.sub(r"[^A-Za-z0-9_]+", "_", i).strip("_") or "v"
-        if base[0].isdigit():
-            base = "v" + base
+        base = _cleaned(i)
         name, k = base, 1
         while name in taken:
             k += 1
@@ -476,6 +475,12 @@ def _node_names(ids: list[str]) -> dict[str, str]:
         names[i] = name
         taken.add(name)
     return names
+
+
+def _cleaned(dagitty_id: str) -> str:
+    """A node name for an id: runs of other characters become ``_``; a leading digit gets a ``v``."""
+    base = re.sub(r"[^A-Za-z0-9_]+", "_", dagitty_id).strip("_") or "v"
+    return "v" + base if base[0].isdigit() else base
 
 
 def _is_latent(attributes: dict[str, AttributeValue]) -> bool:

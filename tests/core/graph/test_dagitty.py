@@ -220,6 +220,8 @@ def test_ids_that_are_not_node_names_are_renamed_and_written_back():
     text = g.to_dagitty()
     assert '"a b" -> a_b' in text and '"a-b"' in text and "1 -> " in text
     assert parse_dagitty(text) == g
+    renamed = ADMG([Node("FH", extra=(("dagitty_name", "Family history"),)), Node("Y")], [("FH", "Y")])
+    assert renamed.to_dagitty() == "dag {\nFH\nY\nFH -> Y\n}\n"  # renamed since it was read: its new name
 
 
 def test_pdag_without_undirected_edges_is_a_dag():
