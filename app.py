@@ -46,13 +46,11 @@ with st.sidebar:
         st.session_state[K.WORKSPACE_PICK] = ws.name
     st.selectbox("**Workspace**", names, key=K.WORKSPACE_PICK, on_change=session.on_pick_workspace,
                  args=(st.session_state,))
-    c1, c2 = st.columns(2)
-    with c1.popover("New", icon=":material/add:", help="A new workspace"):
+    with st.popover("New workspace", icon=":material/add:", width="stretch"):
         st.text_input("Name", key=K.NEW_WORKSPACE_NAME, placeholder="my-project")
         st.button("Create (keeps the current graph and data)", key=K.CREATE_WORKSPACE,
                   on_click=session.on_create_workspace, args=(st.session_state,))
-    with c2:
-        versions_popover(ws)
+    versions_popover(ws)
     for problem in st.session_state.get(Shared.WORKSPACE_PROBLEMS) or ():
         st.warning(problem, icon=":material/warning:")
     job = st.cache_resource(train_page.new_registry)().get(ws.key)

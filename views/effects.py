@@ -163,9 +163,11 @@ def treatment_effects() -> None:
     if shifts is None:
         st.caption("Needs a built-in world (its counterfactuals are the ground truth).")
     elif len(shifts):
-        st.markdown(f"Under do({treatment} = {a}) applied to each unit: the share of units whose attribute changes. "
-                    "Attributes that are not downstream of the treatment should not move; the naive conditional "
-                    "(swapping the unit for one that has the value) moves them anyway.")
+        st.markdown(f"Under do({treatment} = {a}) applied to each of the {int(shifts['n'].iloc[0]):,} sampled units "
+                    f"whose {treatment} is not already {a}: the share of them whose attribute changes ({treatment} "
+                    "itself changes in all of them, by construction). Attributes that are not downstream of the "
+                    "treatment should not move; the naive conditional (swapping the unit for one that has the "
+                    "value) moves them anyway.")
         sfig = px.bar(shifts, x="attribute", y="changed_pct", color="method", barmode="group",
                       color_discrete_map={"model": "#2563eb", "naive conditional": "#dc2626", "truth": "#16a34a"})
         sfig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="% of units changed")

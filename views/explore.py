@@ -1,18 +1,20 @@
 """Explore page: the three rungs of the ladder side by side, for one intervention.
 
-Thin by design: the query, galleries, model loading and identification live in
-``workbench.explore``.  Loaded models, fitted ID-GEN networks and re-sampled world units stay in an
-``st.cache_resource`` hub; the query controls and galleries are one fragment, so changing the
-intervention reruns only them.
+Thin by design: the query, galleries, read-outs, model loading and identification live in
+``workbench.explore``.  Loaded models, fitted ID-GEN networks, re-sampled world units and computed
+galleries stay in an ``st.cache_resource`` hub, so coming back to a value (or to the page) shows it
+at once.  Everything below the title is one fragment, so a change of the query reruns only it.
+Each gallery is one composite image of a few thumbnails; every number comes from a large sample
+(``workbench.explore.changes``), read in the hub's background thread.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-import plotly.express as px
 import streamlit as st
 
 from core.errors import WorkbenchError
@@ -20,10 +22,21 @@ from core.identify import query_text
 from core.scm.conditional import NodeValue
 from views.common import model_page_context
 from workbench import train_page
+from workbench.explore.changes import (
+    READOUT_DRAWS,
+    Readouts,
+    changes,
+    changes_table_html,
+    large_sample_readouts,
+    plain_sentence,
+    readout_line,
+    result_key,
+)
 from workbench.explore.controls import Control, generated_images, intervention_control
 from workbench.explore.galleries import (
     Gallery,
     counterfactual_units,
+    default_unit,
     model_counterfactual,
     model_interventional,
     observational_gallery,
@@ -35,6 +48,7 @@ from workbench.explore.idgen_fit import (
     idgen_settings,
     idgen_status,
     instant_label,
+    short_fit_note,
 )
 from workbench.explore.models import uses_diffusion
 from workbench.explore.question import (
@@ -45,13 +59,7 @@ from workbench.explore.question import (
     given_choices,
     hedge_markdown,
 )
-from workbench.explore.readouts import (
-    attribute_figure,
-    attribute_shares,
-    display_image,
-    value_shares,
-    world_probe,
-)
+from workbench.explore.readouts import contact_sheet, display_image, world_probe
 from workbench.explore.truth import truth_counterfactual, truth_interventional
 from workbench.keys import ExplorePage as K
 
@@ -70,58 +78,29 @@ def on_idgen_steps() -> None:
     if ws is not None:
         ws.update_settings(idgen_steps=int(state[K.IDGEN_STEPS]))
 
-names = list(graph.names)
-default_t, default_y = default_query(graph)
-if state.get(K.TREATMENT) not in names:
-    state[K.TREATMENT] = default_t
-q = st.columns([1, 1, 1, 1])
-treatment = q[0].selectbox("Intervene on", names, key=K.TREATMENT)
-outcomes = [v for v in names if v != treatment]
-if state.get(K.OUTCOME) not in outcomes:
-    state[K.OUTCOME] = default_y if default_y in outcomes else outcomes[-1]
-outcome = q[1].selectbox("Look at", outcomes, key=K.OUTCOME)
-n = q[2].slider("Samples per gallery", 4, 32, 16, step=4, key=K.N)
-seed = q[3].number_input("Seed", min_value=0, step=1, value=0, key=K.SEED)
-choices = given_choices(graph, treatment, outcome)
-state[K.GIVEN] = [v for v in state.get(K.GIVEN, []) if v in choices]
-given_nodes = st.multiselect("Given (condition on Z = z, for P(Y | do(X = x), Z = z))", choices, key=K.GIVEN,
-                             placeholder="nothing: the unconditional P(Y | do(X = x))")
-do_query = DoQuery(graph, treatment, outcome, tuple(given_nodes))
-steps = None
-if uses_diffusion(run, graph):
-    # DDIM with fewer steps: a faster, slightly rougher preview (0 = the model's own step count)
-    steps = st.slider("Diffusion sampling steps (0 = the model's own)", 0, 50, 10, key=K.DDIM_STEPS) or None
-tnode, ynode = graph.node(treatment), graph.node(outcome)
-probe = world_probe(world, graph, outcome)
-
-
 # ---- rendering one gallery
 
 
-def attribute_bars(g: Gallery, key: str) -> None:
-    if probe is None or ynode.type != "image" or not g.ok:
-        return
-    shares, means = attribute_shares(probe, g.values)
-    if len(shares):
-        st.plotly_chart(attribute_figure(shares), key=K.ATTRIBUTE_CHART.format(key), width="stretch",
-                        config={"displayModeBar": False})
-    if means:
-        st.caption("read: " + " · ".join(f"{k} {v:.3g}" for k, v in means.items()))
-
-
-def show_values(values: np.ndarray, captions: list[str], key: str, width: int = 56) -> None:
+def show_values(g: Gallery, key: str) -> None:
+    """A gallery's draws: one composite image of the thumbnails (images), or a one-line summary."""
     if ynode.type == "image":
-        st.image([display_image(x) for x in values], caption=captions or None, width=width, clamp=True)
+        st.image(contact_sheet(g.values), caption=gallery_caption(g), width="content")
+        return
+    v = np.asarray(g.values)
+    if ynode.is_discrete:
+        counts = np.bincount(v.astype(np.int64), minlength=ynode.levels)
+        st.caption(f"{len(v)} draws: " + ", ".join(f"{outcome} = {i}: {c}" for i, c in enumerate(counts)))
     else:
-        fig = px.bar(value_shares(ynode, values), x="value", y="share")
-        fig.update_xaxes(type="category", title=outcome)
-        fig.update_yaxes(range=[0, 1])
-        fig.update_layout(height=220, margin=dict(l=0, r=0, t=10, b=0))
-        st.plotly_chart(fig, key=K.VALUES_CHART.format(key), width="stretch", config={"displayModeBar": False})
-        st.caption(f"mean {np.mean(values.astype(float)):.3g} over {len(values)}")
+        st.caption(f"{len(v)} draws: mean {np.mean(v.astype(float)):.3g}")
 
 
-def show_gallery(g: Gallery, key: str) -> None:
+def gallery_caption(g: Gallery) -> str:
+    if g.factual is not None:
+        return f"units {', '.join(g.captions[:4])}, …" if len(g.captions) > 4 else ", ".join(g.captions)
+    return f"{len(g.values)} draws" if not g.captions else f"{len(g.values)} data rows"
+
+
+def show_gallery(g: Gallery, key: str, readout_key: str | None) -> None:
     st.markdown(f"**{g.title}**")
     st.caption(g.formula)
     if not g.ok:
@@ -133,14 +112,11 @@ def show_gallery(g: Gallery, key: str) -> None:
         st.markdown(f"unit {g.captions[0]}: {outcome} = {g.factual[0]:.4g} → **{g.values[0]:.4g}**  \n"
                     f"changed in {int((g.values != g.factual).sum())} of {len(g.values)} units")
     elif g.factual is not None:
-        st.caption(f"unit {g.captions[0]}: factual → counterfactual")
-        a, b = st.columns(2)
-        with a:
-            show_values(g.factual[:1], ["factual"], f"{key}_f", width=96)
-        with b:
-            show_values(g.values[:1], ["counterfactual"], f"{key}_c", width=96)
-    show_values(g.values, g.captions if ynode.type == "image" else [], key)
-    attribute_bars(g, key)
+        pair = contact_sheet(np.stack([g.factual[0], g.values[0]]), columns=2, cell=96, gap=8)
+        st.image(pair, caption=f"unit {g.captions[0]}: factual → counterfactual", width="content")
+    show_values(g, key)
+    if readout_key is not None and readouts is not None and readout_key in readouts.columns:
+        st.caption(readout_line(readouts.columns[readout_key], "matching rows" if readout_key == "see" else "draws"))
 
 
 # ---- the intervention and conditioning controls
@@ -272,6 +248,9 @@ def idgen_plan_panel() -> bool:
         st.caption(f"ID-GEN for {text}: {status.summary()} ("
                    + ", ".join(f"p({s.target} | {', '.join(s.inputs)})" for s in status.reused)
                    + " from the Train page).")
+    if note := short_fit_note(sources, do_query):
+        st.warning(note, icon=":material/timer:")
+        st.page_link("views/train.py", label="Model check and training: the Train page", icon=":material/fact_check:")
     if fitted or not status.to_fit:
         return True
     where = {**{s.key: instant_label(s, graph) for s in status.instant},
@@ -287,37 +266,112 @@ def idgen_plan_panel() -> bool:
     return False
 
 
+def compute_galleries(query: ExploreQuery, rows: np.ndarray, fit_now: bool) -> tuple[dict[str, Gallery], float]:
+    """The thumbnails of every column and the seconds they took (cached in the hub by query, unit
+    and preview steps)."""
+    def make() -> tuple[dict[str, Gallery], float]:
+        t0 = time.perf_counter()
+        out = {"obs": observational_gallery(ds, query),
+               "do": model_interventional(sources, query, fit_idgen=fit_now, sample_steps=steps),
+               "cf": model_counterfactual(sources, query, rows, sample_steps=steps)}
+        if world is not None:
+            out["truth"] = truth_interventional(world, query)
+            out["truth_cf"] = truth_counterfactual(sources, query, rows)
+        return out, time.perf_counter() - t0
+
+    if not fit_now:  # "not fitted yet" must not be remembered past the fit
+        return make()
+    return sources.hub.remember(result_key(sources, query, "galleries", tuple(rows), steps), make)
+
+
+def readouts_panel(query: ExploreQuery, unit: int, fit_now: bool) -> None:
+    """The "what changed" strip and its sentence, from ``READOUT_DRAWS`` draws per column, read in
+    the hub's background thread; until they are in, a line says so and the page looks again."""
+    global readouts
+    key = result_key(sources, query, "readouts", unit, steps, fit_now)
+
+    def make() -> Readouts:
+        return large_sample_readouts(sources, query, unit, probe=probe, draws=READOUT_DRAWS, sample_steps=steps,
+                                     fit_idgen=fit_now)
+
+    try:
+        readouts = sources.hub.in_background(key, make)
+    except WorkbenchError as e:
+        st.warning(f"No read-outs: {e}", icon=":material/warning:")
+        return
+    if readouts is None:
+        st.caption(f"Reading {READOUT_DRAWS:,} draws per column for the numbers…")
+        poll_readouts(key, make)
+        return
+    found = changes(readouts)
+    if not found:
+        return
+    st.markdown(plain_sentence(found, query))
+    st.html(changes_table_html(found, query, truth=world is not None))
+
+
+@st.fragment(run_every=0.5)
+def poll_readouts(key: tuple, make: Callable[[], Readouts]) -> None:
+    try:
+        ready = sources.hub.in_background(key, make) is not None
+    except WorkbenchError:
+        ready = True  # the page shows why
+    if ready:
+        st.rerun()  # the read-outs are in: draw the strip and the galleries' numbers
+
+
+readouts = None  # the current query's large-sample read-outs, once read (readouts_panel)
+
+
 @st.fragment
-def galleries() -> None:
+def explore() -> None:
+    """The query, the ID-GEN plan, the read-outs and the galleries (one fragment)."""
+    global treatment, outcome, given_nodes, do_query, steps, tnode, ynode, probe, n, seed
+    names = list(graph.names)
+    default_t, default_y = default_query(graph)
+    if state.get(K.TREATMENT) not in names:
+        state[K.TREATMENT] = default_t
+    q = st.columns([1, 1, 1, 1])
+    treatment = q[0].selectbox("Intervene on", names, key=K.TREATMENT)
+    outcomes = [v for v in names if v != treatment]
+    if state.get(K.OUTCOME) not in outcomes:
+        state[K.OUTCOME] = default_y if default_y in outcomes else outcomes[-1]
+    outcome = q[1].selectbox("Look at", outcomes, key=K.OUTCOME)
+    n = q[2].slider("Samples per gallery", 4, 32, 16, step=4, key=K.N)
+    seed = q[3].number_input("Seed", min_value=0, step=1, value=0, key=K.SEED)
+    choices = given_choices(graph, treatment, outcome)
+    state[K.GIVEN] = [v for v in state.get(K.GIVEN, []) if v in choices]
+    given_nodes = st.multiselect("Given (condition on Z = z, for P(Y | do(X = x), Z = z))", choices, key=K.GIVEN,
+                                 placeholder="nothing: the unconditional P(Y | do(X = x))")
+    do_query = DoQuery(graph, treatment, outcome, tuple(given_nodes))
+    steps = None
+    if uses_diffusion(run, graph):
+        # DDIM with fewer steps: a faster, slightly rougher preview (0 = the model's own step count)
+        steps = st.slider("Diffusion sampling steps (0 = the model's own)", 0, 50, 10, key=K.DDIM_STEPS) or None
+    tnode, ynode = graph.node(treatment), graph.node(outcome)
+    probe = world_probe(world, graph, outcome)
     query = ExploreQuery(graph, treatment, intervention_value(), outcome, given_values(), n=n, seed=int(seed))
-    unit = st.number_input("Factual unit for the counterfactual (a data row)", min_value=0, max_value=ds.n - 1,
-                           value=0, step=1, key=K.UNIT)
+    # the counterfactual's unit: by default one the intervention changes; the box is keyed by the
+    # value, so a new value starts from its own default
+    unit = int(st.number_input("Factual unit for the counterfactual (a data row)", min_value=0, max_value=ds.n - 1,
+                               value=default_unit(ds, query), step=1,
+                               key=K.unit_of(f"{treatment}={query.value_label}")))
     # ID-GEN on confounded graphs: fit once (instant for all-discrete tables), then cached
     fit_now = graph.is_markovian or idgen_plan_panel()
-    rows = counterfactual_units(n, int(unit), ds.n, seed=int(seed))
+    rows = counterfactual_units(n, unit, ds.n, seed=int(seed))
     t0 = time.perf_counter()
     with st.spinner("Training the ID-GEN network, then sampling…" if fit_now and not graph.is_markovian else "Sampling…"):
-        obs = observational_gallery(ds, query)
-        do = model_interventional(sources, query, fit_idgen=fit_now, sample_steps=steps)
-        cf = model_counterfactual(sources, query, rows, sample_steps=steps)
-        truth = truth_cf = None
-        if world is not None:
-            truth = truth_interventional(world, query)
-            truth_cf = truth_counterfactual(sources, query, rows)
-    state[K.SECONDS] = time.perf_counter() - t0
-    cols = st.columns(4 if truth is not None else 3, gap="medium")
-    with cols[0]:
-        show_gallery(obs, "obs")
-    with cols[1]:
-        show_gallery(do, "do")
-    with cols[2]:
-        show_gallery(cf, "cf")
-    if truth is not None:
-        with cols[3]:
-            show_gallery(truth, "truth")
-            st.divider()
-            show_gallery(truth_cf, "truth_cf")
-    st.caption(f"Galleries sampled in {state[K.SECONDS]:.2f} s (n = {n}, seed {seed}).")
+        shown, seconds = compute_galleries(query, rows, fit_now)
+    kept = time.perf_counter() - t0 < seconds  # drawn earlier for this very query, and kept
+    state[K.SECONDS] = seconds
+    readouts_panel(query, unit, fit_now)
+    cols = st.columns(5 if "truth" in shown else 3, gap="medium")
+    columns = [("obs", "see"), ("do", "do"), ("cf", "cf"), ("truth", "truth"), ("truth_cf", "truth_cf")]
+    for col, (name, key) in zip(cols, [c for c in columns if c[0] in shown], strict=True):
+        with col:
+            show_gallery(shown[name], name, key)
+    st.caption(f"Galleries sampled in {seconds:.2f} s{' (kept from before)' if kept else ''} (n = {n}, seed "
+               f"{seed}); the numbers above and under the galleries come from up to {READOUT_DRAWS:,} draws a column.")
 
 
-galleries()
+explore()

@@ -52,7 +52,6 @@ def apply(edit: Callable[[ADMG], ADMG], renamed: Sequence[tuple[str, str]] = (),
         return
     follow_renames(list(renamed))
     graph_state.set_graph(state, new, named(new))
-    state[K.EXAMPLE_PICK] = None  # the graph no longer is the example; picking it again reloads it
     for key, value in (after or {}).items():
         state[key] = value
 
@@ -66,8 +65,7 @@ def on_example() -> None:
     except WorkbenchError as e:
         state[Shared.GRAPH_ERROR] = str(e)
         return
-    if not session.propose_graph(state, graph, name, f"the example graph {name}", query_from_roles=True):
-        state[K.EXAMPLE_PICK] = graph_files.loaded_example(state[Shared.GRAPH], state.get(Shared.GRAPH_NAME))
+    session.propose_graph(state, graph, name, f"the example graph {name}", query_from_roles=True)
 
 
 def on_upload() -> None:
@@ -79,14 +77,12 @@ def on_upload() -> None:
     except WorkbenchError as e:
         state[Shared.GRAPH_ERROR] = str(e)
         return
-    if session.propose_graph(state, graph, graph_files.graph_name_from_filename(upload.name),
-                             f"the uploaded graph {upload.name}", query_from_roles=True):
-        state[K.EXAMPLE_PICK] = None
+    session.propose_graph(state, graph, graph_files.graph_name_from_filename(upload.name),
+                          f"the uploaded graph {upload.name}", query_from_roles=True)
 
 
 def on_new_graph() -> None:
-    if session.propose_graph(state, ADMG([]), graph_state.UNTITLED, "a new, empty graph"):
-        state[K.EXAMPLE_PICK] = None
+    session.propose_graph(state, ADMG([]), graph_state.UNTITLED, "a new, empty graph")
 
 
 def on_text() -> None:
@@ -96,7 +92,6 @@ def on_text() -> None:
         state[Shared.GRAPH_ERROR] = str(e)  # the typed text stays, so it can be fixed
         return
     graph_state.set_graph(state, graph, named(graph), sync_text=False)
-    state[K.EXAMPLE_PICK] = None
 
 
 def on_name() -> None:
@@ -189,7 +184,6 @@ def read_editor(key: str, returned: StreamlitFlowState) -> None:
     if edits:
         follow_renames(list(edits.renamed))
         graph_state.set_graph(state, new, named(new))
-        state[K.EXAMPLE_PICK] = None
         if edits.only_moves:
             state[K.FLOW_GRAPH] = new  # the editor already shows it: no redraw while dragging
         else:
@@ -222,7 +216,6 @@ def new_node_dialog() -> None:
             st.rerun(scope="fragment")
         state[K.DIALOG_ERROR] = None
         graph_state.set_graph(state, new, named(new))
-        state[K.EXAMPLE_PICK] = None
         state[K.DIALOG_NAME] = ""
         st.rerun()
 
@@ -293,9 +286,9 @@ with left:
     st.button("New graph (empty canvas)", key=K.NEW_GRAPH, on_click=on_new_graph, icon=":material/note_add:",
               help="Start from scratch: draw nodes with **New node** beside the canvas.")
     examples = graph_files.example_names()
-    if K.EXAMPLE_PICK not in state:  # first visit, or back from another page: is an example loaded?
-        state[K.EXAMPLE_PICK] = graph_files.loaded_example(graph, state.get(Shared.GRAPH_NAME))
-    st.selectbox("Example graph", examples, key=K.EXAMPLE_PICK, on_change=on_example, index=None,
+    # the box names the example loaded, unedited (None otherwise, so picking it again reloads it)
+    state[K.EXAMPLE_PICK] = graph_files.loaded_example(graph, state.get(Shared.GRAPH_NAME))
+    st.selectbox("Example graph", examples, key=K.EXAMPLE_PICK, on_change=on_example,
                  placeholder="load an example…", help="Loading replaces the current graph.")
     if state.get(K.EXAMPLE_PICK):
         st.caption(graph_files.example_description(state[K.EXAMPLE_PICK]))

@@ -16,7 +16,7 @@ from core.graph import ADMG
 from core.graph.implications import KINDS
 from core.identify import Query
 from workbench import graph_answers as ga
-from workbench import graph_view, query
+from workbench import graph_view
 from workbench.graph_answers import Keys as K
 from workbench.keys import Shared
 from workbench.query import QueryAnswer

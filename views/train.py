@@ -8,6 +8,8 @@ fragment that reruns every second while the job runs (the rest of the page stays
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -15,7 +17,7 @@ import streamlit as st
 
 from core.errors import WorkbenchError
 from core.runs.checkpoint import CheckpointError, load_run
-from core.runs.workspace import Workspace, node_status, status_line
+from core.runs.workspace import Workspace, node_status
 from views.model_check import panel as model_check_panel
 from workbench import graph_state, sidebar, train_page
 from workbench.keys import Shared
@@ -24,7 +26,9 @@ from workbench.keys import TrainPage as K
 state = st.session_state
 graph_state.ensure_graph_state(state)
 registry = st.cache_resource(train_page.new_registry)()
+estimates = st.cache_resource(train_page.new_estimates)()  # measured step times, in the background
 ws: Workspace | None = state.get(Shared.WORKSPACE)
+state[K.PAGE_RUN] = time.monotonic()
 
 st.title("Train", anchor=False)
 st.caption("Fit one conditional generative model per node, each given its parents in the graph. Training runs "
@@ -125,17 +129,41 @@ if run_problem:
               icon=":material/delete:", disabled=busy)
 
 rows = {r["node"]: r for r in node_status(graph, manifest)}
+statuses = dict(train_page.node_status_lines(graph, manifest, job))
+steps_setting = int(saved.get("steps") or 0) or None
+device_setting = None if saved.get("device") in (None, "auto") else str(saved.get("device"))
+measuring = False  # some expected time is still being measured: the page refreshes until it is known
+
+
+def expected_cell(v: str) -> tuple[str, train_page.Expected | None]:
+    """The Expected column of node ``v``: its measured training time from where it stands."""
+    global measuring
+    if rows[v]["status"] == "trained" or busy:
+        return "", None
+    try:
+        found = train_page.expected_time(estimates, graph, rows[v], settings[v], steps=steps_setting,
+                                         device=device_setting)
+    except WorkbenchError as e:
+        return f"not measured: {e}", None
+    if found is None:
+        measuring = True
+        return "measuring the step time…", None
+    return found.text, found
+
 
 # ---- per-node settings
 
 st.subheader("Models", anchor=False)
-head = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6])
-for col, text in zip(head, ["Node", "Parents", "Mechanism", "Preset", "Status", "", "Pick"], strict=True):
+widths = [1.2, 1.3, 1.2, 0.9, 2.1, 1.6, 0.8, 0.5]
+head = st.columns(widths)
+for col, text in zip(head, ["Node", "Parents", "Mechanism", "Preset", "Status", "Expected time here", "", "Pick"],
+                     strict=True):
     if text:
         col.markdown(f"**{text}**")
+expected: list[train_page.Expected] = []
 for n in graph.nodes:
     v = n.name
-    c = st.columns([1.3, 1.5, 1.3, 1.0, 2.4, 0.9, 0.6], vertical_alignment="center")
+    c = st.columns(widths, vertical_alignment="center")
     c[0].markdown(f"`{v}`  \n{n.type_text()}")
     parents = graph.sort(graph.parents(v))
     c[1].markdown(", ".join(f"`{p}`" for p in parents) if parents else "none (root)")
@@ -145,9 +173,13 @@ for n in graph.nodes:
     presets = train_page.preset_options()
     c[3].selectbox("Preset", presets, index=presets.index(settings[v]["preset"]), key=K.preset(v),
                    label_visibility="collapsed", on_change=save_settings, disabled=busy)
-    c[4].caption(status_line(rows[v]))
-    c[5].button("Train", key=K.train_one(v), on_click=on_train_one, args=(v,), disabled=busy, width="stretch")
-    c[6].checkbox("Pick", key=K.pick(v), label_visibility="collapsed", disabled=busy)
+    c[4].caption(statuses[v])
+    text, found = expected_cell(v)
+    c[5].caption(text)
+    if found is not None:
+        expected.append(found)
+    c[6].button("Train", key=K.train_one(v), on_click=on_train_one, args=(v,), disabled=busy, width="stretch")
+    c[7].checkbox("Pick", key=K.pick(v), label_visibility="collapsed", disabled=busy)
 
 opts = st.columns([1, 1, 2])
 opts[0].number_input("Steps per node (0 = the preset's)", min_value=0, max_value=1_000_000, step=100,
@@ -156,6 +188,12 @@ devices = ["auto", "cpu"] + (["cuda"] if sidebar.device_label().startswith("CUDA
     ["mps"] if sidebar.device_label().startswith("MPS") else [])
 opts[1].selectbox("Device", devices, index=devices.index(saved.get("device")) if saved.get("device") in devices else 0,
                   key=K.DEVICE, on_change=save_settings, disabled=busy)
+if advice := train_page.long_training_advice(expected, settings, steps=steps_setting, device=device_setting,
+                                             gpu_here=sidebar.device_label().startswith("CUDA")):
+    st.warning(advice, icon=":material/schedule:")
+elif expected:
+    st.caption(f"Training every untrained node takes about "
+               f"{train_page.format_duration(sum(e.seconds for e in expected))} here (measured step times).")
 b = st.columns([1, 1, 1, 3])
 picked = train_page.picked_nodes(state, graph)
 b[0].button("Train picked", key=K.TRAIN_PICKED, on_click=on_train_selected, disabled=busy or not picked,
@@ -189,12 +227,18 @@ def loss_chart(rows_: list[train_page.LossRow]) -> go.Figure:
     return fig
 
 
-@st.fragment(run_every=1.0 if busy else None)
+@st.fragment(run_every=1.0 if busy or measuring else None)
+def refresh() -> None:
+    """While a job runs (or a step time is being measured) the whole page reruns each second, so the
+    status of every node, here and in the sidebar, is right at every moment."""
+    if time.monotonic() - state.get(K.PAGE_RUN, 0.0) > 0.5:
+        st.rerun()
+
+
 def progress_panel() -> None:
     j = registry.get(ws.key)
     phase = train_page.job_state(j)
-    if train_page.job_ended(state, phase):
-        st.rerun()  # the whole page, so statuses, buttons and the sidebar update
+    train_page.job_ended(state, phase)
     st.subheader("Progress", anchor=False)
     snap = j.snapshot() if j is not None else {}
     if j is not None:
@@ -223,6 +267,7 @@ def progress_panel() -> None:
 
 
 progress_panel()
+refresh()
 
 st.markdown("**The same step from the command line** (for headless GPU boxes):")
 chosen_now = train_page.default_settings(graph, ws.settings.get("nodes"))

@@ -33,7 +33,7 @@ def replacement_prompt() -> None:
 def versions_popover(ws: Workspace) -> None:
     """The sidebar's "Earlier versions": every kept graph and data set, newest first, to restore."""
     kept = ws.versions()
-    with st.popover(f"Earlier versions ({len(kept)})", icon=":material/history:", disabled=not kept):
+    with st.popover(f"Earlier versions ({len(kept)})", icon=":material/history:", disabled=not kept, width="stretch"):
         st.caption("What loading an example, an upload or new data replaced in this workspace. Restoring one "
                    "keeps the current one here in turn.")
         for v in kept:

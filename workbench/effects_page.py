@@ -396,26 +396,34 @@ def discrete_ticks(values: Sequence[float], most: int = 12) -> list[float] | Non
 def curves_figure(frame: pd.DataFrame, output: str = "output", per_row: int = 3) -> go.Figure:
     """One panel per input: its total, direct, indirect and observational ACE curves.  The legend
     sits above the panels (below them it covered the last row's axis title); a discrete input's
-    panel has a marker and a tick at each level."""
+    panel has a marker and a tick at each level.
+
+    Every panel shares one y axis, so a +-0.005 effect looks as small as it is beside a +-0.3 one.
+    The total curve is drawn first, wide and pale, so where it equals the direct one (no indirect
+    effect) both show: the direct line inside the total's band."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     names = list(dict.fromkeys(frame["input"]))
     cols = min(per_row, len(names))
     rows = -(-len(names) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, horizontal_spacing=0.08, vertical_spacing=0.18)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, horizontal_spacing=0.08, vertical_spacing=0.18,
+                        shared_yaxes="all")
     for i, name in enumerate(names):
         part = frame[frame["input"] == name]
         ticks = discrete_ticks(part["value"])
         for kind in CURVE_KINDS:
             k = part[part["kind"] == kind]
+            line = dict(color=COLOURS[kind], dash="dot" if kind == "observational" else "solid",
+                        width=7 if kind == "total" else 2)
             fig.add_trace(go.Scatter(x=k["value"], y=k["ace"], mode="lines+markers" if ticks else "lines", name=kind,
-                                     legendgroup=kind, showlegend=i == 0,
-                                     line=dict(color=COLOURS[kind], dash="dot" if kind == "observational" else "solid")),
+                                     legendgroup=kind, showlegend=i == 0, line=line,
+                                     opacity=0.45 if kind == "total" else 1.0),
                           row=i // cols + 1, col=i % cols + 1)
         fig.update_xaxes(title_text=name, row=i // cols + 1, col=i % cols + 1,
                          **(dict(tickmode="array", tickvals=ticks) if ticks else {}))
     fig.update_yaxes(title_text=f"ACE on {output}", col=1)
+    fig.update_yaxes(showticklabels=True)  # every panel keeps its tick labels on the shared scale
     fig.update_layout(height=300 * rows + 90, margin=dict(l=10, r=10, t=80, b=10),
                       legend=dict(orientation="h", yref="container", y=0.995, yanchor="top", x=0, xanchor="left"))
     return fig

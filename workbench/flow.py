@@ -44,7 +44,8 @@ MOVE_TOLERANCE = 0.5  # pixels: React Flow reports float positions; a smaller sh
 POS_DIGITS = 2  # dagitty positions are written with two decimals (1/100 of a unit = one pixel)
 EDGE_KINDS = tuple(graph_editor.EDGE_KINDS)  # directed, bidirected
 BIDIRECTED_PATH = "simplebezier"  # curved arcs like the pyvis view (a smoothstep path runs at right angles along the directed edges)
-SIDE_BY_SIDE_PATH = "default"  # React Flow's bezier: for two nodes on one row it dips below and rises above
+SIDE_BY_SIDE_PATH = "smoothstep"  # between two nodes on one row: down, across, up and into the top from above
+STEP_OFFSET = {"directed": 20, "bidirected": 34}  # pixels the side-by-side steps leave a node (apart, so both show)
 ROW_GAP = 60.0  # pixels: a node less than this far below another sits on its row (a node is ~40 px tall)
 HANDLE_PX = 12  # connection dots (React Flow's own are 6 px: hard to hit)
 EDGE_KIND_LABELS = {"directed": "directed  A → B (cause)", "bidirected": "bidirected  A ↔ B (hidden confounder)"}
@@ -112,8 +113,15 @@ class EdgeLook(TypedDict):
     zIndex: int
 
 
-class FlowEdge(TypedDict):
-    """A React Flow edge record (the shape streamlit-flow's ``StreamlitFlowEdge.asdict`` gives)."""
+class PathOptions(TypedDict, total=False):
+    """React Flow's options of a step path: how far the first step leaves the node."""
+
+    offset: int
+
+
+class FlowEdge(TypedDict, total=False):
+    """A React Flow edge record (the shape streamlit-flow's ``StreamlitFlowEdge.asdict`` gives;
+    ``pathOptions`` only on a step path)."""
 
     id: str
     source: str
@@ -133,6 +141,7 @@ class FlowEdge(TypedDict):
     labelShowBg: bool
     labelBgStyle: dict[str, str]
     style: dict[str, str | int]
+    pathOptions: PathOptions
 
 
 class HasAsDict(Protocol):
@@ -250,11 +259,11 @@ def flow_node(node: Node, xy: tuple[float, float]) -> FlowNode:
 def flow_edge(a: str, b: str, kind: str = "directed", *, reverse: bool = False,
               path: str | None = None) -> FlowEdge:
     """A React Flow edge record for ``a -> b`` or ``a <-> b`` (deletable from its menu).  A
-    bidirected edge may be drawn from ``b`` to ``a`` (``reverse``) and with another ``path``
-    shape (:func:`bidirected_geometry`); its id still names ``a <-> b``."""
+    bidirected edge may be drawn from ``b`` to ``a`` (``reverse``); an edge may get another
+    ``path`` shape (:func:`edge_geometry`); its id still names ``a -> b`` or ``a <-> b``."""
     look = edge_style(kind)
     source, target = (b, a) if reverse else (a, b)
-    return {
+    record: FlowEdge = {
         "id": edge_id(a, b, kind),
         "source": source,
         "target": target,
@@ -274,6 +283,9 @@ def flow_edge(a: str, b: str, kind: str = "directed", *, reverse: bool = False,
         "labelBgStyle": {},
         "style": look["style"],
     }
+    if record["type"] == SIDE_BY_SIDE_PATH:
+        record["pathOptions"] = {"offset": STEP_OFFSET[kind]}
+    return record
 
 
 @dataclass(frozen=True)
@@ -322,18 +334,20 @@ def flow_positions(graph: ADMG, frame: Frame = Frame()) -> dict[str, tuple[float
     return {v: frame.to_px(xy) for v, xy in graph_view.layout(graph, spacing=1.0).items()}
 
 
-def bidirected_geometry(a_xy: tuple[float, float], b_xy: tuple[float, float]) -> tuple[bool, str]:
-    """(reverse, path shape) that keeps both arrowheads of ``a <-> b`` in sight.
+def edge_geometry(kind: str, a_xy: tuple[float, float], b_xy: tuple[float, float]) -> tuple[bool, str]:
+    """(reverse, path shape) that keeps the arrowheads of ``a -> b`` or ``a <-> b`` in sight.
 
     An edge leaves its source's bottom dot and enters its target's top dot, and edges lie under the
-    nodes, so an arrowhead shows only where the path arrives from outside the node.  Drawn from the
-    upper node down (``reverse`` when ``b`` is the upper one), a simple bezier arc does that; two
-    nodes on one row (less than ``ROW_GAP`` apart in height) would get an arc that runs into both
-    pills sideways, hiding both heads, so they get React Flow's bezier, which leaves one node
-    downwards and enters the other from above."""
-    reverse = b_xy[1] < a_xy[1]
-    upper, lower = (b_xy, a_xy) if reverse else (a_xy, b_xy)
-    return reverse, BIDIRECTED_PATH if lower[1] - upper[1] >= ROW_GAP else SIDE_BY_SIDE_PATH
+    nodes, so an arrowhead shows only where the path arrives from outside the node.  Between two
+    nodes on one row (less than ``ROW_GAP`` apart in height) a curve runs into the pills sideways
+    and hides its heads, so such an edge is a step path (down, across, up and into the top from
+    above).  Otherwise a directed edge is React Flow's bezier, and a bidirected one a simple bezier
+    arc drawn from the upper node down (``reverse`` when ``b`` is the upper one)."""
+    graph_editor.check_edge_kind(kind)
+    side_by_side = abs(a_xy[1] - b_xy[1]) < ROW_GAP
+    if kind == "directed":
+        return False, SIDE_BY_SIDE_PATH if side_by_side else edge_style("directed")["type"]
+    return b_xy[1] < a_xy[1], SIDE_BY_SIDE_PATH if side_by_side else BIDIRECTED_PATH
 
 
 def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[FlowNode], list[FlowEdge]]:
@@ -342,10 +356,10 @@ def to_flow(graph: ADMG, frame: Frame = Frame()) -> tuple[list[FlowNode], list[F
     pos = flow_positions(graph, frame)
     nodes = [flow_node(n, pos[n.name]) for n in graph.nodes]
     edges = []
-    for a, b in graph.bidirected:
-        reverse, path = bidirected_geometry(pos[a], pos[b])
-        edges.append(flow_edge(a, b, "bidirected", reverse=reverse, path=path))
-    edges += [flow_edge(a, b, "directed") for a, b in graph.directed]
+    for kind, pairs in (("bidirected", graph.bidirected), ("directed", graph.directed)):
+        for a, b in pairs:
+            reverse, path = edge_geometry(kind, pos[a], pos[b])
+            edges.append(flow_edge(a, b, kind, reverse=reverse, path=path))
     return nodes, edges
 
 

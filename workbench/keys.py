@@ -176,6 +176,7 @@ class TrainPage:
 
     ERROR = "train_error"  # the last refused action, one line
     WAS_BUSY = "train_was_busy"  # the progress panel saw the job running (its end reruns the page)
+    PAGE_RUN = "train_page_run"  # when the page last ran whole (its refresh reruns it each second while busy)
     STEPS = "train_steps"
     DEVICE = "train_device"
     TRAIN_PICKED = "train_selected"
@@ -217,7 +218,7 @@ class ExplorePage:
     SEED = "ex_seed"
     GIVEN = "ex_given"  # the conditioning nodes
     DDIM_STEPS = "ex_ddim_steps"  # diffusion preview steps
-    UNIT = "ex_unit"  # the factual unit of the counterfactual
+    unit_of = KeyFamily("ex_unit_")  # the counterfactual's factual unit, by "treatment=value" (each value its default)
     SECONDS = "ex_seconds"  # how long the last gallery refresh took
     IDGEN_STEPS = "ex_idgen_steps"
     FIT_IDGEN = "ex_fit_idgen"
@@ -233,9 +234,6 @@ class ExplorePage:
     GENERATED_SEED = "ex_gen_seed_{}"  # the seed of the generated candidates ("New images" adds one)
     NEW_IMAGES = "ex_gen_new_{}"
     PICK = "ex_pick_{}_{}"  # (node, candidate): the "Use" button under a candidate, r<row> or g<index>
-    # one per gallery: ``ExplorePage.VALUES_CHART.format(gallery)``
-    ATTRIBUTE_CHART = "ex_attr_{}"
-    VALUES_CHART = "ex_vals_{}"
 
 
 class EffectsPage:

@@ -18,6 +18,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, TypedDict
@@ -28,8 +29,9 @@ from core.errors import WorkbenchError
 from core.graph import ADMG, Node
 from core.mechanisms import KINDS_FOR_TYPE
 from core.mechanisms.base import PRESETS, default_preset
-from core.runs.train import Progress, TrainOptions, train
-from core.runs.workspace import Workspace, node_status, status_line
+from core.runs.speed import PhaseEstimate, expected_training
+from core.runs.train import FINAL_LOSS_WINDOW, Progress, TrainOptions, mean_tail, train
+from core.runs.workspace import NodeStatus, Workspace, node_status, status_line
 from workbench.graph_state import Session
 from workbench.keys import TrainPage
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from core.data import Dataset
 
 LOSS_POINTS = 400  # live loss points kept per node (older ones are averaged pairwise)
+LONG_TRAINING_S = 600.0  # expected training longer than this gets a warning with ways to shorten it
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,7 +98,11 @@ def preset_groups(nodes: Sequence[str], settings: Settings, graph: ADMG) -> list
 
 @dataclass
 class NodeProgress:
-    """How far one node's training is: steps, the last loss, an ETA and a bounded loss curve."""
+    """How far one node's training is: steps, its loss, an ETA and a bounded loss curve.
+
+    ``loss`` is the mean of the last ``FINAL_LOSS_WINDOW`` mini-batch losses, the figure the run
+    manifest keeps as the node's final loss, so a node shows one loss number while it trains and
+    after (the last mini-batch alone jumps around it)."""
 
     node: str
     step: int = 0
@@ -106,6 +113,7 @@ class NodeProgress:
     message: str = ""
     started_at: int = 0  # the step this job started from (>0 on resume)
     losses: list[tuple[int, float]] = field(default_factory=list)
+    recent: list[float] = field(default_factory=list)  # the last FINAL_LOSS_WINDOW mini-batch losses
     _stride: int = field(default=1, init=False, repr=False)  # losses averaged into one point
     _pending: list[float] = field(default_factory=list, init=False, repr=False)  # losses not averaged yet
 
@@ -141,13 +149,19 @@ def format_eta(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def format_duration(seconds: float) -> str:
+    """``"40 s"``, ``"12 min"``, ``"1 h 05 min"``: an expected time, rounded as estimates deserve."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def progress_text(p: NodeProgress) -> str:
-    """The label of a node's progress bar."""
+    """The label of a node's progress bar: steps and time (its loss is in its status line)."""
     if p.phase == "waiting":
         return f"{p.node}: waiting"
     head = f"{p.node}: {p.step}/{p.total} steps"
-    if p.loss is not None:
-        head += f" · loss {p.loss:.4g}"
     if p.phase == "done":
         return f"{head} · {p.message or 'done'}"
     return f"{head} · ETA {format_eta(p.eta)}"
@@ -181,12 +195,11 @@ class TrainJob:
             elif p.phase == "step":
                 np_.step = p.step
                 if p.loss is not None:
-                    np_.loss = p.loss
+                    np_.recent = [*np_.recent[-(FINAL_LOSS_WINDOW - 1):], float(p.loss)]
+                    np_.loss = mean_tail(np_.recent)
                     np_.add_loss(p.step, p.loss)
             elif p.phase == "done":
                 np_.step = p.step
-                if p.loss is not None:
-                    np_.loss = p.loss
                 if self.current == p.node:
                     self.current = None
         return not self.stop_event.is_set()
@@ -205,7 +218,7 @@ class TrainJob:
     def snapshot(self) -> dict[str, NodeProgress]:
         """Copies of the per-node progress, safe to read while the thread runs."""
         with self.lock:
-            return {v: replace(p, losses=list(p.losses)) for v, p in self.progress.items()}
+            return {v: replace(p, losses=list(p.losses), recent=list(p.recent)) for v, p in self.progress.items()}
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the thread; True when it has finished."""
@@ -300,6 +313,100 @@ def training_work(
 
 
 # --------------------------------------------------------------------------------------------------
+# Expected training time, measured in the background (core.runs.speed)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """How long training a node will take here: its steps still to go and the measured seconds."""
+
+    node: str
+    steps: int
+    seconds: float
+    seconds_per_step: float
+
+    @property
+    def text(self) -> str:
+        return f"≈ {format_duration(self.seconds)} ({self.steps:,} steps × {self.seconds_per_step:.3g} s)"
+
+
+class Estimates:
+    """Expected training times per configuration (node and parents' types, kind, preset, steps,
+    device), measured one at a time in a background thread so the page never waits on them.  One
+    lives per server (the page keeps it in ``st.cache_resource``); ``core.runs.speed`` caches the
+    measurements themselves."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="train-estimate")
+        self._futures: dict[tuple[str, ...], Future[list[PhaseEstimate]]] = {}
+        self._lock = threading.Lock()
+
+    def phases(self, graph: ADMG, node: str, *, kind: str, preset: str, steps: int | None,
+               device: str | None) -> list[PhaseEstimate] | None:
+        """The measured phases of training ``node``, or None while they are being measured (a
+        measurement that failed raises its error, one line)."""
+        key = (graph.dumps(), node, kind, preset, str(steps), str(device))
+        with self._lock:
+            future = self._futures.get(key)
+            if future is None:
+                future = self._pool.submit(self._measure, graph, node, kind, preset, steps, device)
+                self._futures[key] = future
+        if not future.done():
+            return None
+        try:
+            return future.result()
+        except WorkbenchError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a failed measurement reaches the page as one line
+            raise WorkbenchError(f"cannot time {node}'s training: {type(e).__name__}: {e}") from None
+
+    @staticmethod
+    def _measure(graph: ADMG, node: str, kind: str, preset: str, steps: int | None,
+                 device: str | None) -> list[PhaseEstimate]:
+        torch.set_num_threads(1)  # as the training job runs (training_work's threads)
+        return expected_training(graph, node, kind=kind, preset=preset, steps=steps, device=device)
+
+
+def expected_time(estimates: Estimates, graph: ADMG, row: NodeStatus, settings: NodeSettings, *,
+                  steps: int | None, device: str | None) -> Expected | None:
+    """What training ``row``'s node from where it stands would take (its remaining steps times the
+    measured step time); None while measuring.  A trained node has nothing left to train."""
+    v = row["node"]
+    phases = estimates.phases(graph, v, kind=settings["kind"], preset=settings["preset"], steps=steps, device=device)
+    if phases is None:
+        return None
+    total = sum(p.steps for p in phases)
+    seconds = sum(p.seconds for p in phases)
+    left = total - row["steps_done"] if row["status"] == "training" and row["total_steps"] == total else total
+    per_step = seconds / total if total else 0.0
+    return Expected(v, left, left * per_step, per_step)
+
+
+def long_training_advice(expected: Sequence[Expected], settings: Settings, *, steps: int | None,
+                         device: str | None, gpu_here: bool) -> str:
+    """Markdown: a warning when training ``expected`` takes longer than ``LONG_TRAINING_S``, with
+    what would shorten it (a smaller preset, fewer steps, the GPU); '' when it does not."""
+    total = sum(e.seconds for e in expected)
+    if total <= LONG_TRAINING_S:
+        return ""
+    slowest = max(expected, key=lambda e: e.seconds)
+    ways = []
+    if settings[slowest.node]["preset"] != "quick":
+        ways.append(f"the **quick** preset for {slowest.node}")
+    fits = int(LONG_TRAINING_S * 0.8 / slowest.seconds_per_step) // 100 * 100 if slowest.seconds_per_step else 0
+    if fits >= 100:
+        ways.append(f"fewer steps (**Steps per node** {fits:,} fits in about "
+                    f"{format_duration(fits * slowest.seconds_per_step)}; fewer steps give rougher models)")
+    if gpu_here and device != "cuda":
+        ways.append("the **cuda** device (this machine has a GPU)")
+    elif not gpu_here:
+        ways.append("a machine with a GPU (the command line below does the same training there)")
+    return (f"Training takes about **{format_duration(total)}** here, {format_duration(slowest.seconds)} of it "
+            f"for {slowest.node} ({slowest.steps:,} steps at {slowest.seconds_per_step:.3g} s each). "
+            "To make it shorter: " + "; ".join(ways) + ".")
+
+
+# --------------------------------------------------------------------------------------------------
 # What the page shows
 
 
@@ -368,21 +475,43 @@ def new_registry() -> JobRegistry:
     return JobRegistry()
 
 
-def model_status_lines(graph: ADMG, manifest: Mapping[str, object] | None, job: TrainJob | None) -> list[tuple[str, str]]:
-    """(node, status text) for the sidebar: the run manifest's status, with ``training`` and live
-    steps for the node the background job is training now."""
+def new_estimates() -> Estimates:
+    """A fresh board of training-time estimates (``st.cache_resource``: one per server)."""
+    return Estimates()
+
+
+def node_status_lines(graph: ADMG, manifest: Mapping[str, object] | None, job: TrainJob | None) -> list[tuple[str, str]]:
+    """(node, status text): one line per node, the same on the Train page and in the sidebar, right
+    at every moment of a job: ``training · 36/2000 steps · loss 0.69 · ETA 1:05`` for the node
+    being trained (the manifest may still say untrained: no checkpoint yet), ``queued`` for the
+    job's nodes still to come, ``stopping`` while a stop is saving a checkpoint, ``paused at
+    36/2000 steps`` for a node stopped part way (training it again resumes), else the manifest's
+    ``trained`` or ``untrained`` (:func:`core.runs.workspace.status_line`)."""
+    alive = job is not None and job.alive
     now = training_now(job)
-    snap = job.snapshot() if now else {}
+    snap = job.snapshot() if alive else {}
     out = []
     for row in node_status(graph, manifest):
         v = row["node"]
-        if v == now and v in snap:
-            p = snap[v]
-            text = f"training · {p.step}/{p.total} steps" + (f" · loss {p.loss:.4g}" if p.loss is not None else "")
+        p = snap.get(v)
+        if p is not None and v == now:
+            loss = f" · loss {p.loss:.4g}" if p.loss is not None else ""
+            text = (f"stopping at {p.step}/{p.total} steps · saving a checkpoint" if job.stopping
+                    else f"training · {p.step}/{p.total} steps{loss} · ETA {format_eta(p.eta)}")
+        elif p is not None and p.phase == "waiting" and row["status"] != "trained":
+            text = "not reached (stopping)" if job.stopping else "queued"
+        elif row["status"] == "training":
+            text = paused_line(row)
         else:
             text = status_line(row)
         out.append((v, text))
     return out
+
+
+def paused_line(row: NodeStatus) -> str:
+    """A node stopped part way: ``paused at 36/2000 steps · loss 0.69 · Train resumes it``."""
+    loss = f" · loss {row['loss']:.4g}" if row.get("loss") is not None else ""
+    return f"paused at {row['steps_done']}/{row['total_steps']} steps{loss} · Train resumes it"
 
 
 def model_status_markdown(graph: ADMG | None, ws: Workspace, job: TrainJob | None) -> str:
@@ -393,7 +522,7 @@ def model_status_markdown(graph: ADMG | None, ws: Workspace, job: TrainJob | Non
         manifest = ws.manifest()
     except WorkbenchError as e:
         return f"**Models** &nbsp; run folder unreadable: {e}"
-    lines = [f"`{v}` {text}" for v, text in model_status_lines(graph, manifest, job)]
+    lines = [f"`{v}` {text}" for v, text in node_status_lines(graph, manifest, job)]
     return "**Models**  \n" + "  \n".join(lines)
 
 

@@ -50,7 +50,8 @@ def pick(page, key: str, option: str) -> None:
     """Choose ``option`` in the selectbox with widget key ``key`` (stable across layouts)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    box = page.locator(f".st-key-{key}").get_by_role("combobox")
+    # forms keyed by the graph they edit carry the graph's tag after the key (edge_a_<tag>)
+    box = page.locator(f'.st-key-{key}, [class*="st-key-{key}_"]').first.get_by_role("combobox")
     if box.input_value() == option:
         return
 

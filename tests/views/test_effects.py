@@ -72,6 +72,10 @@ def test_trained_model_recovers_the_effect_and_the_gap(backdoor, monkeypatch):
     shifts = res["shifts"].set_index(["attribute", "method"])
     assert shifts.loc[("Z", "truth"), "changed_pct"] == 0 and shifts.loc[("Z", "model"), "changed_pct"] == 0
     assert shifts.loc[("Z", "naive conditional"), "changed_pct"] > 20
+    # the text says which units: those whose X is not already 1 (so X itself changes in all of them)
+    n = int(res["shifts"]["n"].iloc[0])
+    assert any(m.value.startswith(f"Under do(X = 1) applied to each of the {n:,} sampled units whose X is not already 1")
+               for m in at.markdown), [m.value[:80] for m in at.markdown]
     # the numbers are downloadable and kept in the workspace
     csv = (ws.results_path / "effects_X_Y.csv").read_text()
     table = pd.read_csv(io.StringIO(csv))

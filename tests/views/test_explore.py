@@ -35,7 +35,12 @@ def backdoor_partial(tmp_path_factory):
     return (root, *make_trained_workspace(root, "backdoor", n=2000, steps=5, train_nodes=["Z", "Y"]))
 
 
-def open_page(root, monkeypatch) -> AppTest:
+def open_page(root, monkeypatch, draws: int = 100) -> AppTest:
+    """The Explore page on the workspaces under ``root``; the read-outs take ``draws`` draws a column
+    (the page's 2000 cost the Morpho-MNIST probe minutes on a loaded 2-core machine)."""
+    from workbench.explore import changes
+
+    monkeypatch.setattr(changes, "READOUT_DRAWS", draws)
     monkeypatch.setenv(W.ENV_ROOT, str(root))
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page(PAGE).run()
@@ -48,6 +53,17 @@ def captions(at: AppTest) -> list[str]:
     return [c.value for c in at.caption]
 
 
+def wait_readouts(at: AppTest, timeout: float = 120.0) -> AppTest:
+    """Rerun until the large-sample read-outs (read in the background) are in."""
+    t0 = time.time()
+    while any(c.startswith("Reading ") for c in captions(at)):
+        assert time.time() - t0 < timeout, ("the read-outs did not come", captions(at))
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def gallery_titles(at: AppTest) -> list[str]:
     """Bold gallery titles in the main area (the sidebar has bold lines of its own)."""
     return [m.value for m in at.main.markdown if m.value.startswith("**") and not m.value.startswith("**Why")]
@@ -56,20 +72,23 @@ def gallery_titles(at: AppTest) -> list[str]:
 # ---- the page
 
 
-def test_image_world_shows_four_galleries_with_probe_bars(morpho, monkeypatch):
+def test_image_world_shows_five_galleries_each_one_image_with_large_sample_read_outs(morpho, monkeypatch):
     root, ws, ds, world = morpho
     at = open_page(root, monkeypatch)
     assert (at.session_state[K.TREATMENT], at.session_state[K.OUTCOME]) == ("thickness", "image")
     titles = gallery_titles(at)
     assert titles == ["**Observational**", "**Interventional (model)**", "**Counterfactual (model)**",
                       "**Truth (world)**", "**Truth (world)**"]
-    # 4 galleries of 16 plus factual/counterfactual pairs (model and truth)
-    sizes = sorted(len(i.proto.imgs) for i in at.image)
-    assert sizes == [1, 1, 1, 1, 16, 16, 16, 16, 16]
-    assert len(at.get("plotly_chart")) == 5  # probe bars under each image gallery
-    cap = captions(at)
+    # one composite image per gallery, plus the factual -> counterfactual pairs (model and truth)
+    assert [len(i.proto.imgs) for i in at.image] == [1] * 7
+    assert [i.proto.imgs[0].caption for i in at.image][:2] == ["16 data rows", "16 draws"]
+    assert not at.get("plotly_chart")  # the numbers are text now, from a large sample
+    cap = captions(wait_readouts(at))
     assert any(c.startswith("P(image | do(thickness = ") for c in cap)
-    assert any(c.startswith("read: thickness") for c in cap)
+    # every gallery's numbers come from 2000 draws (the observational one: its matching rows)
+    reads = [c for c in cap if " draws: " in c or " matching rows: " in c]
+    assert len(reads) == 5 and all("mean thickness" in c and "[" in c for c in reads), reads
+    assert sum(c.startswith("100 draws: ") for c in reads) == 4, reads
     seconds = at.session_state[K.SECONDS]
     print(f"16-image gallery refresh (VAE, 16x16, 4 columns): {seconds:.2f} s")
     assert seconds < 10
@@ -150,9 +169,11 @@ def test_conditional_query_on_a_confounded_world(monkeypatch, tmp_path):
     assert not at.exception, [e.value for e in at.exception]
     assert gallery_titles(at) == ["**Observational**", "**Interventional (model) · ID-GEN**",
                                   "**Counterfactual (model)**", "**Truth (world)**", "**Truth (world)**"]
-    cap = captions(at)
+    cap = captions(wait_readouts(at))
     assert "P(M | X = 1, Y = 1)" in cap and cap.count("P(M | do(X = 1), Y = 1)") == 2  # model and truth
-    assert len(at.get("plotly_chart")) == 4  # share bars: observational, model, truth, truth counterfactual
+    # the share of M = 1 from the large samples under each gallery that could be drawn
+    reads = [c for c in cap if (" draws: M " in c or " matching rows: M " in c) and "% [" in c]
+    assert len(reads) == 4, cap
     # a treatment change drops a conditioning node that is no longer allowed
     at.selectbox(key=K.TREATMENT).set_value("Y").run()
     assert not at.exception and "Y" not in at.multiselect(key=K.GIVEN).value

@@ -47,6 +47,23 @@ def progress_texts(at: AppTest) -> list[str]:
     return [p.proto.text for p in at.get("progress")]
 
 
+def table_row(at: AppTest, node: str) -> list[str]:
+    """The captions of a node's row in the models table: its status and its expected time."""
+    captions = [c.value for c in at.main.caption]
+    i = next(k for k, c in enumerate(captions) if c.startswith(("training", "untrained", "trained", "paused",
+                                                                  "queued", "stopping")) and k >= 0
+             and _row_of(at, k) == node)
+    return captions[i:i + 2]
+
+
+def _row_of(at: AppTest, caption_index: int) -> str:
+    """Which node's row a caption of the main area sits in (rows are drawn in graph order)."""
+    statuses = [k for k, c in enumerate(at.main.caption)
+                if c.value.startswith(("training", "untrained", "trained", "paused", "queued", "stopping"))]
+    names = list(at.session_state["graph"].names)
+    return names[statuses.index(caption_index)] if caption_index in statuses else ""
+
+
 @pytest.fixture
 def backdoor_workspace(tmp_path, monkeypatch):
     monkeypatch.setenv(W.ENV_ROOT, str(tmp_path))
@@ -77,7 +94,10 @@ def test_train_all_shows_progress_and_updates_the_sidebar(backdoor_workspace):
     texts = progress_texts(at)
     assert len(texts) == 3 and all("40/40 steps" in t and "trained" in t for t in texts), texts
     assert len(at.get("plotly_chart")) == 1  # the loss curves
-    assert "`Y` trained · 40/40 steps · loss" in sidebar_text()
+    # one loss figure per node: its status line (here and in the sidebar), not the progress bar as well
+    assert not any("loss" in t for t in texts)
+    status = table_row(at, "Y")[0]
+    assert status.startswith("trained · 40/40 steps · loss") and f"`Y` {status}" in sidebar_text()
     assert load_run(ws.run_path).trained_nodes() == ["Z", "X", "Y"]
 
 
@@ -93,11 +113,16 @@ def test_stop_survives_a_refresh_and_resume_continues(backdoor_workspace):
     again = open_page()
     assert any(t.startswith("Z: ") and "ETA" in t for t in progress_texts(again))
     assert "`Z` training · " in sidebar_text()
+    # the table says so too, with the live loss and ETA (the manifest has no checkpoint of Z yet)
+    assert table_row(again, "Z")[0].startswith("training · ") and "ETA" in table_row(again, "Z")[0]
     again.button(key=TrainPage.STOP).click().run()
     again = wait_for(again, lambda a: any("Stopped" in i.value for i in a.info))
     entry = load_run(ws.run_path).entry("Z")
     stopped_at = entry["steps_done"]
     assert 0 < stopped_at < 100_000 and entry["status"] == "training"
+    # stopped part way: paused, not "training", in the table and the sidebar
+    assert table_row(again, "Z")[0].startswith(f"paused at {stopped_at}/100000 steps")
+    assert f"`Z` paused at {stopped_at}/100000 steps" in sidebar_text()
     # Resume with a reachable total: training continues from the checkpoint, not from zero.
     again.number_input(key=TrainPage.STEPS).set_value(stopped_at + 5).run()
     again.button(key=TrainPage.train_one("Z")).click().run()
@@ -124,3 +149,21 @@ def test_errors_are_shown_and_an_incompatible_run_can_be_discarded(backdoor_work
     assert any("do not fit the current graph" in w.value for w in at.warning)
     at.button(key=TrainPage.DISCARD_RUN).click().run()
     assert not ws.has_run() and not any("do not fit" in w.value for w in at.warning)
+
+
+def test_the_expected_time_shows_before_training_and_a_long_one_comes_with_advice(backdoor_workspace):
+    at = open_page()
+    # measured in the background: the page says so, then shows the time per untrained node
+    at = wait_for(at, lambda a: not any("measuring" in c.value for c in a.main.caption))
+    for v in ("Z", "X", "Y"):
+        status, expected = table_row(at, v)
+        assert status == "untrained" and expected.startswith("≈ ") and "1,500 steps ×" in expected, expected
+    assert any(c.value.startswith("Training every untrained node takes about") for c in at.main.caption)
+    assert not at.warning
+    # a million steps a node is far over ten minutes: a warning, with what would make it shorter
+    at.number_input(key=TrainPage.STEPS).set_value(1_000_000).run()
+    at = wait_for(at, lambda a: bool(a.warning))
+    (advice,) = [w.value for w in at.warning]
+    assert advice.startswith("Training takes about") and "fewer steps (**Steps per node**" in advice
+    assert "GPU" in advice
+    assert "1,000,000 steps ×" in table_row(at, "Y")[1]

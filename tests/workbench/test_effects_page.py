@@ -206,6 +206,21 @@ def test_curves_figure_ticks_discrete_levels_and_keeps_the_legend_off_the_axes()
     assert fig.layout.legend.yref == "container" and fig.layout.legend.yanchor == "top"
 
 
+def test_attribution_panels_share_one_y_axis_and_the_total_shows_under_the_direct_curve():
+    import pandas as pd
+
+    # a tiny effect beside a large one: on separate axes +-0.005 looked like +-0.3
+    rows = [{"input": name, "value": a, "kind": kind, "ace": scale * (a - 0.5)}
+            for name, scale in (("Male", 0.6), ("Young", 0.01)) for kind in E.CURVE_KINDS for a in (0.0, 1.0)]
+    fig = E.curves_figure(pd.DataFrame(rows), "Y")
+    axes = {"y": fig.layout.yaxis, "y2": fig.layout.yaxis2}
+    assert len({ax.matches or name for name, ax in axes.items()}) == 1  # one scale for both panels
+    total, direct = (next(t for t in fig.data if t.name == k and t.xaxis == "x") for k in ("total", "direct"))
+    # total == direct here (no indirect part): the total is the wide pale band drawn first, direct inside it
+    assert list(fig.data).index(total) < list(fig.data).index(direct)
+    assert total.line.width > 2 * direct.line.width and total.opacity < 1
+
+
 def test_the_effects_page_opens_on_an_attribute_other_than_the_treatment():
     faces = [("Male", None), ("Young", None), ("Face", "Male"), ("Face", "Young"), ("Face", "Beard")]
     assert faces[E.default_effect_outcome(faces, "Face", "Male")] == ("Face", "Young")

@@ -57,20 +57,23 @@ def test_records_carry_every_node_and_edge_with_its_kind():
         assert e["deletable"] and e["selectable"] is False
 
 
-def test_bidirected_edges_run_from_the_upper_node_so_both_arrowheads_show():
+def test_edges_between_nodes_on_one_row_step_around_so_their_arrowheads_show():
     # Edges leave a node's bottom dot and enter the target's top dot, under the nodes: Male <-> Young
-    # on one row drawn as an arc ran into both pills sideways and hid both heads.
-    faces = graph_files.load_example("faces")
-    _, edges = flow.to_flow(faces)
+    # (or W2 -> X in the napkin) on one row drawn as a curve ran into the pills sideways, heads hidden.
+    _, edges = flow.to_flow(graph_files.load_example("faces"))
     (arc,) = [e for e in edges if e["id"] == "Male<->Young"]
-    assert arc["type"] == flow.SIDE_BY_SIDE_PATH  # dips below one node, enters the other from above
-    # one node clearly above the other: an arc from the upper node down, whichever the graph names first
+    assert arc["type"] == flow.SIDE_BY_SIDE_PATH and arc["pathOptions"]["offset"] == flow.STEP_OFFSET["bidirected"]
+    _, edges = flow.to_flow(napkin())
+    by_id = {e["id"]: e for e in edges}
+    assert by_id["W2->X"]["type"] == by_id["X->Y"]["type"] == flow.SIDE_BY_SIDE_PATH
+    assert by_id["W1->W2"]["type"] == "default" and "pathOptions" not in by_id["W1->W2"]  # one above the other
+    # a bidirected edge with one node clearly above: an arc from the upper node down
     g = parse_dagitty('dag { A [pos="0,2"] B [pos="1,0"] A <-> B }')
     _, (e,) = flow.to_flow(g)
     assert (e["source"], e["target"], e["type"]) == ("B", "A", flow.BIDIRECTED_PATH)
     assert flow.parse_edge_id(e["id"]) == ("A", "B", "bidirected")  # still the graph's edge
-    assert flow.bidirected_geometry((0, 0), (200, 10)) == (False, flow.SIDE_BY_SIDE_PATH)
-    assert flow.bidirected_geometry((0, 100), (200, 0)) == (True, flow.BIDIRECTED_PATH)
+    # the step paths of X -> Y and X <-> Y side by side leave the nodes at different depths
+    assert flow.STEP_OFFSET["directed"] != flow.STEP_OFFSET["bidirected"]
 
 
 def test_edges_lie_under_the_nodes_and_directed_ones_over_bidirected_ones():

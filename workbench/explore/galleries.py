@@ -133,6 +133,27 @@ def model_interventional(sources: Sources, query: ExploreQuery, *, fit_idgen: bo
 # Counterfactual
 
 
+def default_unit(dataset: Dataset, query: ExploreQuery) -> int:
+    """The data row the counterfactual starts from unless the user picks one: the first row the
+    intervention changes, i.e. whose own ``X`` is not ``x`` (a unit that already has ``X = x`` would
+    show the same face twice).  A continuous ``X``: the first row at least a quarter of the data's
+    range away from ``x``, else the farthest.  An image ``X``: the first row whose image differs."""
+    column = np.asarray(dataset.column(query.treatment))
+    node = query.graph.node(query.treatment)
+    if node.type == "image":
+        differs = np.any(column.reshape(len(column), -1) != np.asarray(query.value).reshape(1, -1), axis=1)
+    elif node.is_discrete:
+        differs = column != int(query.value)
+    else:
+        gap = np.abs(column.astype(np.float64) - float(query.value))
+        span = float(np.ptp(column)) if len(column) else 0.0
+        differs = gap >= 0.25 * span if span > 0 else gap > 0
+        if not differs.any():
+            return int(np.argmax(gap)) if len(gap) else 0
+    found = np.flatnonzero(differs)
+    return int(found[0]) if len(found) else 0
+
+
 def counterfactual_units(n: int, unit: int, n_rows: int, *, seed: int = 0) -> np.ndarray:
     """The chosen unit first, then ``n - 1`` other data rows drawn with the seed."""
     if not 0 <= unit < n_rows:

@@ -9,8 +9,10 @@ background job on the Explore page: :func:`idgen_fit_work`).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from core.data import Dataset
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from core.runs.train import Progress
 
 IDGEN_STEPS = 200  # default training steps of each neural ID-GEN model (tables need none)
+SHORT_FIT = 0.5  # ID-GEN models trained for less than this share of their preset's steps get a warning
 
 # (step, loss) after each optimiser step of one neural model
 StepCallback: TypeAlias = Callable[[int, float], None]
@@ -187,6 +190,45 @@ def idgen_status(sources: Sources, query: DoQuery) -> PlanStatus:
     status = gen.status(plan)
     instant = tuple(s for s in status.to_fit if instant_spec(s, graph))
     return PlanStatus(status.reused, status.cached, tuple(s for s in status.to_fit if s not in instant), instant)
+
+
+def preset_steps(target: Node, inputs: Sequence[Node], kind: str | None, preset: str = "quick") -> int:
+    """The training steps ``preset`` gives the mechanism of ``target`` given ``inputs`` (what the
+    Train page would train it for)."""
+    return _preset_steps(json.dumps([target.to_json(), [n.to_json() for n in inputs], kind, preset]))
+
+
+@lru_cache(maxsize=256)
+def _preset_steps(key: str) -> int:
+    from core.mechanisms import make_mechanism
+
+    target, inputs, kind, preset = json.loads(key)
+    mech = make_mechanism(Node.from_json(target), [Node.from_json(n) for n in inputs], kind=kind, preset=preset,
+                          device="cpu")
+    return int(mech.config.get("train", {}).get("steps", 1000))
+
+
+def short_fit_note(sources: Sources, query: DoQuery) -> str:
+    """'' or a warning (Markdown) when ID-GEN's own neural models for the query -- not the Train
+    page's, not exact tables -- train for less than ``SHORT_FIT`` of the steps the quick preset gives
+    the same mechanism: such models draw blurry images whose attributes can be far off the truth."""
+    status = idgen_status(sources, query)
+    steps = int(sources.settings.get("idgen_steps") or IDGEN_STEPS)
+    kinds = sources.settings.get("nodes") or {}
+    graph = query.graph
+    short = []
+    for spec in (*status.cached, *status.to_fit):
+        if instant_spec(spec, graph):
+            continue  # an exact table fitted earlier: no training steps to speak of
+        inputs = [graph.node(u) for u in spec.inputs]
+        full = preset_steps(graph.node(spec.target), inputs, (kinds.get(spec.target) or {}).get("kind"))
+        if steps < SHORT_FIT * full:
+            short.append(f"{model_label(spec.target, spec.inputs)} (the quick preset trains it {full:,} steps)")
+    if not short:
+        return ""
+    return (f"ID-GEN trains its own models for **{steps:,} steps** each, too few to trust: " + "; ".join(short)
+            + ". Such models draw blurry images and their read-outs can be far off the truth: raise **Training "
+            "steps per model** and fit again, and check the models with the model check on the Train page.")
 
 
 # --------------------------------------------------------------------------------------------------

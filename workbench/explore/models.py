@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias, TypedDict, TypeVar
 
 import numpy as np
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 CacheKey: TypeAlias = tuple[Hashable, ...]
 GENERATED_CACHE_SIZE = 16  # sets of generated picker images kept per hub
+RESULTS_CACHE_SIZE = 64  # computed galleries and read-outs kept per hub (the oldest go first)
+T = TypeVar("T")
 
 
 class IDGenSettings(TypedDict, total=False):
@@ -67,8 +71,12 @@ class ModelHub:
     placeholders, fitted ID-GEN networks and the conditional models they share, re-sampled world
     units and generated picker images.
 
-    Every read and write goes through these methods, under one lock: the page and a background
-    ID-GEN fit use the hub from different threads."""
+    It also keeps what the page computed (:meth:`remember`: galleries, so coming back to the page
+    or to a value shows them at once) and runs what is slow in one background thread
+    (:meth:`in_background`: the large-sample read-outs).
+
+    Every read and write goes through these methods, under one lock: the page, a background
+    ID-GEN fit and the background read-outs use the hub from different threads."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -77,6 +85,47 @@ class ModelHub:
         self.idgen_models: dict[CacheKey, dict[str, ConditionalModel]] = {}
         self.world_units: dict[CacheKey, Units] = {}
         self.generated: dict[CacheKey, GeneratedImages] = {}
+        self.results: OrderedDict[CacheKey, object] = OrderedDict()
+        self.pending: dict[CacheKey, Future[object]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def remember(self, key: CacheKey, make: Callable[[], T]) -> T:
+        """``make()``'s result, computed once per key (the ``RESULTS_CACHE_SIZE`` latest kept).  It
+        runs outside the lock: two threads asking at once may both compute, the first stored wins."""
+        with self._lock:
+            if key in self.results:
+                self.results.move_to_end(key)
+                return self.results[key]  # type: ignore[return-value]
+        made = make()
+        return self._keep(key, made)
+
+    def _keep(self, key: CacheKey, made: T) -> T:
+        with self._lock:
+            self.results.setdefault(key, made)
+            self.results.move_to_end(key)
+            while len(self.results) > RESULTS_CACHE_SIZE:
+                self.results.popitem(last=False)
+            return self.results[key]  # type: ignore[return-value]
+
+    def in_background(self, key: CacheKey, make: Callable[[], T]) -> T | None:
+        """``make()``'s result once computed (in the hub's one background thread, queued behind
+        earlier requests), None until then.  A ``WorkbenchError`` it raised is raised here."""
+        with self._lock:
+            if key in self.results:
+                self.results.move_to_end(key)
+                return self.results[key]  # type: ignore[return-value]
+            future = self.pending.get(key)
+            if future is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explore-readouts")
+                future = self._pool.submit(make)
+                self.pending[key] = future
+        if not future.done():
+            return None
+        with self._lock:
+            self.pending.pop(key, None)
+        made = future.result()  # re-raises the job's error
+        return self._keep(key, made)
 
     def mechanism(self, run: Run, name: str, sample_steps: int | None = None) -> Mechanism:
         """The trained model of ``name``; a diffusion model with ``sample_steps`` gets a view that

@@ -16,6 +16,7 @@ from core.scm.conditional import scm_conditional
 from core.worlds.registry import sample_dataset
 from workbench.explore.galleries import (
     counterfactual_units,
+    default_unit,
     matching_rows,
     model_counterfactual,
     model_interventional,
@@ -160,3 +161,19 @@ def test_no_model_counterfactual_through_a_hidden_confounder():
     ds, _ = sample_dataset("bow", 200, seed=0)
     g = model_counterfactual(Sources(ModelHub(), ds), ExploreQuery(ds.graph, "X", 1, "Y"), np.arange(4))
     assert not g.ok and g.level == "info" and "hidden confounders (X <-> Y)" in g.message
+
+
+def test_the_default_counterfactual_unit_is_one_the_intervention_changes(frontdoor):
+    ds, _ = frontdoor
+    x = np.asarray(ds.column("X"))
+    for value in (0, 1):
+        unit = default_unit(ds, ExploreQuery(ds.graph, "X", value, "Y"))
+        assert x[unit] != value and (x[:unit] == value).all()  # the first row with another X
+    # continuous and image treatments
+
+    morpho, _ = sample_dataset("morpho_digits", 50, seed=0, params={"size": 16})
+    t = np.asarray(morpho.column("thickness"))
+    unit = default_unit(morpho, ExploreQuery(morpho.graph, "thickness", float(t[0]), "image"))
+    assert abs(t[unit] - t[0]) >= 0.25 * np.ptp(t)
+    img = np.asarray(morpho.column("image"))
+    assert default_unit(morpho, ExploreQuery(morpho.graph, "image", img[0], "digit")) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 import torch
 
 from core.graph import ADMG, Node, parse_dagitty
@@ -86,3 +87,32 @@ def test_the_hub_keeps_the_first_of_concurrent_results():
         hub.keep_generated_images((i,), GeneratedImages(np.zeros((1, 1, 2, 2), np.uint8), f"set {i}"))
     assert len(hub.generated) == GENERATED_CACHE_SIZE and hub.generated_images((0,)) is None
     assert hub.generated_images((GENERATED_CACHE_SIZE + 1,)).note == f"set {GENERATED_CACHE_SIZE + 1}"
+
+
+def test_the_hub_remembers_results_and_computes_slow_ones_in_the_background():
+    from core.errors import WorkbenchError
+    from workbench.explore.models import ModelHub
+
+    hub = ModelHub()
+    calls = []
+    assert hub.remember(("a",), lambda: calls.append(1) or "A") == "A"
+    assert hub.remember(("a",), lambda: calls.append(2) or "other") == "A" and calls == [1]
+    gate = threading.Event()
+
+    def slow() -> str:
+        gate.wait(5)
+        return "B"
+
+    assert hub.in_background(("b",), slow) is None  # queued: the page draws without it
+    assert hub.in_background(("b",), slow) is None
+    gate.set()
+    hub.pending[("b",)].result(5)
+    assert hub.in_background(("b",), slow) == "B" and hub.remember(("b",), lambda: "x") == "B"
+
+    def broken() -> str:
+        raise WorkbenchError("no probe")
+
+    hub.in_background(("c",), broken)
+    hub.pending[("c",)].exception(5)
+    with pytest.raises(WorkbenchError, match="no probe"):
+        hub.in_background(("c",), broken)

@@ -1,20 +1,11 @@
-"""What the pages show under a gallery (``workbench.explore.readouts``)."""
+"""How the Explore page shows images (``workbench.explore.readouts``)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from core.graph import Node
-from workbench.explore.readouts import attribute_figure, display_image, value_shares
-
-
-def test_value_shares():
-    d = value_shares(Node("Y", "categorical", levels=3), np.array([0, 2, 2, 2]))
-    assert list(d.share) == [0.25, 0.0, 0.75]
-    c = value_shares(Node("Y", "continuous"), np.linspace(0, 1, 50))
-    assert len(c) == 10 and c.share.sum() == pytest.approx(1.0)
+from workbench.explore.readouts import contact_sheet, display_image
 
 
 def test_display_image_puts_channels_last():
@@ -22,14 +13,14 @@ def test_display_image_puts_channels_last():
     assert display_image(grey).shape == (4, 5) and display_image(rgb).shape == (4, 5, 3)
 
 
-def test_attribute_figure_has_one_panel_per_attribute_three_a_row():
-    names = ["Male", "Young", "Beard", "Eyeglasses", "Lipstick"]
-    shares = pd.DataFrame([{"attribute": a, "value": v, "share": s}
-                           for a in names for v, s in (("no", 0.25), ("yes", 0.75))])
-    fig = attribute_figure(shares)
-    assert [a.text for a in fig.layout.annotations] == names
-    assert len(fig.data) == 5 and list(fig.data[3].y) == [0.25, 0.75] and list(fig.data[3].x) == ["no", "yes"]
-    # panels 4 and 5 sit on a second row, below the first
-    assert fig.layout.yaxis4.domain[1] < fig.layout.yaxis.domain[0]
-    one = attribute_figure(shares[shares["attribute"] == "Male"])
-    assert len(one.data) == 1 and one.layout.height < fig.layout.height
+def test_a_gallery_is_one_sharp_composite_image():
+    imgs = np.stack([np.full((3, 16, 16), 10 * i, np.uint8) for i in range(6)])
+    sheet = contact_sheet(imgs, columns=4, cell=48, gap=2)
+    assert sheet.shape == (2 * 48 + 2, 4 * 48 + 3 * 2, 3)  # 6 images: 4 on the first row, 2 on the second
+    assert (sheet[:48, :48] == 0).all() and (sheet[:48, 50:98] == 10).all()  # whole-pixel enlargement, x3
+    assert (sheet[50:, 50:98] == 50).all() and (sheet[50:, 100:] == 255).all()  # the empty cells stay white
+    assert (sheet[48:50] == 255).all()  # the gap between rows
+    grey = contact_sheet(np.zeros((1, 1, 8, 8), np.uint8), cell=16)
+    assert grey.shape == (16, 16, 3)
+    with pytest.raises(ValueError, match="expected"):
+        contact_sheet(np.zeros((4, 4), np.uint8))

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from core.worlds.registry import sample_dataset
+from workbench.explore.changes import readout
 from workbench.explore.galleries import counterfactual_units
 from workbench.explore.models import ModelHub, Sources
 from workbench.explore.question import ExploreQuery
-from workbench.explore.readouts import attribute_shares, world_probe
+from workbench.explore.readouts import world_probe
 from workbench.explore.truth import truth_counterfactual, truth_interventional
 
 
@@ -35,13 +36,15 @@ def test_truth_column_is_the_world_sampler():
     g = truth_interventional(world, ExploreQuery(ds.graph, "thickness", 3.0, "image", n=8, seed=5))
     assert np.array_equal(g.values, world.interventional_samples({"thickness": 3.0}, 8, 5).values["image"])
     probe = world_probe(world, ds.graph, "image")
-    shares, means = attribute_shares(probe, g.values)
-    assert set(shares.attribute) == {"digit"} and shares.share.sum() == pytest.approx(1.0)
-    assert set(means) == {"thickness", "intensity"}
+    node = ds.graph.node("image")
+    read = readout(node, g.values, probe)
+    digits = [k for k in read if k.startswith("digit = ")]
+    assert len(digits) == 10 and sum(read[k].value for k in digits) == pytest.approx(1.0)
+    assert {"mean thickness", "mean intensity"} <= set(read)
     # thicker strokes under do(thickness = 4) than under do(thickness = 1), as read by the probe
-    thick = attribute_shares(probe, world.interventional_samples({"thickness": 4.0}, 64, 1).values["image"])[1]
-    thin = attribute_shares(probe, world.interventional_samples({"thickness": 1.0}, 64, 1).values["image"])[1]
-    assert thick["thickness"] > thin["thickness"] + 1.0
+    thick = readout(node, world.interventional_samples({"thickness": 4.0}, 64, 1).values["image"], probe)
+    thin = readout(node, world.interventional_samples({"thickness": 1.0}, 64, 1).values["image"], probe)
+    assert thick["mean thickness"].value > thin["mean thickness"].value + 1.0
     assert world_probe(None, ds.graph, "image") is None and world_probe(world, ds.graph, "digit") is None
 
 
