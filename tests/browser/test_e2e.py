@@ -110,12 +110,14 @@ def test_draw_an_edge_then_explore_three_rungs_on_the_shipped_models(faces_serve
         page.get_by_text("P(Face | do(Male = 0))").first.wait_for()
         page.get_by_text("from the Train page").wait_for()  # ID-GEN reused the trained Face model
         for title in GALLERIES:
-            # a gallery is one stImage element holding its 16 <img> (the counterfactual and truth
-            # columns also hold the factual/counterfactual pair)
+            # a gallery is one composite image of its 16 samples (the counterfactual and truth
+            # columns also show the factual/counterfactual pair): every image drawn, the grid wide
             images = gallery_column(page, title).locator('[data-testid="stImage"] img')
             images.first.wait_for()
-            assert images.count() >= 16, (title, images.count())
-            assert all(images.nth(i).evaluate("el => el.complete && el.naturalWidth > 0") for i in range(16)), title
+            assert images.count() >= 1, (title, images.count())
+            assert all(images.nth(i).evaluate("el => el.complete && el.naturalWidth > 0")
+                       for i in range(images.count())), title
+            assert images.first.evaluate("el => el.naturalWidth") >= 4 * 16, title  # a 4x4 grid of 16x16 faces
         assert not page.get_by_text("not fitted yet").count() and not page.get_by_text("no trained model").count()
         no_exceptions(page)
         # Streamlit scrolls inside its own container, so a full-page shot is the viewport: make it
