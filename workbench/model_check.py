@@ -91,7 +91,9 @@ class CheckRegistry:
               threads: int | None = 1) -> CheckJob:
         """Check every trained model of ``ws``'s run on ``dataset`` in a daemon thread and save the
         result in the run folder.  Refused while the workspace's check is still running."""
-        run = load_run(ws.run_path)  # a missing or unreadable run is refused here, before the thread
+        if not ws.has_run():
+            raise WorkbenchError("no trained model to check yet: train the nodes first")
+        run = load_run(ws.run_path)  # an unreadable run is refused here, before the thread
         if not run.trained_nodes():
             raise WorkbenchError("no trained model to check yet: train the nodes first")
         with self._lock:
