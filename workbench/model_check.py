@@ -169,6 +169,23 @@ def verdict_table(check: ModelCheck) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+GRADE_COLOURS = {"good": "green", "doubtful": "orange", "poor": "red"}
+
+
+def verdict_lines(check: ModelCheck) -> list[str]:
+    """One Markdown line per node: the grade in its colour, the reason, and what to try."""
+    out = []
+    for c in check.nodes.values():
+        v = c.verdict
+        line = f"**{c.node}** · :{GRADE_COLOURS[v.grade]}[**{v.grade}**] — {v.reason}"
+        if v.advice and v.grade != "good":
+            line += f". *Try:* {v.advice}"
+        elif v.advice:
+            line += f" ({v.advice})"
+        out.append(line)
+    return out
+
+
 def soundness_table(check: ModelCheck, node: str) -> pd.DataFrame:
     """An image node's soundness rows, each number beside the read-out's own held-out score and the
     score of guessing (where a read-out was used)."""

@@ -63,7 +63,7 @@ def test_import_review_train_and_check(tmp_path):
         no_exceptions(page)
 
         # the proposed graph: the columns as nodes, no edges; draw colour -> image
-        page.locator(".st-key-data_use_skeleton button").click()
+        page.locator(".st-key-data_use_skeleton").get_by_role("button", name=re.compile("Propose a graph")).click()
         page.get_by_role("heading", name="Causal graph").wait_for()
         settle(page)
         page.get_by_role("tab", name="Edges").click()

@@ -24,6 +24,8 @@ def test_a_background_check_is_saved_and_shown_again(tmp_path):
     assert current and list(saved.nodes) == ["Z", "X", "Y"]
     table = model_check.verdict_table(saved)
     assert list(table["node"]) == ["Z", "X", "Y"] and set(table["verdict"]) <= {"good", "doubtful", "poor"}
+    lines = model_check.verdict_lines(saved)
+    assert len(lines) == 3 and lines[0].startswith("**Z** · :") and "]" in lines[0]
     line = model_check.summary_line(saved, current)
     assert "training rows (the data holds none out)" in line  # world data: no split, in-sample scores
     load_run(ws.run_path).reset_node("Y")
