@@ -72,10 +72,10 @@ def panel(ws: Workspace, dataset: Dataset, training: bool = False) -> None:
         st.caption("Not checked yet.")
         return
     (st.success if current else st.warning)(model_check.summary_line(saved, current), icon=":material/fact_check:")
-    table = model_check.verdict_table(saved)
-    st.dataframe(table, hide_index=True, key=K.TABLE, width="stretch",
-                 column_config={"reason": st.column_config.TextColumn(width="large"),
-                                "try": st.column_config.TextColumn(width="medium")})
+    for line in model_check.verdict_lines(saved):
+        st.markdown(line)
+    table = model_check.verdict_table(saved).drop(columns=["reason", "try"])
+    st.dataframe(table, hide_index=True, key=K.TABLE, width="stretch")
     for node, c in saved.nodes.items():
         if c.soundness:
             with st.expander(f"{node}: counterfactual soundness (read-outs: {c.reader.get('source', '')})"):

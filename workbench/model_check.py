@@ -91,7 +91,9 @@ class CheckRegistry:
               threads: int | None = 1) -> CheckJob:
         """Check every trained model of ``ws``'s run on ``dataset`` in a daemon thread and save the
         result in the run folder.  Refused while the workspace's check is still running."""
-        run = load_run(ws.run_path)  # a missing or unreadable run is refused here, before the thread
+        if not ws.has_run():
+            raise WorkbenchError("no trained model to check yet: train the nodes first")
+        run = load_run(ws.run_path)  # an unreadable run is refused here, before the thread
         if not run.trained_nodes():
             raise WorkbenchError("no trained model to check yet: train the nodes first")
         with self._lock:
@@ -165,6 +167,23 @@ def verdict_table(check: ModelCheck) -> pd.DataFrame:
             "reference gain": lk.reference,
         })
     return pd.DataFrame(rows)
+
+
+GRADE_COLOURS = {"good": "green", "doubtful": "orange", "poor": "red"}
+
+
+def verdict_lines(check: ModelCheck) -> list[str]:
+    """One Markdown line per node: the grade in its colour, the reason, and what to try."""
+    out = []
+    for c in check.nodes.values():
+        v = c.verdict
+        line = f"**{c.node}** · :{GRADE_COLOURS[v.grade]}[**{v.grade}**] — {v.reason}"
+        if v.advice and v.grade != "good":
+            line += f". *Try:* {v.advice}"
+        elif v.advice:
+            line += f" ({v.advice})"
+        out.append(line)
+    return out
 
 
 def soundness_table(check: ModelCheck, node: str) -> pd.DataFrame:

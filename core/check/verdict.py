@@ -15,7 +15,7 @@ scalar, per pixel value for an image).  Rules, worst first:
               a counterfactual shows a parent only partly (below 70% of the way);
               abduction does not reproduce the image (composition beyond ``COMPOSITION_L1``);
               generated images are easy to tell from real ones (C2ST beyond ``REALISM``);
-              a root node fits worse than a short refit;
+              a root node fits worse than a fresh short fit (poor beyond ``ROOT_POOR``);
     good      otherwise, with what was measured.
 
 Each number that depends on a read-out is reported with the read-out's own accuracy.
@@ -34,6 +34,7 @@ Z = 2.0
 FLOOR = 0.002  # nats per value
 IGNORES = 0.25  # a model gaining less than this share of the reference's gain ignores its parents
 PARTLY = 0.6  # ... less than this share uses them only partly
+ROOT_POOR = 0.05  # nats per value: a root node this much worse than a fresh short fit is poor
 POOR_SHARE = 0.35  # effectiveness, as a share of the way from guessing to the read-out's score
 DOUBTFUL_SHARE = 0.7
 COMPOSITION_L1 = 8.0  # mean |x_1 - x| on the 0-255 scale after one null intervention
@@ -86,7 +87,7 @@ def likelihood_findings(lik: NodeLikelihood, has_parents: bool, image: bool) -> 
         else:
             reason = (f"fits {what} worse than a fresh {lik.steps}-step fit "
                       f"({lik.measure} {_fmt(lik.model)} vs {_fmt(lik.blind)} {unit})")
-        grade = "poor" if has_parents or worse > 10 * floor else "doubtful"
+        grade = "poor" if has_parents or worse > ROOT_POOR * lik.per_dimension else "doubtful"
         out.append(Finding(grade, reason, f"{MORE_TRAINING}; a model trained far longer than it needs can also "
                                           "overfit a small data set: then fewer steps or more rows"))
         return out
@@ -98,7 +99,7 @@ def likelihood_findings(lik: NodeLikelihood, has_parents: bool, image: bool) -> 
     ref = lik.reference
     ref_se = lik.reference_se if lik.reference_se is not None and lik.reference_se == lik.reference_se else 0.0
     offers = ref is not None and ref > max(Z * ref_se, floor)
-    gained = f"{_fmt(lik.gain)} ± {_fmt(se)} {unit} better than a parent-blind baseline"
+    gained = f"{_fmt(lik.gain)} ± {_fmt(se)} {unit} better than a parent-blind baseline on {what}"
     if offers and (not uses or lik.gain < IGNORES * ref):
         out.append(Finding("poor", f"ignores its parents: {gained}, while a {lik.steps}-step reference gains "
                                    f"{_fmt(ref)} {unit} from them",

@@ -119,9 +119,11 @@ def import_layout(args: argparse.Namespace) -> int:
     source = open_source(args.path, heldout=args.heldout, seed=args.seed)
     bar = None if args.quiet else _ProgressBar()
     t0 = time.perf_counter()
-    ds = import_to(source, args.out, prep, overrides, progress=bar)
-    if bar is not None:
-        bar.close()
+    try:
+        ds = import_to(source, args.out, prep, overrides, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     seconds = time.perf_counter() - t0
     held = len(ds.heldout_rows())
     print(f"{ds.n:,} rows ({held:,} held out) from the {source.layout} layout -> {args.out} "
@@ -133,7 +135,7 @@ def import_layout(args: argparse.Namespace) -> int:
 
 
 class _ProgressBar:
-    """tqdm bars on stderr, one per phase (checking headers, reading images, writing)."""
+    """tqdm bars on stderr (a terminal only), one per phase (checking headers, reading images, writing)."""
 
     WORDS = {"checking": "checking image headers", "reading": "reading images", "writing": "writing"}
 
@@ -147,8 +149,9 @@ class _ProgressBar:
         if phase != self.phase:
             self.close()
             self.phase = phase
+            # disable=None: no bar when stderr is not a terminal, so logs and errors stay one line each
             self.bar = tqdm(total=total, desc=self.WORDS.get(phase, phase), unit=" img" if phase != "writing" else "",
-                            file=sys.stderr, leave=False, dynamic_ncols=True)
+                            file=sys.stderr, leave=False, dynamic_ncols=True, disable=None)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

@@ -120,3 +120,38 @@ def test_uploads_good_and_bad(tmp_path):
     at.file_uploader(key=DataPage.UPLOAD).set_value(("d.npz", before and tiny_dataset(7).to_npz_bytes(),
                                                     "application/octet-stream")).run()
     assert at.session_state[Shared.DATASET].n == 7
+
+
+def test_import_a_folder_review_types_and_propose_a_graph(tmp_path):
+    """The "Import a folder" tab: inspect an imagefolder, review its types, import it with a resize
+    step in the background, then propose a graph of its columns."""
+    import time
+
+    import numpy as np
+
+    from core.data.imagefolder import write_imagefolder
+
+    rng = np.random.default_rng(0)
+    ds = Dataset.from_values({"C": rng.integers(0, 3, 30), "X": rng.integers(0, 255, (30, 3, 9, 7), dtype=np.uint8)})
+    write_imagefolder(ds, tmp_path / "folder")
+    at = open_page()
+    at.text_input(key=DataPage.IMPORT_PATH).set_value(str(tmp_path / "folder")).run()
+    at.button(key=DataPage.IMPORT_INSPECT).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("**imagefolder** layout · **30 rows**" in m.value for m in at.markdown)
+    review = at.session_state[DataPage.IMPORT_REVIEW]
+    assert [(c.name, c.type, c.detail) for c in review.columns][-1] == ("X", "image", "3x9x7 (RGB)")
+    at.checkbox(key=DataPage.IMPORT_RESIZE).check()
+    at.number_input(key=DataPage.IMPORT_SIZE).set_value(4)
+    at.button(key=DataPage.IMPORT_START).click().run()
+    t0 = time.time()
+    while not any("Imported 30 rows" in s.value for s in at.success):
+        assert time.time() - t0 < 120, "the import did not finish"
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    current = at.session_state[Shared.DATASET]
+    assert current.images["X"].shape == (30, 3, 4, 4) and current.preparation["X"]["fit"] == "crop"
+    at.button(key=DataPage.USE_SKELETON).click().run()
+    graph = at.session_state[Shared.GRAPH]
+    assert list(graph.names) == ["C", "X"] and not graph.directed

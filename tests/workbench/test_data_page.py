@@ -148,3 +148,73 @@ def test_summary_is_computed_once_per_dataset():
     assert data_page.data_summary(state, ds, TinyWorld()) is first
     assert data_page.data_summary(state, other, None).fingerprint == other.fingerprint
     assert Dataset.from_stored(read_npz(io.BytesIO(first.npz))).fingerprint == ds.fingerprint
+
+
+# --------------------------------------------------------------------------------------------------
+# Importing a folder
+
+
+def _imagefolder(tmp_path, sizes=((6, 5),) * 6):
+    """An imagefolder of grey images of ``sizes`` with a text label and a numeric column."""
+    import pandas as pd
+
+    from tests.core.data.files import write_png
+
+    root = tmp_path / "folder"
+    names = []
+    for i, (h, w) in enumerate(sizes):
+        write_png(root / "img" / f"{i}.png", np.full((h, w), 20 * i, np.uint8))
+        names.append(f"img/{i}.png")
+    pd.DataFrame({"file_name": names, "kind": ["a", "b"] * (len(sizes) // 2), "level": list(range(len(sizes)))}).to_csv(
+        root / "metadata.csv", index=False)
+    return root
+
+
+def _wait_and_finish(state):
+    job = state[DataPage.IMPORT_JOB]
+    job.thread.join(60)
+    return data_page.finish_import(state)
+
+
+def test_inspect_review_import_and_skeleton(tmp_path):
+    state = {}
+    state[DataPage.IMPORT_PATH] = str(tmp_path / "missing")
+    data_page.inspect_folder(state)
+    assert state[DataPage.ERROR].endswith("data not found: " + repr(str(tmp_path / "missing")))
+    state[DataPage.IMPORT_PATH] = str(_imagefolder(tmp_path))
+    data_page.inspect_folder(state)
+    review = state[DataPage.IMPORT_REVIEW]
+    assert state[DataPage.ERROR] is None and review.source.layout == "imagefolder" and not review.mixed_sizes
+    assert [(c.name, c.type) for c in review.columns] == [("kind", "binary"), ("level", "categorical"),
+                                                          ("image", "image")]
+    chosen = {"kind": "binary", "level": "continuous"}  # the researcher retypes a column
+    assert data_page.type_overrides(review, chosen) == {"level": "continuous"}
+    state[DataPage.IMPORT_RESIZE], state[DataPage.IMPORT_SIZE], state[DataPage.IMPORT_FIT] = True, 4, "crop"
+    assert data_page.start_import(state, chosen) is not None
+    summary = _wait_and_finish(state)
+    ds = state[Shared.DATASET]
+    assert summary.startswith("Imported 6 rows (1 held out)") and "image 4x4 centre crop" in summary
+    assert ds.nodes["level"].type == "continuous" and ds.categories["kind"] == ["a", "b"]
+    assert ds.images["image"].shape == (6, 1, 4, 4) and state[Shared.DATA_SOURCE].startswith("imagefolder import of")
+    data_page.use_skeleton(state)
+    graph = state[Shared.GRAPH]
+    assert list(graph.names) == ["kind", "level", "image"] and not graph.directed
+    assert graph.node("image").shape == (1, 4, 4) and state[Shared.GRAPH_NAME] == "imported"
+
+
+def test_import_refusals_keep_the_current_data(tmp_path):
+    state = {Shared.DATASET: "current"}
+    state[DataPage.IMPORT_PATH] = str(_imagefolder(tmp_path, sizes=((6, 5), (6, 5), (8, 8), (6, 5))))
+    data_page.inspect_folder(state)
+    assert state[DataPage.IMPORT_REVIEW].mixed_sizes
+    assert data_page.start_import(state, {}) is None
+    assert state[DataPage.ERROR] == "the images have mixed sizes: tick 'Resize images' and choose a size"
+    assert data_page.start_import(state, {"kind": "continuous"}) is None
+    assert state[DataPage.ERROR] == "metadata.csv row 0, column 'kind': 'a' is not a number"
+    (tmp_path / "folder" / "img" / "2.png").write_bytes(b"broken")  # unreadable once the import runs
+    state[DataPage.IMPORT_RESIZE] = True
+    state[DataPage.IMPORT_SIZE] = 4
+    assert data_page.start_import(state, {}) is not None
+    assert _wait_and_finish(state) is None
+    assert "row 2, column 'file_name' (img/2.png): truncated or unreadable image" in state[DataPage.ERROR]
+    assert state[Shared.DATASET] == "current"

@@ -39,3 +39,24 @@ def test_zip_bombs_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(upload, "MAX_UNZIPPED_BYTES", 1000)
     with pytest.raises(DataError, match="unpacks to more than"):
         load_upload("big.zip", zip_bytes({"a.bin": bytes(600), "b.bin": bytes(600)}))
+
+
+def test_zips_of_the_imported_layouts_are_recognised(tmp_path):
+    """A zipped imagefolder (metadata.jsonl, images in the same folder) or CelebA folder, wrapped in
+    one top-level folder as archives usually are, reads like the folder itself."""
+    from core.data.celeba import write_celeba
+    from core.data.imagefolder import write_imagefolder
+    from tests.core.data.test_celeba import small_faces
+
+    faces = small_faces(6, h=5, w=4)
+    write_imagefolder(faces, tmp_path / "photos", metadata="jsonl")
+    up = load_upload("photos.zip", zip_bytes(folder_as_zip_entries(tmp_path / "photos", "photos")))
+    np.testing.assert_array_equal(up.images["image"], faces.images["image"])
+    assert up.split is not None  # the layout's held-out rows come along
+    flat = {f"flat/{i}.png": (tmp_path / "photos" / "image" / f"{i}.png").read_bytes() for i in range(6)}
+    flat["flat/metadata.jsonl"] = "".join(f'{{"file_name": "{i}.png", "k": {i % 2}}}\n' for i in range(6)).encode()
+    up = load_upload("flat.zip", zip_bytes(flat))  # images beside metadata.jsonl: no sub-folder to tell
+    np.testing.assert_array_equal(up.images["image"], faces.images["image"])
+    write_celeba(faces, tmp_path / "celeba", image_format="png")
+    up = load_upload("celeba.zip", zip_bytes(folder_as_zip_entries(tmp_path / "celeba", "celeba")))
+    np.testing.assert_array_equal(up.column("Smiling"), faces.column("Smiling"))

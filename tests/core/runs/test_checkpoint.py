@@ -376,3 +376,26 @@ def test_a_weights_link_out_of_the_run_is_refused(tmp_path):
     weights.symlink_to(tmp_path / "elsewhere")
     with pytest.raises(CheckpointError, match="leads outside the run folder"):
         load_run(tmp_path / "run").load_mechanism("Y")
+
+
+def test_a_run_refuses_data_prepared_otherwise(tmp_path):
+    """The images' resize/crop step is recorded with the run; other steps are refused by name,
+    and a fingerprint mismatch says how the run's images were prepared."""
+    from core.graph import ADMG, Node
+    from core.runs.checkpoint import open_run
+
+    graph = ADMG([Node("A", "binary")])
+    crop = {"image": {"size": [64, 64], "fit": "crop", "resample": "bicubic", "jpeg_draft": True}}
+    stretch = {"image": {**crop["image"], "size": [32, 32], "fit": "stretch"}}
+    run = open_run(tmp_path / "run", graph, "f" * 64, 10, crop)
+    assert run.preparation == crop
+    run.update_node("A", status="training", steps_done=1)  # something trained: the data is now fixed
+    with pytest.raises(CheckpointError, match=r"was trained on image 64x64 centre crop; this data has image 32x32 "
+                                              r"stretch: import it with the same resize step"):
+        load_run(tmp_path / "run", graph, "f" * 64, stretch)
+    with pytest.raises(CheckpointError, match=r"this data has images as found \(no resize\)"):
+        load_run(tmp_path / "run", graph, "e" * 64, {})
+    with pytest.raises(CheckpointError, match=r"trained on different data \(fingerprint ffffffffffff, this data "
+                                              r"eeeeeeeeeeee; its images: image 64x64 centre crop\)"):
+        load_run(tmp_path / "run", graph, "e" * 64)  # the caller does not know the preparation
+    load_run(tmp_path / "run", graph, "f" * 64, crop)  # the same data and step: fine

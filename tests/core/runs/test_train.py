@@ -424,3 +424,26 @@ def test_an_unusable_device_leaves_no_run_folder(tmp_path, data):
         train(GRAPH, data, tmp_path / "run", nodes=["Z"], options=TrainOptions(preset="quick", steps=2,
               device="cuda" if not torch.cuda.is_available() else "mps"), accelerator=None)
     assert not (tmp_path / "run").exists()
+
+
+def test_rows_the_data_holds_out_are_never_trained_on(tmp_path):
+    """A held-out split (imported data) stays out of training: A is 0 on every training row and 1
+    on every held-out row, so a model that saw the held-out rows would put mass on A = 1."""
+    import pandas as pd
+
+    from core.data import Dataset
+    from core.graph import Node
+
+    n = 500
+    values = np.zeros(n, dtype=np.int64)
+    values[400:] = 1
+    ds = Dataset(pd.DataFrame({"A": values}), nodes={"A": Node("A", "binary")},
+                 split={"rows": [[400, 500]], "source": "test"})
+    graph = ADMG([Node("A", "binary")])
+    train(graph, ds, tmp_path / "run", options=TrainOptions(preset="quick", steps=150, device="cpu"), accelerator=None)
+    run = load_run(tmp_path / "run")
+    mech = run.load_mechanism("A")
+    with torch.no_grad():
+        p1 = float(mech.log_prob({}, torch.ones(1, dtype=torch.int64)).exp())
+    assert p1 < 0.05  # trained on every row it would be 0.2
+    assert run.fingerprint == ds.fingerprint and run.manifest["data"]["rows"] == n
