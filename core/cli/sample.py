@@ -132,8 +132,13 @@ def run(args: argparse.Namespace) -> int:
             check_output(args.out, {"--do": path})
         if args.given:
             raise WorkbenchError("--given needs ID-GEN: use --graph G --data D")
-        if args.counterfactual_of and not args.data:
-            raise WorkbenchError("--counterfactual-of needs --data with the factual units")
+        keep = split_names(args.outcome) or list(graph.names)
+        graph.check_nodes(keep, "--outcome")
+        if args.counterfactual_of:
+            if not args.data:
+                raise WorkbenchError("--counterfactual-of needs --data with the factual units")
+            data = load_dataset(args.data, graph)
+            rows = parse_rows(args.counterfactual_of, data.n)
         from core.runs.checkpoint import load_run
         from core.scm import NeuralSCM
 
@@ -141,12 +146,9 @@ def run(args: argparse.Namespace) -> int:
         graph = trained.graph
         scm = NeuralSCM(graph, trained.mechanisms())
         if args.counterfactual_of:
-            data = load_dataset(args.data, graph)
-            rows = parse_rows(args.counterfactual_of, data.n)
             values = scm.counterfactual_samples({k: v[rows] for k, v in data.values.items()}, do)
         else:
             values = scm.interventional_samples(do, n, seed=args.seed)
-        keep = split_names(args.outcome) or list(graph.names)
     else:
         if not args.data:
             raise WorkbenchError("ID-GEN needs --data (the observational training data)")

@@ -166,14 +166,17 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     from core.graph import load_graph
-    from core.runs.manifest import check_writable_run_folder
+    from core.runs.manifest import check_writable_run_folder, run_lock
 
     check_output(args.out, {"--data": args.data, "--graph": args.graph})
     graph = load_graph(args.graph)
     nodes = split_names(args.nodes) or None
     if nodes:
         graph.check_nodes(nodes, "--nodes")
-    check_writable_run_folder(args.out)  # before the (possibly slow) data load
+    out = check_writable_run_folder(args.out)  # before the (possibly slow) data load
+    if out.is_dir():
+        with run_lock(out):
+            pass  # a folder another writer holds is refused now, not after the data load (training takes it again)
     options = parse_options(args)
 
     from core.data import load_dataset

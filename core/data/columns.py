@@ -11,6 +11,7 @@ import pandas as pd
 
 from core.errors import WorkbenchError
 from core.graph import Node
+from core.graph.node import MAX_LEVELS
 
 
 class DataError(WorkbenchError):
@@ -19,7 +20,8 @@ class DataError(WorkbenchError):
 
 def infer_node(name: str, values: np.ndarray) -> Node:
     """The node type a column's values suggest: images by rank, 0/1 integers binary, other
-    non-negative integers categorical (levels = max + 1), everything else continuous."""
+    non-negative integers categorical (levels = max + 1, up to the node limit ``MAX_LEVELS``; more
+    are counts or identifiers, read as continuous), everything else continuous."""
     values = np.asarray(values)
     if values.ndim == 4:
         return Node(name, "image", shape=tuple(int(s) for s in values.shape[1:]))
@@ -29,6 +31,8 @@ def infer_node(name: str, values: np.ndarray) -> Node:
         return Node(name, "binary")
     if np.issubdtype(values.dtype, np.integer) and len(values) and values.min() >= 0:
         top = int(values.max())
+        if top >= MAX_LEVELS:
+            return Node(name, "continuous")
         return Node(name, "binary") if top <= 1 else Node(name, "categorical", levels=top + 1)
     return Node(name, "continuous")
 

@@ -263,7 +263,8 @@ CASES = [
     Case("sample_out_is_a_file", ("sample", "--graph", "{root}/gc.json", "--data", "{root}/DC", "--outcome", "Y",
                                   "--out", "{root}/afile"), "a file of that name exists"),
     Case("sample_rows_10e12", ("sample", "--run", "{root}/R", "--data", "{root}/D", "--counterfactual-of",
-                               "0-1000000000000", "--do", "X=0", "--out", "{root}/o"), "rows must be in 0..199", slow=True),
+                               "0-1000000000000", "--do", "X=0", "--out", "{root}/o"), "rows must be in 0..199"),
+    Case("sample_unknown_outcome", (*RUN_Y, "--outcome", "Q"), "unknown node 'Q' in --outcome"),
     # ---- run manifests (read by sample, effects and train)
     Case("manifest_steps_done_text", RUN_Y, "nodes.Y.steps_done: 'lots' is not of type 'integer'",
          edit_manifest(node_y(steps_done="lots"))),
@@ -332,7 +333,7 @@ CASES = [
                                "--steps", "1000000000000"), "--steps must be at most 100,000,000", slow=True),
     Case("train_run_held_by_another_writer", ("train", "--graph", "{root}/g.json", "--data", "{root}/D", "--out",
                                               "{root}/R", "--steps", "5", "--quiet"), "is in use by process",
-         hold="{root}/R/.lock", slow=True),
+         hold="{root}/R/.lock"),
     Case("train_unsafe_optimizer_file", ("train", "--graph", "{root}/g.json", "--data", "{root}/D", "--out",
                                          "{root}/R", "--nodes", "Y", "--steps", "8", "--quiet"),
          "holds Python objects other than tensors",

@@ -28,6 +28,9 @@ def test_types_inferred_from_values():
     assert infer_node("k", np.array([0, 4, 2])) == Node("k", "categorical", levels=5)
     assert infer_node("z", np.array([-1, 2])).type == "continuous"
     assert infer_node("f", np.array([0.5, 1.0])).type == "continuous"
+    # more levels than a categorical node may have: an identifier or a count, not a category
+    assert infer_node("id", np.array([0, 10_000, 123_456])).type == "continuous"
+    assert infer_node("k", np.array([0, 9_999])) == Node("k", "categorical", levels=10_000)
     assert infer_node("t", np.array([True, False])).type == "binary"
     assert infer_node("i", np.zeros((2, 3, 4, 5), np.uint8)).shape == (3, 4, 5)
     with pytest.raises(DataError, match=r"column 'm': expected one value per row or images"):
