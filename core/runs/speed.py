@@ -75,32 +75,39 @@ def seconds_per_step(mech: Mechanism, parents: Parents, values: torch.Tensor, *,
 def expected_training(graph: ADMG, name: str, *, kind: str | None = None, preset: str | None = None,
                       steps: int | None = None, batch_size: int | None = None, device: str | None = None,
                       mixed_precision: str = "auto") -> list[PhaseEstimate]:
-    """The phases of training node ``name`` with their measured step times (cached per configuration)."""
+    """The phases of training node ``name`` with their measured step times.  The step times are
+    measured once per configuration and cached; a new step count only re-splits the phases."""
+    from core.mechanisms import make_mechanism
+
     parents = graph.sort(graph.parents(name))
-    key = json.dumps([graph.node(name).to_json(), [graph.node(p).to_json() for p in parents], kind, preset, steps,
+    key = json.dumps([graph.node(name).to_json(), [graph.node(p).to_json() for p in parents], kind, preset,
                       batch_size, device, mixed_precision], sort_keys=True)
-    return list(_expected(key))
+    per_step = _seconds_per_phase(key)
+    mech = make_mechanism(graph.node(name), [graph.node(p) for p in parents], kind=kind, preset=preset,
+                          seed=0, device="cpu")
+    if steps:
+        mech.config["train"]["steps"] = int(steps)
+    return [PhaseEstimate(phase, phase_steps, per_step[phase]) for phase, phase_steps in mech.phases()]
 
 
 @lru_cache(maxsize=64)
-def _expected(key: str) -> tuple[PhaseEstimate, ...]:
+def _seconds_per_phase(key: str) -> dict[str, float]:
+    """Measured seconds per optimiser step of each training phase of the configuration ``key``."""
     from core.mechanisms import make_mechanism
     from core.runs.train import amp_dtype, resolve_device
 
-    node_json, parent_json, kind, preset, steps, batch_size, device, mixed_precision = json.loads(key)
+    node_json, parent_json, kind, preset, batch_size, device, mixed_precision = json.loads(key)
     node = Node.from_json(node_json)
     dev = resolve_device(device)
     mech = make_mechanism(node, [Node.from_json(p) for p in parent_json], kind=kind, preset=preset, seed=0, device=dev)
-    if steps:
-        mech.config["train"]["steps"] = int(steps)
     n = int(batch_size or mech.config.get("train", {}).get("batch_size", 128))
     pa, values = random_inputs(mech, n, dev)
     with torch.random.fork_rng(devices=[]):
         mech.prepare(pa, values)
         mech.train()
         dtype = amp_dtype(dev, mixed_precision, node.type == "image")
-        out = []
-        for phase, phase_steps in mech.phases():
+        out = {}
+        for phase, _ in mech.phases():
             mech.set_phase(phase)
-            out.append(PhaseEstimate(phase, phase_steps, seconds_per_step(mech, pa, values, autocast_dtype=dtype)))
-    return tuple(out)
+            out[phase] = seconds_per_step(mech, pa, values, autocast_dtype=dtype)
+    return out
