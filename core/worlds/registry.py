@@ -137,6 +137,7 @@ class WorldSpec:
 
 
 _SIZE_HELP = "image side in pixels (16-32 train on a CPU in minutes; 64 in about ten with the latent flow)"
+_DIGIT_SIZE_HELP = "image side in pixels (the glyphs are drawn at 16, 28 and 32)"
 _SEED = Param("seed", int, 0, "seed of the world's random mechanisms (not of the sampled units)",
               range=(0, 2**31 - 1), label="mechanism seed")
 
@@ -155,7 +156,7 @@ for _spec in (
         "core.worlds.napkin_digits:NapkinDigits",
         "Napkin graph with digit images: W1 -> W2 -> X -> Y, W1 <-> X, W1 <-> Y (ID-GEN's Colored MNIST)",
         (
-            Param("size", int, 16, _SIZE_HELP, choices=(16, 28, 32, 64)),
+            Param("size", int, 16, _DIGIT_SIZE_HELP, choices=(16, 28, 32)),
             Param("p_digit", float, 0.1, "label noise: probability that W2's digit differs from W1's",
                   range=(0.0, 1.0), label="digit noise"),
             Param("p_bit", float, 0.1, "label noise: probability that W2's colour bit is flipped",
@@ -166,7 +167,7 @@ for _spec in (
         "morpho_digits",
         "core.worlds.morpho_digits:MorphoDigits",
         "Morpho-MNIST SCM (Deep SCM): thickness -> intensity; thickness, intensity, digit -> image",
-        (Param("size", int, 28, _SIZE_HELP, choices=(16, 28, 32, 64)),),
+        (Param("size", int, 28, _DIGIT_SIZE_HELP, choices=(16, 28, 32)),),
     ),
     WorldSpec(
         "faces",
