@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -66,11 +67,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _value(text: str, node_type: str) -> int | float:
+    """A --values / --given value of a node of ``node_type``: a finite number, or a level."""
     try:
-        return float(text) if node_type == "continuous" else int(text)
+        value = float(text) if node_type == "continuous" else int(text)
     except ValueError:
         kind = "a number" if node_type == "continuous" else "a whole number (a level)"
         raise WorkbenchError(f"{text!r} is not {kind}") from None
+    if not math.isfinite(value):
+        raise WorkbenchError(f"{text!r} is not a finite number")
+    return value
 
 
 def load_sampler(args: argparse.Namespace) -> tuple[Sampler, World | None]:

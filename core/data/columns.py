@@ -83,6 +83,11 @@ def _discrete(node: Node, raw: np.ndarray) -> np.ndarray:
         if frac.any():
             i = first_bad(frac)
             raise DataError(f"row {i}, column {node.name!r}: {raw[i]:g} is not an integer category")
+        outside = (raw < 0) | (raw >= node.levels)  # before the cast: 1e300 has no int64
+        if outside.any():
+            i = first_bad(outside)
+            raise DataError(f"row {i}, column {node.name!r}: value {raw[i]:g} is outside 0..{node.levels - 1}; "
+                            f"the node is {node.type_text()}")
     out = raw.astype(np.int64)
     bad = (out < 0) | (out >= node.levels)
     if bad.any():

@@ -73,6 +73,8 @@ def read_image_column(
         what = f"row {i}, column {column!r}"
         if not isinstance(rel, str) or not rel.strip():
             raise DataError(f"{what}: missing image path")
+        if "\0" in rel:
+            raise DataError(f"{what}: image path {rel!r} holds a null byte")
         path = (root / rel).resolve()
         if not path.is_relative_to(root_resolved):
             raise DataError(f"{what}: image path {rel!r} leaves the data folder")

@@ -187,7 +187,7 @@ def read_torch_state(run_path: Path, rel: str) -> object:
         raise CheckpointError(f"checkpoint file {path} is corrupt ({one_line(e)})") from None
 
 
-def build_mechanism(config: Mapping[str, Any], what: str) -> Mechanism:
+def build_mechanism(config: Mapping[str, JSONValue], what: str) -> Mechanism:
     """The (untrained) mechanism a stored config describes, once its size is known to be within the
     limits: it is first built on the meta device (no memory), and refused with one line if it cannot
     be built or has more than ``MAX_MODEL_PARAMETERS`` parameters and buffers."""
@@ -212,7 +212,7 @@ def build_mechanism(config: Mapping[str, Any], what: str) -> Mechanism:
         raise CheckpointError(f"{what} does not build a model ({type(e).__name__}: {one_line(e)})") from None
 
 
-def _meta_size(config: Mapping[str, Any]) -> int:
+def _meta_size(config: Mapping[str, JSONValue]) -> int:
     """Parameters plus buffers of the model ``config`` describes, counted without allocating them."""
     from core.mechanisms import mechanism_from_config
 

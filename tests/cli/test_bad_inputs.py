@@ -350,6 +350,8 @@ CASES = [
          "--boot must be between 10 and 100,000"),
     Case("effects_n_times_boot", ("effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--n",
                                   "1000000", "--boot", "100000"), "resampled values"),
+    Case("effects_values_nan", ("effects", "--world", "morpho_digits", "--treatment", "thickness", "--outcome",
+                                "intensity", "--values", "nan,2"), "'nan' is not a finite number", slow=True),
     Case("effects_n_not_a_number", ("effects", "--world", "backdoor", "--treatment", "X", "--outcome", "Y", "--n",
                                     "abc"), "must be an integer"),
     Case("check_units_10e12", ("check", "--run", "{root}/R", "--data", "{root}/D", "--units", "1000000000000"),

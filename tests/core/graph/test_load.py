@@ -4,6 +4,7 @@ content read as a graph or give one line (a hypothesis fuzz)."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -67,7 +68,10 @@ def one_line_or_graph(text: str | bytes, tmp_path_factory) -> None:
     path = tmp_path_factory.getbasetemp() / "fuzzed_graph.json"  # one file, rewritten for each example
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass"))
     try:
-        assert isinstance(load_graph(str(path)), ADMG)
+        with warnings.catch_warnings():  # a warning would be a second line on the command line's stderr
+            warnings.simplefilter("error", RuntimeWarning)
+            warnings.simplefilter("error", UserWarning)
+            assert isinstance(load_graph(str(path)), ADMG)
     except GraphError as e:
         assert "\n" not in str(e) and len(str(e)) < 400, str(e)
 

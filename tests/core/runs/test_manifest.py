@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -153,7 +154,10 @@ def test_fuzz_mutated_manifests_load_or_give_one_line(mutations, tmp_path_factor
     run = tmp_path_factory.mktemp("run")
     (run / MANIFEST).write_text(json.dumps(m))
     try:
-        read_run_manifest(run)
-        load_run(run).load_mechanism("X", allow_partial=True)  # builds the model, then misses the weights
+        with warnings.catch_warnings():  # a warning would be a second line on the command line's stderr
+            warnings.simplefilter("error", RuntimeWarning)
+            warnings.simplefilter("error", UserWarning)
+            read_run_manifest(run)
+            load_run(run).load_mechanism("X", allow_partial=True)  # builds the model, then misses the weights
     except WorkbenchError as e:
         assert "\n" not in str(e) and len(str(e)) < 600
