@@ -32,6 +32,7 @@ from core.data import Dataset
 from core.errors import WorkbenchError
 from core.graph.node import JSONValue
 from core.runs.checkpoint import CheckpointError, Run, atomic_write_json, now_iso
+from core.runs.train import resolve_device
 
 FORMAT = "causal-workbench-model-check"
 FORMAT_VERSION = 1
@@ -47,7 +48,7 @@ class CheckOptions:
     """How much work the check does.  ``steps``/``image_steps``: the short budget of the baseline
     (at most the model's own steps); ``eval_rows``: rows scored; ``fit_rows``: rows the baselines
     and read-outs train on; ``units``: units of the soundness suite; ``reader_steps``: read-out
-    training; ``realism``: run the two-sample test."""
+    training; ``realism``: run the two-sample test; ``device``: where the models run."""
 
     steps: int = 600
     image_steps: int = 300
@@ -58,7 +59,7 @@ class CheckOptions:
     realism: bool = True
     realism_steps: int = 300
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"  # CUDA > MPS > CPU, as training picks
 
     def __post_init__(self) -> None:
         for name in ("steps", "image_steps", "eval_rows", "fit_rows", "units", "reader_steps", "realism_steps"):
@@ -182,7 +183,8 @@ def run_model_check(
     if not nodes:
         raise WorkbenchError(f"run {run.path} has no trained model to check")
     fit_rows, scored, heldout = evaluation_rows(dataset, options)
-    mechanisms = {v: run.load_mechanism(v, options.device) for v in trained}
+    device = resolve_device(options.device)
+    mechanisms = {v: run.load_mechanism(v, device) for v in trained}
     scm = None
     can_counterfactual = graph.is_markovian and set(trained) == set(graph.names)
     if can_counterfactual:

@@ -51,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "image nodes at most --image-steps)")
     p.add_argument("--image-steps", type=int, default=300, help="--models: baseline steps for image nodes (default 300)")
     p.add_argument("--eval-rows", type=int, default=1000, help="--models: rows scored (default 1000)")
-    p.add_argument("--device", default="cpu", help="--models: where the models run (default cpu)")
+    p.add_argument("--device", default="auto", help="--models: auto (CUDA > MPS > CPU, the default), cpu, cuda, mps")
     p.add_argument("--no-save", action="store_true", help="--models: do not save the results in the run folder")
 
 

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.columns import DataError
-from core.data.dataset import Dataset, PreparationRecord, SplitRecord
+from core.data.dataset import Dataset, PreparationRecord, SplitRecord, heldout_rows
 from core.data.images import IMAGE_SUFFIXES
 from core.graph import Node
 from core.graph.node import JSONValue
@@ -464,17 +464,11 @@ class ImportSource:
             "layout": self.layout,
             "path": str(self.root),
             "rows": self.n,
-            "heldout": int(len(_heldout(self.split, self.n))),
+            "heldout": int(len(heldout_rows(self.split, self.n))),
             "split": (self.split or {}).get("source") if self.split else None,
             "columns": [r.to_json() for r in self.review(overrides)],
             "notes": list(self.notes),
         }
-
-
-def _heldout(split: SplitRecord | None, n: int) -> np.ndarray:
-    from core.data.dataset import heldout_rows
-
-    return heldout_rows(split, n)
 
 
 def seeded_split(fraction: float = DEFAULT_HELDOUT, seed: int = 0) -> SplitRecord | None:

@@ -110,18 +110,18 @@ def test_an_untrained_image_model_is_poor_and_a_trained_one_is_not(tmp_path):
 
     torch.set_num_threads(2)
     world = TinyWorld(8)
-    units = world.sample(1500, 0)
+    units = world.sample(1000, 0)
     graph = world.graph.subgraph(["C", "X"])
     ds = Dataset.from_values({"C": units["C"], "X": units["X"]}, graph)
     ds = Dataset(ds.table, ds.images, ds.nodes, graph, split=seeded_split(0.2))
-    train(graph, ds, tmp_path / "good", options=TrainOptions(preset="quick", steps=600, kinds={"X": "vae"},
+    train(graph, ds, tmp_path / "good", options=TrainOptions(preset="quick", steps=250, kinds={"X": "vae"},
                                                                device="cpu"), accelerator=None)
     shutil.copytree(tmp_path / "good", tmp_path / "bad")
     run = load_run(tmp_path / "bad")
     mech = make_mechanism(graph.node("X"), [Node("C", "categorical", levels=3)], kind="vae", preset="quick", seed=0)
-    run.save_node("X", kind=mech.kind, config=mech.config, weights=mech.state_dict(), optimizer={}, step=600,
-                  total_steps=600, loss_history=[0.0], status="trained")
-    options = CheckOptions(steps=300, image_steps=150, reader_steps=300, units=64, realism_steps=150, eval_rows=300)
+    run.save_node("X", kind=mech.kind, config=mech.config, weights=mech.state_dict(), optimizer={}, step=250,
+                  total_steps=250, loss_history=[0.0], status="trained")
+    options = CheckOptions(steps=200, image_steps=100, reader_steps=300, units=64, realism_steps=150, eval_rows=200)
     good = run_model_check(load_run(tmp_path / "good"), ds, options=options)
     bad = run_model_check(load_run(tmp_path / "bad"), ds, options=options)
     print(format_report(good))
