@@ -11,7 +11,6 @@ Each gallery is one composite image of a few thumbnails; every number comes from
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -100,14 +99,16 @@ def gallery_caption(g: Gallery) -> str:
     return f"{len(g.values)} draws" if not g.captions else f"{len(g.values)} data rows"
 
 
-def show_gallery(g: Gallery, key: str, readout_key: str | None) -> None:
+def show_gallery(g: Gallery, key: str) -> st.delta_generator.DeltaGenerator | None:
+    """One column: title, formula, the unit's pair, the thumbnails; returns the slot under them for
+    the column's large-sample read-out (None when the gallery could not be drawn)."""
     st.markdown(f"**{g.title}**")
     st.caption(g.formula)
     if not g.ok:
         {"info": st.info, "warning": st.warning, "error": st.error}[g.level](g.message, icon=":material/block:")
         if g.hedge is not None:
             st.markdown(hedge_markdown(g.hedge, do_query))
-        return
+        return None
     if g.factual is not None and ynode.type != "image":
         st.markdown(f"unit {g.captions[0]}: {outcome} = {g.factual[0]:.4g} → **{g.values[0]:.4g}**  \n"
                     f"changed in {int((g.values != g.factual).sum())} of {len(g.values)} units")
@@ -115,8 +116,7 @@ def show_gallery(g: Gallery, key: str, readout_key: str | None) -> None:
         pair = contact_sheet(np.stack([g.factual[0], g.values[0]]), columns=2, cell=96, gap=8)
         st.image(pair, caption=f"unit {g.captions[0]}: factual → counterfactual", width="content")
     show_values(g, key)
-    if readout_key is not None and readouts is not None and readout_key in readouts.columns:
-        st.caption(readout_line(readouts.columns[readout_key], "matching rows" if readout_key == "see" else "draws"))
+    return st.empty()
 
 
 # ---- the intervention and conditioning controls
@@ -284,43 +284,29 @@ def compute_galleries(query: ExploreQuery, rows: np.ndarray, fit_now: bool) -> t
     return sources.hub.remember(result_key(sources, query, "galleries", tuple(rows), steps), make)
 
 
-def readouts_panel(query: ExploreQuery, unit: int, fit_now: bool) -> None:
-    """The "what changed" strip and its sentence, from ``READOUT_DRAWS`` draws per column, read in
-    the hub's background thread; until they are in, a line says so and the page looks again."""
-    global readouts
+def await_readouts(query: ExploreQuery, unit: int, fit_now: bool, note: st.delta_generator.DeltaGenerator) -> Readouts | None:
+    """The query's large-sample read-outs, read in the hub's background thread.  The galleries are
+    on screen already (Streamlit sends each element as it is drawn); this run then waits here,
+    saying so in ``note`` four times a second, so the numbers appear when they are in.  Each update
+    lets Streamlit stop the run at once when the user changes something: the reading goes on in
+    the background and the next run finds it (no polling, no rerun of the whole app)."""
     key = result_key(sources, query, "readouts", unit, steps, fit_now)
 
     def make() -> Readouts:
         return large_sample_readouts(sources, query, unit, probe=probe, draws=READOUT_DRAWS, sample_steps=steps,
                                      fit_idgen=fit_now)
 
+    t0 = time.perf_counter()
     try:
-        readouts = sources.hub.in_background(key, make)
+        while (found := sources.hub.in_background(key, make)) is None:
+            note.caption(f"Reading up to {READOUT_DRAWS:,} draws per column for the numbers… "
+                         f"{time.perf_counter() - t0:.0f} s")
+            time.sleep(0.25)
     except WorkbenchError as e:
-        st.warning(f"No read-outs: {e}", icon=":material/warning:")
-        return
-    if readouts is None:
-        st.caption(f"Reading {READOUT_DRAWS:,} draws per column for the numbers…")
-        poll_readouts(key, make)
-        return
-    found = changes(readouts)
-    if not found:
-        return
-    st.markdown(plain_sentence(found, query))
-    st.html(changes_table_html(found, query, truth=world is not None))
-
-
-@st.fragment(run_every=0.5)
-def poll_readouts(key: tuple, make: Callable[[], Readouts]) -> None:
-    try:
-        ready = sources.hub.in_background(key, make) is not None
-    except WorkbenchError:
-        ready = True  # the page shows why
-    if ready:
-        st.rerun()  # the read-outs are in: draw the strip and the galleries' numbers
-
-
-readouts = None  # the current query's large-sample read-outs, once read (readouts_panel)
+        note.warning(f"No read-outs: {e}", icon=":material/warning:")
+        return None
+    note.empty()
+    return found
 
 
 @st.fragment
@@ -364,14 +350,25 @@ def explore() -> None:
         shown, seconds = compute_galleries(query, rows, fit_now)
     kept = time.perf_counter() - t0 < seconds  # drawn earlier for this very query, and kept
     state[K.SECONDS] = seconds
-    readouts_panel(query, unit, fit_now)
+    strip, note = st.container(), st.empty()  # the "what changed" strip goes above the galleries
     cols = st.columns(5 if "truth" in shown else 3, gap="medium")
     columns = [("obs", "see"), ("do", "do"), ("cf", "cf"), ("truth", "truth"), ("truth_cf", "truth_cf")]
+    slots = {}
     for col, (name, key) in zip(cols, [c for c in columns if c[0] in shown], strict=True):
         with col:
-            show_gallery(shown[name], name, key)
+            slots[key] = show_gallery(shown[name], name)
     st.caption(f"Galleries sampled in {seconds:.2f} s{' (kept from before)' if kept else ''} (n = {n}, seed "
                f"{seed}); the numbers above and under the galleries come from up to {READOUT_DRAWS:,} draws a column.")
+    readouts = await_readouts(query, unit, fit_now, note)
+    if readouts is None:
+        return
+    if found := changes(readouts):
+        with strip:
+            st.markdown(plain_sentence(found, query))
+            st.html(changes_table_html(found, query, truth=world is not None))
+    for key, slot in slots.items():
+        if slot is not None and key in readouts.columns:
+            slot.caption(readout_line(readouts.columns[key], "matching rows" if key == "see" else "draws"))
 
 
 explore()

@@ -138,7 +138,9 @@ measuring = False  # some expected time is still being measured: the page refres
 def expected_cell(v: str) -> tuple[str, train_page.Expected | None]:
     """The Expected column of node ``v``: its measured training time from where it stands."""
     global measuring
-    if rows[v]["status"] == "trained" or busy:
+    if rows[v]["status"] == "trained":
+        return "—  (trained)", None
+    if busy:
         return "", None
     try:
         found = train_page.expected_time(estimates, graph, rows[v], settings[v], steps=steps_setting,
@@ -260,9 +262,10 @@ def progress_panel() -> None:
     except WorkbenchError:
         man = None
     rows_ = train_page.loss_rows(snap, man, graph.names)
-    if rows_:
+    # the curves while a job runs; otherwise on request (a faceted chart costs the page a second to draw)
+    if rows_ and (phase in ("running", "stopping") or st.toggle("Show the loss curves", key=K.SHOW_LOSS)):
         st.plotly_chart(loss_chart(rows_), key=K.LOSS_CHART, width="stretch")
-    elif j is None:
+    elif not rows_ and j is None:
         st.caption("Nothing trained yet.")
 
 

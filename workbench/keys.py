@@ -186,6 +186,7 @@ class TrainPage:
     FORGET_PICK = "train_forget_pick"
     FORGET = "train_forget"
     LOSS_CHART = "train_loss_chart"
+    SHOW_LOSS = "train_show_loss"  # the loss curves of an idle page, on request
 
     # drawn once per node (a row of the table)
     kind = KeyFamily("train_kind_")

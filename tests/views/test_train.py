@@ -93,7 +93,9 @@ def test_train_all_shows_progress_and_updates_the_sidebar(backdoor_workspace):
     at = wait_for(at, lambda a: any("Training finished" in s.value for s in a.success))
     texts = progress_texts(at)
     assert len(texts) == 3 and all("40/40 steps" in t and "trained" in t for t in texts), texts
-    assert len(at.get("plotly_chart")) == 1  # the loss curves
+    assert not at.get("plotly_chart")  # the job is over: the loss curves on request
+    at.toggle(key=TrainPage.SHOW_LOSS).set_value(True).run()
+    assert len(at.get("plotly_chart")) == 1
     # one loss figure per node: its status line (here and in the sidebar), not the progress bar as well
     assert not any("loss" in t for t in texts)
     status = table_row(at, "Y")[0]
@@ -162,7 +164,7 @@ def test_the_expected_time_shows_before_training_and_a_long_one_comes_with_advic
     assert not at.warning
     # a million steps a node is far over ten minutes: a warning, with what would make it shorter
     at.number_input(key=TrainPage.STEPS).set_value(1_000_000).run()
-    at = wait_for(at, lambda a: bool(a.warning))
+    at = wait_for(at, lambda a: bool(a.warning) and not any("measuring" in c.value for c in a.main.caption))
     (advice,) = [w.value for w in at.warning]
     assert advice.startswith("Training takes about") and "fewer steps (**Steps per node**" in advice
     assert "GPU" in advice

@@ -44,8 +44,8 @@ from workbench.explore.truth import truth_counterfactual, truth_interventional
 if TYPE_CHECKING:
     from core.worlds.probes import Probe
 
-READOUT_DRAWS = 2000  # draws behind every number the Explore page shows
-MIN_READOUT_DRAWS = 500  # fewer only where the data has fewer matching rows
+READOUT_DRAWS = 1000  # draws behind every number the Explore page shows (intervals of about +-3 points)
+MIN_READOUT_DRAWS = 500  # a slow probe's floor (the data may have fewer matching rows)
 READOUT_BUDGET_S = 20.0  # a probe slower than this for every column at READOUT_DRAWS reads fewer draws
 NOTABLE = 0.05  # a change smaller than this (5 points of a share) is not worth a sentence
 Z95 = 1.959964
@@ -301,7 +301,7 @@ def result_key(sources: Sources, query: ExploreQuery, *extra: Hashable) -> tuple
 
 
 def readout_line(found: Readout, what: str = "draws") -> str:
-    """A gallery's read-out in one line: ``"2,000 draws: Male 100% [99, 100] · Young 60% [57, 63] · ..."``
+    """A gallery's read-out in one line: ``"1,000 draws: Male 100% [99, 100] · Young 60% [57, 63] · ..."``
     (``what`` names the sample: draws, or the data's matching rows)."""
     n = max((e.n for e in found.values()), default=0)
     return f"{n:,} {what}: " + " · ".join(f"{k} {e.text()}" for k, e in found.items())

@@ -10,6 +10,7 @@ values).  ``X``'s own model is never evaluated; a placeholder stands in for it.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -117,7 +118,8 @@ class ModelHub:
             future = self.pending.get(key)
             if future is None:
                 if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explore-readouts")
+                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explore-readouts",
+                                                    initializer=yield_the_cpu)
                 future = self._pool.submit(make)
                 self.pending[key] = future
         if not future.done():
@@ -194,6 +196,15 @@ class ModelHub:
             if key not in self.generated and len(self.generated) >= GENERATED_CACHE_SIZE:
                 self.generated.pop(next(iter(self.generated)))
             return self.generated.setdefault(key, made)
+
+
+def yield_the_cpu() -> None:
+    """Run the calling thread at the lowest CPU priority (Linux: a thread is a task with its own
+    nice value), so background read-outs never slow the page a user is looking at; elsewhere a no-op."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
 
 
 def new_hub() -> ModelHub:
