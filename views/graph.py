@@ -216,7 +216,7 @@ def new_node_dialog() -> None:
             st.rerun(scope="fragment")
         state[K.DIALOG_ERROR] = None
         graph_state.set_graph(state, new, named(new))
-        state[K.DIALOG_NAME] = ""
+        state.pop(K.DIALOG_NAME, None)  # the next dialog starts empty (a widget's value may be dropped, not set)
         st.rerun()
 
 
@@ -301,7 +301,7 @@ with left:
 
     st.subheader("Edit")
     tag = graph_state.form_tag(graph)  # these forms list this graph's nodes: a new graph, new widgets
-    tab_nodes, tab_edges = st.tabs(["Nodes", "Edges"])
+    tab_nodes, tab_edges = st.tabs(["Nodes", "Edges"], key=K.EDIT_TAB)
     with tab_nodes:
         with st.container(border=True):
             st.markdown("**Add a node**")

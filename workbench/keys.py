@@ -88,6 +88,7 @@ class GraphPage:
     FLOW_FLIP_EDGE = "flow_flip_edge"
     FLOW_REVERSE_EDGE = "flow_reverse_edge"
     FLOW_DELETE_EDGE = "flow_delete_edge"
+    EDIT_TAB = "edit_tab"  # the open tab of the Edit forms (kept when an edit reruns the page)
     FORMULA = "formula"  # the container of the identified formula (styled as .st-key-formula)
 
     # keyed by the graph's form tag

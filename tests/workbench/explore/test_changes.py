@@ -11,6 +11,7 @@ from core.runs import builtin as B
 from core.runs import workspace as W
 from core.worlds.registry import world_from_record
 from workbench.explore.changes import (
+    READOUT_DRAWS,
     Change,
     Estimate,
     Readouts,
@@ -102,21 +103,21 @@ def faces_sources(tmp_path_factory):
 
 
 def test_read_outs_of_a_discrete_world_separate_seeing_from_doing(frontdoor):
-    """Front-door world (X -> M -> Y, X <-> Y): ID-GEN's exact tables against the world, 2000 draws."""
+    """Front-door world (X -> M -> Y, X <-> Y): ID-GEN's exact tables against the world, READOUT_DRAWS draws."""
     ds, world = frontdoor
     sources = Sources(ModelHub(), ds, world=world)
     q = ExploreQuery(ds.graph, "X", 1, "Y")
     got = large_sample_readouts(sources, q, unit=0, probe=None, fit_idgen=True)
     truth = world.interventional_samples({"X": 1}, 50_000, 3).values["Y"].mean()
     y = {k: col["Y"] for k, col in got.columns.items()}
-    assert y["see"].n == y["do"].n == y["truth"].n == 2000 and "cf" in got.missing  # X <-> Y: no counterfactual
+    assert y["see"].n == y["do"].n == y["truth"].n == READOUT_DRAWS and "cf" in got.missing  # X <-> Y: no counterfactual
     assert y["truth"].lo - 0.01 <= truth <= y["truth"].hi + 0.01 and y["do"].lo - 0.01 <= truth <= y["do"].hi + 0.01
     (c,) = changes(got)
     assert c.spurious == pytest.approx(y["see"].value - y["truth"].value)
     assert c.spurious_notable == y["see"].apart(y["truth"]) and not c.model_off
 
 
-@pytest.mark.slow  # about 4 s on an idle 2-core CPU (2000 faces drawn, rendered and probe-read per column)
+@pytest.mark.slow  # about 4 s on an idle 2-core CPU (1000 faces drawn, rendered and probe-read per column)
 def test_read_outs_come_from_a_large_sample_and_show_the_confounding(faces_sources):
     """Issue 21: with 16 thumbnails the truth column read Young = 31% under do(Male = 1), the same as
     the data, while the world's value is 60%.  With 1000 draws a column every read-out is within its
