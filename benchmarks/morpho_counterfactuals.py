@@ -77,8 +77,9 @@ INTERVENTIONS: tuple[tuple[str, float], ...] = (("thickness", 1.5), ("thickness"
 # values outside fall into the end bins
 BINS = {"thickness": np.linspace(0.0, 8.0, 17), "intensity": np.linspace(0.0, 256.0, 17)}
 SHORT = {"thickness": "t", "intensity": "i"}
-TARGETS = {"train_minutes": 10.0, "digit_preserved": 90.0, "composition_once": 4.0, "thickness_mae_frac": 0.15,
-           "peak_rss_gib": 4.0}
+# issue 19's targets for 32x32 (thickness in 28-pixel units, intensity on 0..255)
+TARGETS = {"train_minutes": 10.0, "digit_preserved": 98.0, "composition_once": 1.0, "thickness_mae": 0.15,
+           "intensity_mae": 5.0, "thickness_moved_by_i": 0.1, "tvd": 0.10, "peak_rss_gib": 4.0}
 ANCHOR_NOTE = (
     "Deep SCM (Pawlowski et al. 2020): flows for t and i, conditional VAE for x, abduction z ~ q(z | x, pa); "
     "tested do(t=1.5), do(t=5), do(i=64), do(i=224). Monteiro et al. 2023 soundness metrics on 0-255: "
@@ -277,10 +278,12 @@ def column_cache(run: Path, args: argparse.Namespace) -> Path:
     """Where one model column's scores are kept (keyed by the evaluation settings and the steps trained)."""
     steps = node_costs(run, "image")["steps"]
     guided = "" if args.guidance is None else f"_guidance{args.guidance:g}"
-    return run / f"scores_s{args.samples}_u{args.units}_c{args.composition_units}_seed{args.seed}_steps{steps}{guided}.json"
+    residual = "" if args.residual_scale is None else f"_residual{args.residual_scale:g}"
+    return run / (f"scores_s{args.samples}_u{args.units}_c{args.composition_units}_seed{args.seed}_steps{steps}"
+                  f"{guided}{residual}.json")
 
 
-def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None):
+def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None, residual_scale: float | None = None):
     from core.runs.checkpoint import load_run
     from core.scm import NeuralSCM
 
@@ -289,6 +292,8 @@ def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None)
     mechs["image"] = load_run(dirs[kind]).load_mechanism("image")
     if guidance is not None and "guidance" in mechs["image"].config:
         mechs["image"].config["guidance"] = guidance  # a sampling-time knob: the weights are the same
+    if residual_scale is not None and "residual_scale" in mechs["image"].config:
+        mechs["image"].config["residual_scale"] = residual_scale  # how much of x - D(E(x)) a counterfactual carries
     return NeuralSCM(scalars.graph, mechs, batch_size=256)
 
 
@@ -343,12 +348,15 @@ def counterfactual_scores(factual: Mapping[str, np.ndarray], cf: Mapping[str, np
                           true_cf_image: np.ndarray, attr: str, value: float, probe) -> dict[str, float]:
     lab = do_label(attr, value)
     r = read(probe, cf["image"])
-    return {
+    out = {
         f"cf {lab}: effectiveness ({attr} MAE)": mae(r[attr], value),
         f"cf {lab}: digit preserved %": percent_equal(r["digit"], factual["digit"]),
         f"cf {lab}: L1 to true cf image": pixel_l1(cf["image"], true_cf_image),
         f"cf {lab}: reversibility L1": pixel_l1(back_image, factual["image"]),
     }
+    if attr == "intensity":  # minimality: thickness is not a descendant of intensity, it must stay put
+        out[f"cf {lab}: thickness moved (probe, cf vs factual)"] = mae(r["thickness"], read(probe, factual["image"])["thickness"])
+    return out
 
 
 def back_to_factual(attr: str, factual: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -454,8 +462,7 @@ def anchor_cells() -> dict[str, str]:
 # Report
 
 
-def target_checks(columns: Mapping[str, Mapping[str, float]], costs: Mapping[str, Mapping[str, Any]],
-                  t_range: float) -> list[str]:
+def target_checks(columns: Mapping[str, Mapping[str, float]], costs: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """One line per target and model: value, target, PASS/MISS."""
     lines = []
     for kind, col in columns.items():
@@ -465,17 +472,24 @@ def target_checks(columns: Mapping[str, Mapping[str, float]], costs: Mapping[str
         how = idle_how(cost)
         digit = min(v for k, v in col.items() if k.endswith("digit preserved %"))
         comp = col["composition L1 (m=1)"]
-        t_maes = [col[f"cf {do_label(a, v)}: effectiveness ({a} MAE)"] for a, v in INTERVENTIONS if a == "thickness"]
-        t_mae, t_worst = float(np.mean(t_maes)), max(t_maes)  # equal units per do: the mean is the pooled MAE
+        effect = {a: max(col[f"cf {do_label(a, v)}: effectiveness ({a} MAE)"] for b, v in INTERVENTIONS if b == a)
+                  for a, _ in INTERVENTIONS}
+        moved = [v for k, v in col.items() if k.endswith("thickness moved (probe, cf vs factual)")]
+        tvd = max(v for k, v in col.items() if ": TVD " in k)
         rss = max((c.get("peak_rss_mib") or 0.0) for c in costs.values() if c) / 1024
         rss_own = (cost.get("peak_rss_mib") or float("nan")) / 1024
         checks = [
             (f"image node trains in {minutes:.1f} min ({how})", minutes <= TARGETS["train_minutes"], "<= 10 min"),
-            (f"digit preserved (worst do) {digit:.1f}%", digit >= TARGETS["digit_preserved"], ">= 90%"),
-            (f"composition L1 once {comp:.2f}", comp <= TARGETS["composition_once"], "<= 4"),
-            (f"cf thickness MAE (both do(t) pooled) {t_mae:.3f} = {100 * t_mae / t_range:.1f}% of range {t_range:.2f}"
-             f" (worst do: {100 * t_worst / t_range:.1f}%)",
-             t_mae <= TARGETS["thickness_mae_frac"] * t_range, "<= 15%"),
+            (f"cf thickness MAE (worst do(t)) {effect['thickness']:.3f}", effect["thickness"] <= TARGETS["thickness_mae"],
+             f"<= {TARGETS['thickness_mae']}"),
+            (f"cf intensity MAE (worst do(i)) {effect['intensity']:.1f}", effect["intensity"] <= TARGETS["intensity_mae"],
+             f"<= {TARGETS['intensity_mae']:g}"),
+            (f"do(i) moves thickness (worst) {max(moved, default=float('nan')):.3f}",
+             bool(moved) and max(moved) <= TARGETS["thickness_moved_by_i"], f"<= {TARGETS['thickness_moved_by_i']}"),
+            (f"digit preserved (worst do) {digit:.1f}%", digit >= TARGETS["digit_preserved"],
+             f">= {TARGETS['digit_preserved']:g}%"),
+            (f"interventional TVD (worst do, t and i) {tvd:.2f}", tvd <= TARGETS["tvd"], f"<= {TARGETS['tvd']}"),
+            (f"composition L1 once {comp:.2f}", comp <= TARGETS["composition_once"], f"<= {TARGETS['composition_once']:g}"),
             (f"peak RSS image training {rss_own:.2f} GiB (max over nodes {rss:.2f})", rss_own <= TARGETS["peak_rss_gib"],
              "<= 4 GiB"),
         ]
@@ -501,7 +515,7 @@ def cost_rows(costs: Mapping[str, Mapping[str, Any]], kinds: Sequence[str]) -> l
 
 
 def render_report(columns: Mapping[str, Mapping[str, float]], truth: Mapping[str, float], naive: Mapping[str, float],
-                  costs: Mapping[str, Mapping[str, Any]], header: str, t_range: float) -> str:
+                  costs: Mapping[str, Mapping[str, Any]], header: str) -> str:
     kinds = list(columns)
     anchor = anchor_cells()
     labels = list(truth) + [k for k in next(iter(columns.values()), {}) if k not in truth]
@@ -513,7 +527,7 @@ def render_report(columns: Mapping[str, Mapping[str, float]], truth: Mapping[str
     parts = [header, "", common.format_table(headers, rows, "{:.3f}"), ""]
     parts += ["costs (this CPU; training in a child process per run folder)", common.format_table(
         ["cost", *[f"ours ({k})" for k in kinds]], cost_rows(costs, kinds)), ""]
-    parts += ["targets:", *target_checks(columns, costs, t_range), "", "anchor: " + ANCHOR_NOTE]
+    parts += ["targets:", *target_checks(columns, costs), "", "anchor: " + ANCHOR_NOTE]
     return "\n".join(parts)
 
 
@@ -543,6 +557,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--retrain", action="store_true", help="delete this configuration's run folders and train again")
     p.add_argument("--guidance", type=float, default=None,
                    help="classifier-free guidance weight of a latent flow at evaluation (default: its config's)")
+    p.add_argument("--residual-scale", type=float, default=None,
+                   help="share of the abducted pixel residual x - D(E(x)) a latent flow's counterfactual carries "
+                        "(default: its config's, 1; 0 drops it)")
     p.add_argument("--reevaluate", action="store_true", help="recompute model scores kept from an earlier run")
     p.add_argument("--measure-steps", type=int, default=None,
                    help="also time this many image-node training steps in a scratch run (do it on an idle CPU); "
@@ -589,7 +606,6 @@ def main(argv: list[str] | None = None) -> int:
     log(f"[{time.strftime('%H:%M:%S')}] costs: {json.dumps(costs)}")
 
     truth_data = ground_truth(world, probe, args)
-    t_range = quantile_range(world.sample(20000, seed=args.seed + 999)["thickness"])
     columns: dict[str, dict[str, float]] = {}
     for kind in args.kinds:
         cache = column_cache(dirs[kind], args)
@@ -598,16 +614,17 @@ def main(argv: list[str] | None = None) -> int:
             columns[kind] = json.loads(cache.read_text())
             continue
         log(f"[{time.strftime('%H:%M:%S')}] evaluating ours ({kind})")
-        columns[kind] = evaluate_model(load_scm(dirs, kind, args.guidance), world, probe, args, truth_data, log)
+        columns[kind] = evaluate_model(load_scm(dirs, kind, args.guidance, args.residual_scale), world, probe, args, truth_data, log)
         cache.write_text(json.dumps(columns[kind], indent=2))
     truth = evaluate_truth(world, probe, args, truth_data)
     naive = evaluate_naive(world, probe, args, truth_data)
     header = (f"Neural SCM vs ground truth, morpho_digits {args.size}x{args.size}, preset {args.preset}, "
               f"VAE scale {args.vae_scale}, {'' if args.guidance is None else f'guidance {args.guidance:g}, '}"
+              f"{'' if args.residual_scale is None else f'residual scale {args.residual_scale:g}, '}"
               f"n={args.n}, {args.samples} samples/distribution, {args.units} cf units, seed {args.seed} "
               f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, total {time.perf_counter() - started:.0f} s, "
               f"load average at end {os.getloadavg()[0]:.1f})")
-    report = render_report(columns, truth, naive, costs, header, t_range)
+    report = render_report(columns, truth, naive, costs, header)
     log(report)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -144,7 +144,7 @@ def screenshot_on_failure(page, name: str) -> Iterator[None]:
         raise
 
 
-def settle(page, quiet_ms: int = 600, timeout_ms: float = 60_000) -> None:
+def settle(page, quiet_ms: int = 400, timeout_ms: float = 60_000) -> None:
     """Wait until the page has shown no stale element and no spinner for ``quiet_ms`` in a row: a
     component that reports its first value (the Graph page's React Flow editor) reruns the script
     once after load, and that rerun closes an open dropdown."""

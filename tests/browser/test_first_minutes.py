@@ -217,6 +217,7 @@ def test_a_new_graph_our_node_dialog_larger_dots_and_arrowheads_in_sight(faces_s
         no_exceptions(page)
 
 
+@pytest.mark.slow  # about 10 s; tests/views/test_data.py checks the one-line error without a browser
 def test_a_bad_upload_keeps_the_upload_tab(faces_server, tmp_path):
     url, _ = faces_server
     with browser_page(timeout_ms=90_000) as page, screenshot_on_failure(page, "first_upload"):

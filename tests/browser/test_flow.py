@@ -97,6 +97,7 @@ def pick_edge_kind(page, kind: str) -> None:
     page.wait_for_timeout(300)
 
 
+@pytest.mark.slow  # about 25 s of dragging; the default run draws an edge in test_e2e
 def test_draw_connect_move_delete_rename_in_the_editor(server):
     with browser_page(width=1500, height=1750) as page:
         outside: list[str] = []

@@ -339,6 +339,7 @@ def square_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return a, (x + 0.1 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
 
 
+@pytest.mark.slow  # about 8 s: trains a VAE; latent_flow's exact abduction is checked in the default run
 def test_vae_null_intervention_returns_the_image():
     a, x = square_images(256, 0)
     # a strong KL weight makes the posterior drop what the parent already explains (then the
@@ -374,6 +375,7 @@ def test_vae_default_preset_counterfactuals_are_effective():
 # ---- diffusion: DDPM training, DDIM sampling and inversion
 
 
+@pytest.mark.slow  # about 14 s of diffusion training (a non-default image kind)
 def test_diffusion_learns_its_condition_and_ddim_inversion_reconstructs():
     torch.manual_seed(0)
     a, x = square_images(256, 0)
@@ -446,6 +448,7 @@ def mirror_error(image_vector: int, steps: int = 1000, image_maps: int = 0) -> f
 
 
 # Baselines on the test pairs: copying X unmirrored 0.20, a blank (all -1) image 0.128.
+@pytest.mark.slow  # about 32 s of VAE training (a non-default image kind)
 def test_vae_global_image_path_learns_a_mirror():
     # A mirror moves a block up to 7 pixels; the pixel-aligned channels reach only the last two 3x3
     # convs (receptive field 5x5).  Measured (1000 steps, three seeds): image_vector=32 0.046-0.067;
@@ -453,6 +456,7 @@ def test_vae_global_image_path_learns_a_mirror():
     assert mirror_error(32) < 0.10
 
 
+@pytest.mark.slow  # about 17 s of VAE training
 def test_vae_rearranged_maps_learn_a_mirror_faster():
     # Measured at 600 steps: image_maps=8 alone 0.045, with image_vector=32 0.042; image_vector=32
     # alone 0.098 (0.138 at 300 steps, 0.056 at 1000).  The maps carry the mirror pixel-aligned.
@@ -597,6 +601,7 @@ def square_colour_tvd(prior: str, seed: int = 1, steps: int = 400) -> float:
     return 0.5 * (freq - 1 / 6).abs().sum().item()
 
 
+@pytest.mark.slow  # about 11 s of VAE training
 def test_vae_flow_prior_draws_a_colour_that_is_random_given_the_parents():
     # measured (400 steps, seeds 1/2): flow prior 0.076/0.048; the standard N(0, I) prior 0.25/0.29
     assert square_colour_tvd("flow") < 0.12
@@ -693,6 +698,7 @@ def shrunk_square_residue(scale: str) -> float:
     return float((cf[:, 0, ring] + 1).abs().mean())
 
 
+@pytest.mark.slow  # about 22 s of VAE training
 def test_vae_conditional_scale_does_not_carry_a_thick_stroke_into_a_thin_counterfactual():
     # the exact residual u = x - d(z, pa) of a big square is ink noise on the whole square; kept as it
     # is, it paints the ring back around the small square.  Standardised by sigma(z, pa) and rescaled

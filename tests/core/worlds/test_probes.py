@@ -41,7 +41,7 @@ def test_stored_probes_are_small_safetensors_with_a_json_spec():
         assert set(json.load(f)) == {"16", "28", "32"}
 
 
-@pytest.mark.parametrize("size", [16, 28])
+@pytest.mark.parametrize("size", [16, pytest.param(28, marks=pytest.mark.slow)])  # 28: about 9 s
 def test_napkin_probes_read_digit_colour_and_thickness(size):
     w = NapkinDigits(size)
     u = w.sample(N, seed=101)
@@ -53,7 +53,7 @@ def test_napkin_probes_read_digit_colour_and_thickness(size):
         assert (read["digit"] == truth["digit"]).mean() >= 0.98, node
 
 
-@pytest.mark.parametrize("size", [16, 28, 32])
+@pytest.mark.parametrize("size", [16, pytest.param(28, marks=pytest.mark.slow), 32])  # 28: about 4 s
 def test_morpho_probes(size):
     w = MorphoDigits(size)
     u = w.sample(N, seed=102)
