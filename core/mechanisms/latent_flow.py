@@ -39,6 +39,8 @@ either trains in about ten minutes on a 2-core CPU with bf16 matrix units
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -133,6 +135,9 @@ class LatentFlowImageMechanism(Mechanism):
         self.register_buffer("latent_mean", torch.zeros(cz, 1, 1))
         self.register_buffer("latent_std", torch.ones(cz, 1, 1))
         self.register_buffer("latent_ready", torch.zeros((), dtype=torch.bool))
+        # abduction is deterministic: the Explore page's counterfactuals of the same units under a new
+        # do-value (or the way back, in a reversibility check) reuse it instead of inverting again
+        self._abducted: OrderedDict[bytes, Tensor] = OrderedDict()
 
     @classmethod
     def build(cls, node: Node, parents: Sequence[Node], preset: str | None = None,
@@ -172,6 +177,10 @@ class LatentFlowImageMechanism(Mechanism):
         self.steps_done.fill_(0)
         self.phase_boundary.fill_(2**62 if phase == "autoencoder" else 0)
 
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # noqa: ANN001, ANN201 - nn.Module's
+        self._abducted.clear()  # other weights: other abductions
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def adopt_autoencoder(self, other: LatentFlowImageMechanism) -> None:
         """Use ``other``'s trained autoencoder (and latent standardisation): training starts with the
         velocity field.  Both must model the same node with the same autoencoder config."""
@@ -179,6 +188,7 @@ class LatentFlowImageMechanism(Mechanism):
             raise WorkbenchError(f"the autoencoder of {other.node.name} does not fit this model of {self.node.name}")
         if not other.autoencoder_trained:
             raise WorkbenchError(f"the autoencoder of {other.node.name} is not trained yet")
+        self._abducted.clear()
         self.autoencoder.load_state_dict(other.autoencoder.state_dict())
         for name in ("latent_mean", "latent_std", "latent_ready"):
             getattr(self, name).copy_(getattr(other, name))
@@ -217,6 +227,7 @@ class LatentFlowImageMechanism(Mechanism):
 
     def loss(self, parents: Parents, values: Tensor) -> Tensor:
         x = values.to(self.device).float()
+        self._abducted.clear()  # the weights are about to change
         if self.training:
             if int(self.phase_boundary) < 0:
                 self.phase_boundary.fill_(self.autoencoder_steps)
@@ -301,11 +312,36 @@ class LatentFlowImageMechanism(Mechanism):
     @torch.no_grad()
     def abduct(self, parents: Parents, values: Tensor, generator: torch.Generator | None = None) -> Tensor:
         x = values.to(self.device).float()
+        key = self._abduction_key(parents, x)
+        if key in self._abducted:
+            self._abducted.move_to_end(key)
+            return self._abducted[key].clone()
         steps, shift = self._steps()
         z0 = self._standardise(self.autoencoder.encode(x).float())
         u = flow_invert(self._velocity_fn(parents, len(x)), z0, steps, shift, int(self.config.get("inversion_iterations", 3)))
         r = x - self.decode_latent(parents, u)
-        return torch.cat([u.flatten(1), r.flatten(1)], dim=1)
+        noise = torch.cat([u.flatten(1), r.flatten(1)], dim=1)
+        self._remember(key, noise)
+        return noise
+
+    ABDUCTION_CACHE_BYTES = 64 * 2**20  # abducted noise kept for reuse, most recent first
+
+    def _abduction_key(self, parents: Parents, x: Tensor) -> bytes:
+        """A digest of everything abduction depends on: parents, image, the sampling settings and the
+        weights (their in-place version counters move with every optimiser step or loaded state)."""
+        h = hashlib.blake2b(digest_size=20)
+        versions = [t._version for t in (*self.parameters(), *self.buffers())]
+        h.update(repr((self._steps(), self.guidance, self.config.get("inversion_iterations", 3), versions)).encode())
+        for name in sorted(parents):
+            h.update(name.encode())
+            h.update(parents[name].detach().float().cpu().contiguous().numpy().tobytes())
+        h.update(x.detach().cpu().contiguous().numpy().tobytes())
+        return h.digest()
+
+    def _remember(self, key: bytes, noise: Tensor) -> None:
+        self._abducted[key] = noise.clone()
+        while sum(t.numel() * t.element_size() for t in self._abducted.values()) > self.ABDUCTION_CACHE_BYTES:
+            self._abducted.popitem(last=False)
 
 
 def _numel(node: Node) -> int:

@@ -121,3 +121,22 @@ def test_guidance_needs_condition_dropout_and_keeps_abduction_exact():
     plain.load_state_dict(m.state_dict())
     plain.eval()
     assert not torch.allclose(plain.decode_latent({"A": a}, u), m.decode_latent({"A": a}, u))
+
+
+def test_abduction_is_remembered_until_the_weights_change():
+    m = tiny().eval()
+    a = torch.tensor([0, 1, 1, 0])
+    x = squares(a)
+    first = m.abduct({"A": a}, x)
+    assert len(m._abducted) == 1
+    first[:] = 0  # a caller's edits do not reach the cache
+    again = m.abduct({"A": a}, x)
+    assert len(m._abducted) == 1 and torch.equal(again, m._abducted[next(iter(m._abducted))])
+    assert torch.allclose(m.predict({"A": a}, again), x, atol=1e-5)
+    other = m.abduct({"A": 1 - a}, x)  # other parents: abducted anew
+    assert len(m._abducted) == 2 and not torch.equal(other, again)
+    with torch.no_grad():
+        next(m.unet.parameters()).add_(0.1)  # an optimiser step
+    moved = m.abduct({"A": a}, x)
+    assert len(m._abducted) == 3 and not torch.equal(moved, again)
+    assert torch.allclose(m.predict({"A": a}, moved), x, atol=1e-5)  # still exact under the new weights
