@@ -147,6 +147,7 @@ def test_bad_interventions_are_refused_with_one_line():
         NapkinDigits(p_digit=1.5)
 
 
+@pytest.mark.slow  # about 3.5 s: renders 30,000 images
 def test_ten_thousand_units_at_28_take_seconds():
     for world in (NapkinDigits(28), MorphoDigits(28), Faces(28)):
         world.sample(10, seed=0)  # caches

@@ -53,7 +53,7 @@ def test_napkin_probes_read_digit_colour_and_thickness(size):
         assert (read["digit"] == truth["digit"]).mean() >= 0.98, node
 
 
-@pytest.mark.parametrize("size", [16, pytest.param(28, marks=pytest.mark.slow), 32])  # 28: about 4 s
+@pytest.mark.parametrize("size", [16, *(pytest.param(s, marks=pytest.mark.slow) for s in (28, 32))])  # 4-5 s each
 def test_morpho_probes(size):
     w = MorphoDigits(size)
     u = w.sample(N, seed=102)
