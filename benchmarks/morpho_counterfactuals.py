@@ -279,11 +279,13 @@ def column_cache(run: Path, args: argparse.Namespace) -> Path:
     steps = node_costs(run, "image")["steps"]
     guided = "" if args.guidance is None else f"_guidance{args.guidance:g}"
     residual = "" if args.residual_scale is None else f"_residual{args.residual_scale:g}"
+    residual += "" if args.inversion_iterations is None else f"_inversion{args.inversion_iterations}"
     return run / (f"scores_s{args.samples}_u{args.units}_c{args.composition_units}_seed{args.seed}_steps{steps}"
                   f"{guided}{residual}.json")
 
 
-def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None, residual_scale: float | None = None):
+def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None, residual_scale: float | None = None,
+             inversion_iterations: int | None = None):
     from core.runs.checkpoint import load_run
     from core.scm import NeuralSCM
 
@@ -294,6 +296,8 @@ def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None,
         mechs["image"].config["guidance"] = guidance  # a sampling-time knob: the weights are the same
     if residual_scale is not None and "residual_scale" in mechs["image"].config:
         mechs["image"].config["residual_scale"] = residual_scale  # how much of x - D(E(x)) a counterfactual carries
+    if inversion_iterations is not None and "inversion_iterations" in mechs["image"].config:
+        mechs["image"].config["inversion_iterations"] = inversion_iterations  # fixed-point iterations per Euler step
     return NeuralSCM(scalars.graph, mechs, batch_size=256)
 
 
@@ -560,6 +564,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--residual-scale", type=float, default=None,
                    help="share of the abducted pixel residual x - D(E(x)) a latent flow's counterfactual carries "
                         "(default: its config's, 1; 0 drops it)")
+    p.add_argument("--inversion-iterations", type=int, default=None,
+                   help="a latent flow's fixed-point iterations per inverted Euler step (default: its config's, 3)")
     p.add_argument("--reevaluate", action="store_true", help="recompute model scores kept from an earlier run")
     p.add_argument("--measure-steps", type=int, default=None,
                    help="also time this many image-node training steps in a scratch run (do it on an idle CPU); "
@@ -614,13 +620,14 @@ def main(argv: list[str] | None = None) -> int:
             columns[kind] = json.loads(cache.read_text())
             continue
         log(f"[{time.strftime('%H:%M:%S')}] evaluating ours ({kind})")
-        columns[kind] = evaluate_model(load_scm(dirs, kind, args.guidance, args.residual_scale), world, probe, args, truth_data, log)
+        columns[kind] = evaluate_model(load_scm(dirs, kind, args.guidance, args.residual_scale, args.inversion_iterations), world, probe, args, truth_data, log)
         cache.write_text(json.dumps(columns[kind], indent=2))
     truth = evaluate_truth(world, probe, args, truth_data)
     naive = evaluate_naive(world, probe, args, truth_data)
     header = (f"Neural SCM vs ground truth, morpho_digits {args.size}x{args.size}, preset {args.preset}, "
               f"VAE scale {args.vae_scale}, {'' if args.guidance is None else f'guidance {args.guidance:g}, '}"
               f"{'' if args.residual_scale is None else f'residual scale {args.residual_scale:g}, '}"
+              f"{'' if args.inversion_iterations is None else f'{args.inversion_iterations} inversion iterations, '}"
               f"n={args.n}, {args.samples} samples/distribution, {args.units} cf units, seed {args.seed} "
               f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, total {time.perf_counter() - started:.0f} s, "
               f"load average at end {os.getloadavg()[0]:.1f})")
