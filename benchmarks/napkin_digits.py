@@ -43,6 +43,7 @@ from benchmarks import common
 ATTRS = ("digit", "colour", "thickness")
 LEVELS = {"digit": 10, "colour": 6, "thickness": 3}
 METHODS = ("ID-GEN", "naive p(y|x)", "ignore confounders")
+IMAGE_KINDS = ("vae", "diffusion", "latent_flow")
 # a naive p(y | x) further than this from the observed P(y colour | x colour) has not learnt the data's
 # bias (seed 1 at 3000 steps: 0.3, near-uniform colours), and the naive/ID-GEN ratio then means little
 NAIVE_FIT_TOLERANCE = 0.10
@@ -265,10 +266,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=None, help="observational training rows (default 5000; 20000 with --full)")
     p.add_argument("--size", type=int, default=None, help="image size (default 16; 32 with --full)")
     p.add_argument("--preset", choices=("quick", "full"), default=None, help="mechanism preset (default quick)")
-    p.add_argument("--kind", choices=("vae", "diffusion"), default=None, help="image mechanism (default vae; diffusion with --full)")
-    p.add_argument("--y-kind", choices=("vae", "diffusion"), default=None,
+    p.add_argument("--kind", choices=IMAGE_KINDS, default=None, help="image mechanism (default vae; diffusion with --full)")
+    p.add_argument("--y-kind", choices=IMAGE_KINDS, default=None,
                    help="mechanism for the Y models only (default: --kind); Y mirrors X, which needs a wide receptive field")
-    p.add_argument("--final-kind", choices=("vae", "diffusion"), default=None,
+    p.add_argument("--final-kind", choices=IMAGE_KINDS, default=None,
                    help="mechanism for the models sampled under do(X): ID-GEN's p(Y | W2, X) and the baselines' "
                         "p(Y | X) (default: --y-kind); their Y colour is random, which a VAE's prior draws unevenly")
     p.add_argument("--steps", type=int, default=None, help="training steps per image model (default: the preset's)")
@@ -297,14 +298,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.y_steps = a.y_steps if a.y_steps is not None else a.steps
     a.final_kind = a.final_kind or a.y_kind
     if a.final_steps is None:
-        a.final_steps = 2 * (a.y_steps if a.y_steps is not None else preset_steps(a.final_kind, a.preset))
+        a.final_steps = 2 * (a.y_steps if a.y_steps is not None else preset_steps(a.final_kind, a.preset, a.size))
     return a
 
 
-def preset_steps(kind: str, preset: str) -> int:
-    """The training steps of an image mechanism's preset."""
-    from core.mechanisms import diffusion, vae
+def preset_steps(kind: str, preset: str, size: int) -> int:
+    """The training steps of an image mechanism's preset (for the world's 3 x size x size images)."""
+    from core.mechanisms import diffusion, latent_flow, vae
 
+    if kind == "latent_flow":
+        return int(latent_flow.preset_config(preset, (3, size, size))["train"]["steps"])
     configs = {"vae": vae.PRESET_CONFIGS, "diffusion": diffusion.PRESET_CONFIGS}[kind]
     return int(configs[preset]["train"]["steps"])
 
