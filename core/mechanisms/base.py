@@ -24,6 +24,7 @@ pickle: ``mechanism_from_config(m.config).load_state_dict(m.state_dict())`` is t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import zlib
@@ -181,12 +182,17 @@ class Mechanism(nn.Module):
         lr: float | None = None,
         callback: FitCallback | None = None,
         seed: int = 0,
+        mixed_precision: str = "auto",
     ) -> list[float]:
         """Adam on mini-batches drawn with replacement, learning rate annealed by a cosine from ``lr``
         to ``lr / 20`` (the end of training averages out mini-batch noise); returns every step's loss.
 
-        Defaults come from ``config["train"]`` (set by the preset).
+        Defaults come from ``config["train"]`` (set by the preset).  ``mixed_precision`` as in
+        ``core.mechanisms.precision.amp_dtype`` ("auto": image nodes in bf16 where the device has bf16
+        units, as the workspace trainer does); fp16, which needs a gradient scaler, falls back to fp32.
         """
+        from core.mechanisms.precision import amp_dtype
+
         self.check_parents(parents)
         train = self.config.get("train", {})
         steps = int(steps if steps is not None else train.get("steps", 1000))
@@ -197,6 +203,9 @@ class Mechanism(nn.Module):
         parents = {k: v.to(dev) for k, v in parents.items()}
         values = values.to(dev)
         self.prepare(parents, values)
+        dtype = amp_dtype(dev, mixed_precision, self.node.type == "image")
+        precision = (torch.autocast(dev.type, dtype=dtype) if dtype is torch.bfloat16
+                     else contextlib.nullcontext())
         opt = torch.optim.Adam(self.parameters(), lr=lr)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps), eta_min=lr / 20)
         gen = torch.Generator().manual_seed(seed)
@@ -205,7 +214,8 @@ class Mechanism(nn.Module):
         self.train()
         for step in range(steps):
             idx = torch.randint(0, n, (min(batch_size, n),), generator=gen).to(dev)
-            loss = self.loss({k: v[idx] for k, v in parents.items()}, values[idx])
+            with precision:
+                loss = self.loss({k: v[idx] for k, v in parents.items()}, values[idx]).float()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -94,7 +94,8 @@ def expected_training(graph: ADMG, name: str, *, kind: str | None = None, preset
 def _seconds_per_phase(key: str) -> dict[str, float]:
     """Measured seconds per optimiser step of each training phase of the configuration ``key``."""
     from core.mechanisms import make_mechanism
-    from core.runs.train import amp_dtype, resolve_device
+    from core.mechanisms.precision import amp_dtype
+    from core.runs.train import resolve_device
 
     node_json, parent_json, kind, preset, batch_size, device, mixed_precision = json.loads(key)
     node = Node.from_json(node_json)

@@ -61,6 +61,7 @@ from torch import Tensor, nn
 from core.errors import WorkbenchError
 from core.graph import ADMG
 from core.mechanisms.base import Mechanism, node_seed
+from core.mechanisms.precision import amp_dtype
 from core.runs.checkpoint import (
     CheckpointError,
     JSONValue,
@@ -219,41 +220,6 @@ def resolve_device(name: str | None) -> torch.device:
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise WorkbenchError("device mps asked for, but Apple MPS is not available")
     return dev
-
-
-def cpu_has_bf16_units() -> bool:
-    """True where this CPU multiplies bf16 natively (AMX tiles or AVX-512 BF16), so autocast pays off."""
-    checks = (getattr(torch.cpu, "_is_amx_tile_supported", None), getattr(torch.cpu, "_is_avx512_bf16_supported", None))
-    for check in checks:
-        try:
-            if check is not None and check():
-                return True
-        except RuntimeError:  # an older build without the probe: no bf16 autocast by default
-            continue
-    return False
-
-
-def amp_dtype(device: torch.device, mode: str, is_image: bool) -> torch.dtype | None:
-    """The autocast dtype for a node, or None for float32.
-
-    ``auto``: for image nodes, bf16 on CUDA (fp16 where the GPU lacks bf16) and on CPUs with bf16
-    matrix units (AMX / AVX-512 BF16: several times the fp32 matmul rate); float32 otherwise, and
-    always for the small tabular models, where autocast costs more than it saves.  ``bf16`` asks for
-    bf16 on any CUDA GPU or CPU; ``fp16`` needs CUDA.
-    """
-    if mode == "no" or (mode == "auto" and not is_image):
-        return None
-    if device.type == "cpu":
-        if mode == "fp16":
-            raise WorkbenchError("fp16 mixed precision needs a CUDA GPU; on a CPU use bf16 (or auto)")
-        return torch.bfloat16 if mode == "bf16" or cpu_has_bf16_units() else None
-    if device.type != "cuda":
-        return None
-    if mode == "fp16":
-        return torch.float16
-    if mode == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
 
 
 def launched_distributed() -> bool:

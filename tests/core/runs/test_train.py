@@ -17,12 +17,11 @@ import torch
 from core.errors import WorkbenchError
 from core.graph import ADMG
 from core.mechanisms.base import node_seed
+from core.mechanisms.precision import amp_dtype, cpu_has_bf16_units
 from core.runs.checkpoint import CheckpointError, load_run
 from core.runs.train import (
     Progress,
     TrainOptions,
-    amp_dtype,
-    cpu_has_bf16_units,
     eta_seconds,
     resolve_device,
     train,
