@@ -132,6 +132,22 @@ def rerun_after(page, action, timeout_ms: float = 120_000) -> None:
     page.wait_for_function(_RERUN_DONE, timeout=timeout_ms)
 
 
+def choose_option(page, box, option: str, attempts: int = 5) -> None:
+    """Open the select box ``box`` and click ``option``.  A rerun in flight (the graph editor
+    reporting its first drawing) can close the list before the click lands: open it again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            settle(page)
+    raise AssertionError(f"could not choose {option!r}")
+
+
 @contextlib.contextmanager
 def screenshot_on_failure(page, name: str) -> Iterator[None]:
     """On an exception inside, save test-artifacts/<name>-failure.png (what the page showed) first."""

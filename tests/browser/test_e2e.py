@@ -19,6 +19,7 @@ from core.graph import ADMG
 from tests.browser.support import (
     ARTIFACTS,
     browser_page,
+    choose_option,
     navigate,
     no_exceptions,
     require_browser,
@@ -48,24 +49,12 @@ def gallery_column(page, title: str):
 
 def pick(page, key: str, option: str) -> None:
     """Choose ``option`` in the selectbox with widget key ``key`` (stable across layouts)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     # forms keyed by the graph they edit carry the graph's tag after the key (edge_a_<tag>)
     box = page.locator(f'.st-key-{key}, [class*="st-key-{key}_"]').first.get_by_role("combobox")
     if box.input_value() == option:
         return
 
-    def choose() -> None:
-        for _ in range(5):  # a rerun in flight can close the list before the click lands: open it again
-            box.click()
-            try:
-                page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
-                return
-            except PlaywrightTimeout:
-                page.keyboard.press("Escape")
-        raise AssertionError(f"could not choose {option!r} in {key}")
-
-    rerun_after(page, choose)
+    rerun_after(page, lambda: choose_option(page, box, option))
     settle(page)  # the next widget is touched only once this choice's rerun has rendered
     assert box.input_value() == option, (key, box.input_value())
 

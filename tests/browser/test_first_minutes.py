@@ -26,6 +26,7 @@ from core.runs.workspace import open_workspace
 from tests.browser.support import (
     ARTIFACTS,
     browser_page,
+    choose_option,
     navigate,
     no_exceptions,
     require_browser,
@@ -81,11 +82,7 @@ def pick_workspace(page, name: str) -> None:
     if box.input_value() == name:
         return
 
-    def choose() -> None:
-        box.click()
-        page.get_by_role("option", name=name, exact=True).click()
-
-    rerun_after(page, choose)
+    rerun_after(page, lambda: choose_option(page, box, name))
     settle(page)
     assert box.input_value() == name
 
@@ -96,26 +93,8 @@ def pick(page, selector: str, option: str) -> None:
     if box.input_value() == option:
         return
 
-    rerun_after(page, lambda: open_and_choose(page, box, option))
+    rerun_after(page, lambda: choose_option(page, box, option))
     settle(page)
-
-
-def open_and_choose(page, box, option: str, attempts: int = 4) -> None:
-    """Open the select box and click ``option``; a late rerun (the editor reporting its first
-    drawing) closes an open dropdown, so reopen it when the option does not show."""
-    item = page.get_by_role("option", name=option, exact=True)
-    for _ in range(attempts - 1):
-        box.click()
-        try:
-            item.wait_for(timeout=5_000)
-        except Exception:  # noqa: BLE001 - closed by a rerun: settle and open it again
-            page.keyboard.press("Escape")
-            settle(page)
-            continue
-        item.click()
-        return
-    box.click()
-    item.click()
 
 
 def click(page, key: str) -> None:
