@@ -56,6 +56,7 @@ thickness range (the 1%-99% quantile span of the observational t); peak training
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -143,8 +144,12 @@ def run_dirs(args: argparse.Namespace) -> dict[str, Path]:
     """Run folders: one for the scalar nodes (shared), one per image mechanism kind."""
     base = Path(args.runs) / f"s{args.size}_n{args.n}_seed{args.seed}_{args.preset}"
     vae = "image_vae" if args.vae_scale == "learned" else f"image_vae_scale-{args.vae_scale}"
-    return {"scalars": base / "scalars", "vae": base / vae, "diffusion": base / "image_diffusion",
+    dirs = {"scalars": base / "scalars", "vae": base / vae, "diffusion": base / "image_diffusion",
             "latent_flow": base / "image_latent_flow"}
+    if args.image_config:  # another configuration: its own run folders, named by its overrides' hash
+        tag = hashlib.sha256(json.dumps(args.image_config, sort_keys=True).encode()).hexdigest()[:8]
+        dirs.update({kind: path.with_name(f"{path.name}_config-{tag}") for kind, path in dirs.items() if kind != "scalars"})
+    return dirs
 
 
 def train_child(argv: Sequence[str]) -> int:
@@ -158,6 +163,7 @@ def train_child(argv: Sequence[str]) -> int:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--vae-scale", default="learned")
+    p.add_argument("--image-config", type=json.loads, default=None)
     a = p.parse_args(argv)
     common.set_threads(a.threads)
     from core.runs.train import TrainOptions, train
@@ -180,6 +186,8 @@ def train_child(argv: Sequence[str]) -> int:
                   flush=True)
 
     overrides = {"image": {"scale": a.vae_scale}} if kinds.get("image") == "vae" else {}
+    if a.image_config and "image" in kinds:
+        overrides["image"] = {**overrides.get("image", {}), **a.image_config}
     options = TrainOptions(preset=a.preset, steps=a.steps, kinds=kinds, seed=a.seed, device="cpu", overrides=overrides)
     result = train(graph, data, out, nodes=nodes, options=options, callback=progress, accelerator=None)
     print(result.summary(), flush=True)
@@ -210,6 +218,8 @@ def train_in_child(args: argparse.Namespace, run: Path, nodes: Sequence[str], ki
            "--threads", str(args.threads), "--vae-scale", args.vae_scale]
     if steps is not None:
         cmd += ["--steps", str(steps)]
+    if args.image_config:
+        cmd += ["--image-config", json.dumps(args.image_config)]
     log(f"  [{time.strftime('%H:%M:%S')}] training {', '.join(nodes)} ({kind}) into {run}")
     done = subprocess.run(cmd, cwd=common.REPO)
     if done.returncode != 0:
@@ -566,6 +576,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default: its config's, 1; 0 drops it)")
     p.add_argument("--inversion-iterations", type=int, default=None,
                    help="a latent flow's fixed-point iterations per inverted Euler step (default: its config's, 3)")
+    p.add_argument("--image-config", type=json.loads, default=None, metavar="JSON",
+                   help="overrides of the image mechanism's config for training, e.g. '{\"train\": {\"batch_size\": 128}}' "
+                        "(own run folders, named by a hash of the overrides)")
     p.add_argument("--reevaluate", action="store_true", help="recompute model scores kept from an earlier run")
     p.add_argument("--measure-steps", type=int, default=None,
                    help="also time this many image-node training steps in a scratch run (do it on an idle CPU); "

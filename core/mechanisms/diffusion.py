@@ -31,6 +31,7 @@ from core.errors import WorkbenchError
 from core.graph import Node
 from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset, merged_config, randn
 from core.mechanisms.encoders import image_mechanism_encoder
+from core.mechanisms.precision import training_attention
 from core.mechanisms.samplers import ddim_invert, ddim_sample, ddim_scheduler
 
 # Sized for a CPU: at 16x16, (32, 64) channels and no attention train to recognisable digits in about
@@ -156,7 +157,8 @@ class DiffusionImageMechanism(Mechanism):
         noise = torch.randn_like(x)
         t = torch.randint(0, self.train_scheduler.config.num_train_timesteps, (n,), device=x.device)
         x_t = self.train_scheduler.add_noise(x, noise, t)
-        return F.mse_loss(self.eps(x_t, t, labels, maps), noise)
+        with training_attention(x.device):
+            return F.mse_loss(self.eps(x_t, t, labels, maps), noise)
 
     def draw_noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         return randn((n, *self.node.shape), generator, self.device)

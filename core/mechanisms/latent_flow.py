@@ -53,6 +53,7 @@ from core.graph import Node
 from core.mechanisms.autoencoder import ImageAutoencoder
 from core.mechanisms.base import Mechanism, Parents, batch_size_of, check_preset, merged_config, randn
 from core.mechanisms.encoders import image_mechanism_encoder
+from core.mechanisms.precision import training_attention
 from core.mechanisms.samplers import flow_invert, flow_sample
 
 
@@ -249,7 +250,9 @@ class LatentFlowImageMechanism(Mechanism):
         e = torch.randn_like(z0)
         t = torch.rand(len(z0), device=z0.device)
         z_t = (1.0 - t[:, None, None, None]) * z0 + t[:, None, None, None] * e
-        return ((self.velocity(z_t, t, labels, maps).float() - (e - z0)) ** 2).mean()
+        with training_attention(z0.device):
+            v = self.velocity(z_t, t, labels, maps).float()
+        return ((v - (e - z0)) ** 2).mean()
 
     @staticmethod
     def _masked(labels: Tensor | None, maps: Tensor | None, keep: Tensor) -> tuple[Tensor | None, Tensor | None]:

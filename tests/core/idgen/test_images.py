@@ -281,6 +281,7 @@ def test_the_free_input_has_its_own_model_given_the_intervened_image(napkin):
     assert out["W2"].shape == (40,) and ((out["W2"] >= 0) & (out["W2"] < 20)).all()
 
 
+@pytest.mark.slow  # a 600-step learning-quality check
 def test_free_input_draws_read_the_intervened_image():
     """p(W2 | X) trained on napkin_digits rows: X's digit is W2's digit, so for a real x of digit d
     the drawn W2 carries d.  Pixel-nearest data rows gave a thin 2 the W2 of a 7 (benchmarks).

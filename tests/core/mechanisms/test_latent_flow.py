@@ -140,3 +140,38 @@ def test_abduction_is_remembered_until_the_weights_change():
     moved = m.abduct({"A": a}, x)
     assert len(m._abducted) == 3 and not torch.equal(moved, again)
     assert torch.allclose(m.predict({"A": a}, moved), x, atol=1e-5)  # still exact under the new weights
+
+
+def test_training_attention_gives_the_default_kernels_gradients(monkeypatch):
+    """The math attention kernel a CPU trains with (its fused kernel's backward is slow) computes the same
+    loss and gradients as the fused kernel, on a U-Net with attention."""
+    import contextlib
+
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from core.mechanisms import latent_flow, precision
+
+    unet = {**TINY["unet"], "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
+            "up_block_types": ["AttnUpBlock2D", "UpBlock2D"], "add_attention": True, "attention_head_dim": 8}
+    m = tiny(unet=unet)
+    a = torch.randint(0, 2, (16,), generator=torch.Generator().manual_seed(1))
+    x = squares(a)
+    m.prepare({"A": a}, x)
+    m.set_phase("flow")
+    m.train()
+    assert isinstance(precision.training_attention(torch.device("cpu")), type(sdpa_kernel(SDPBackend.MATH)))
+    runs = {}
+    for name, kernel in (("fused", lambda _device: sdpa_kernel(SDPBackend.FLASH_ATTENTION)),
+                         ("training", precision.training_attention)):
+        monkeypatch.setattr(latent_flow, "training_attention", kernel)
+        m.zero_grad()
+        torch.manual_seed(0)
+        loss = m.loss({"A": a}, x)
+        loss.backward()
+        runs[name] = (float(loss.detach()), [p.grad.clone() for p in m.unet.parameters() if p.grad is not None])
+    (fused_loss, fused), (math_loss, math) = runs["fused"], runs["training"]
+    assert math_loss == pytest.approx(fused_loss, rel=1e-5)
+    assert len(fused) == len(math) > 0
+    for g1, g2 in zip(fused, math, strict=True):
+        torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-6)
+    assert isinstance(precision.training_attention(torch.device("meta")), contextlib.nullcontext)
