@@ -1,10 +1,12 @@
-"""The Explore page's two model galleries of a trained run, timed: 16 images each, one torch thread.
+"""The Explore page's two model galleries of a trained run, timed: 16 images each.
 
 Times ``model_interventional`` and ``model_counterfactual`` (``workbench.explore.galleries``) for
 P(OUTCOME | do(TREATMENT = VALUE)) on a trained run, median of three after a warm-up: the sampling
 cost of a refresh with the models cached.  Counterfactuals are timed twice: for units not seen
 before (abduction runs) and for the same units under the other do-value (the latent flow keeps
-their abduction).  Target: both galleries at 64x64 in <= 1 s.
+their abduction).  Target: both galleries at 64x64 in <= 1 s.  ``--threads`` (default 1, a machine
+shared with other work) sets torch's threads; the app's server samples with torch's default, one
+per core.
 
     .venv/bin/python -m benchmarks.gallery_speed --run RUN --data D [--treatment Male --value 1 --outcome Face]
 """
@@ -26,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--treatment", default="Male")
     p.add_argument("--value", type=float, default=1)
     p.add_argument("--outcome", default="Face")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1; the app uses one per core)")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)  # the app's server shares the machine
+    torch.set_num_threads(max(1, args.threads))
 
     from core.data import load_dataset
     from core.runs.checkpoint import load_run
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             laps[name].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in laps.items()}
     shape = "x".join(map(str, ds.graph.node(args.outcome).shape))
-    print(f"{args.outcome} {shape}, {run.entry(args.outcome).get('kind')}, 16 per gallery, 1 torch thread, "
+    print(f"{args.outcome} {shape}, {run.entry(args.outcome).get('kind')}, 16 per gallery, {torch.get_num_threads()} torch thread(s), "
           f"load {os.getloadavg()[0]:.1f}, median of 3: " + ", ".join(f"{k} {v:.2f} s" for k, v in med.items()))
     print(f"  a new seed (interventional + counterfactual of new units): "
           f"{med['interventional'] + med['counterfactual (new units)']:.2f} s; "
