@@ -302,7 +302,7 @@ def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None,
     scalars = load_run(dirs["scalars"])
     mechs = {v: scalars.load_mechanism(v) for v in SCALARS}
     mechs["image"] = load_run(dirs[kind]).load_mechanism("image")
-    if guidance is not None and "guidance" in mechs["image"].config:
+    if guidance is not None and ("guidance" in mechs["image"].config or "condition_dropout" in mechs["image"].config):
         mechs["image"].config["guidance"] = guidance  # a sampling-time knob: the weights are the same
     if residual_scale is not None and "residual_scale" in mechs["image"].config:
         mechs["image"].config["residual_scale"] = residual_scale  # how much of x - D(E(x)) a counterfactual carries
