@@ -302,8 +302,9 @@ def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None,
     scalars = load_run(dirs["scalars"])
     mechs = {v: scalars.load_mechanism(v) for v in SCALARS}
     mechs["image"] = load_run(dirs[kind]).load_mechanism("image")
-    if guidance is not None and ("guidance" in mechs["image"].config or "condition_dropout" in mechs["image"].config):
-        mechs["image"].config["guidance"] = guidance  # a sampling-time knob: the weights are the same
+    if guidance is not None and mechs["image"].kind == "latent_flow":
+        # a sampling-time knob (the weights are the same); the model applies it only if trained with condition dropout
+        mechs["image"].config["guidance"] = guidance
     if residual_scale is not None and "residual_scale" in mechs["image"].config:
         mechs["image"].config["residual_scale"] = residual_scale  # how much of x - D(E(x)) a counterfactual carries
     if inversion_iterations is not None and "inversion_iterations" in mechs["image"].config:
