@@ -18,6 +18,7 @@ Screenshots: test-artifacts/first_*.png.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -35,6 +36,7 @@ from tests.browser.support import (
     settle,
     streamlit_server,
 )
+from workbench.explore.changes import MIN_READOUT_DRAWS
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +75,10 @@ def open_app(page, url: str) -> None:
     """The app on the ``default`` workspace (a test may have opened another one last)."""
     page.goto(url)
     page.get_by_role("heading", name="Causal graph").wait_for()
-    settle(page)
+    # the editor reports its first drawing in a rerun: a choice made before that rerun is over can
+    # be undone by it (a slow server), so start once it is drawn and the page is quiet
+    editor_shows(page, ".react-flow__node")
+    settle(page, quiet_ms=800)
     pick_workspace(page, "default")
 
 
@@ -109,6 +114,24 @@ def code(page):
 def editor_frame(page):
     page.locator(FLOW).last.wait_for()
     return page.locator(FLOW).last.element_handle().content_frame()
+
+
+def editor_shows(page, selector: str, timeout_ms: float = 90_000):
+    """The editor's frame once ``selector`` is drawn in it.  A rerun may remount the editor (its
+    first report of the drawing, a slow server), leaving a frame handle taken before it detached:
+    take the current frame again until the deadline."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.time() + timeout_ms / 1000
+    while True:
+        frame = editor_frame(page)
+        try:
+            frame.wait_for_selector(selector, timeout=5_000)
+            return frame
+        except PlaywrightError:
+            if time.time() > deadline:
+                raise
+            settle(page)
 
 
 def test_forms_follow_a_new_graph_and_a_replacement_asks_first(faces_server):
@@ -151,8 +174,7 @@ def test_a_new_graph_our_node_dialog_larger_dots_and_arrowheads_in_sight(faces_s
     url, root = faces_server
     with browser_page(height=1600, timeout_ms=90_000) as page, screenshot_on_failure(page, "first_editor"):
         open_app(page, url)
-        frame = editor_frame(page)
-        frame.wait_for_selector('[data-testid="rf__edge-Male<->Young"]')
+        frame = editor_shows(page, '[data-testid="rf__edge-Male<->Young"]')
         hidden = [e for e in frame.evaluate(ARROWHEADS_JS) if e[2]]
         assert not hidden, f"arrowheads under a node: {hidden}"  # Male <-> Young on one row included
         sizes = frame.evaluate("() => [...document.querySelectorAll('.react-flow__handle')]"
@@ -175,9 +197,13 @@ def test_a_new_graph_our_node_dialog_larger_dots_and_arrowheads_in_sight(faces_s
             assert not dialog.get_by_text("Node Width").count()
             dialog.get_by_role("textbox", name="Name").fill(name)
             if kind != "binary":
-                dialog.get_by_role("combobox").click()
-                page.get_by_role("option", name=kind, exact=True).click()
+                # the type's own fields (Levels) appear in a rerun of the dialog that moves its button:
+                # click it once that rerun is done
+                box = dialog.get_by_role("combobox")
+                rerun_after(page, lambda box=box, kind=kind: choose_option(page, box, kind))
+                settle(page)
             rerun_after(page, dialog.get_by_role("button", name="Add node").click)
+            page.get_by_role("dialog").wait_for(state="detached")
             settle(page)
         assert re.search(r"\nSmoker\n", code(page).input_value()) or "Smoker" in code(page).input_value()
         assert 'Cancer [type="categorical' in code(page).input_value()
@@ -185,8 +211,7 @@ def test_a_new_graph_our_node_dialog_larger_dots_and_arrowheads_in_sight(faces_s
         pick(page, '[class*="st-key-edge_a_"]', "Smoker")
         pick(page, '[class*="st-key-edge_b_"]', "Cancer")
         click(page, "add_edge")
-        frame = editor_frame(page)
-        frame.wait_for_selector('[data-testid="rf__edge-Smoker->Cancer"]')
+        frame = editor_shows(page, '[data-testid="rf__edge-Smoker->Cancer"]')
         assert not [e for e in frame.evaluate(ARROWHEADS_JS) if e[2]]
         # the name follows: a new graph is untitled, and so is its download
         assert page.locator(".st-key-graph_name_input input").input_value() == "untitled"
@@ -226,7 +251,8 @@ def test_explore_reads_its_numbers_from_large_samples(faces_server):
         truth = page.get_by_test_id("stColumn").filter(has=page.get_by_text("Truth (world)", exact=True)).first
         line = truth.get_by_text(re.compile(r"^\d[\d,]* draws: ")).inner_text()
         n, young = re.search(r"^([\d,]+) draws: .*Young (\d+)%", line).groups()
-        assert int(n.replace(",", "")) >= 1000 and 50 <= int(young) <= 70, line
+        # (a slow machine reads fewer draws, never under the floor)
+        assert int(n.replace(",", "")) >= MIN_READOUT_DRAWS and 50 <= int(young) <= 70, line
         # one image per gallery (the counterfactual columns: the unit's pair as well)
         observational = page.get_by_test_id("stColumn").filter(has=page.get_by_text("Observational", exact=True)).last
         assert observational.locator('[data-testid="stImage"] img').count() == 1

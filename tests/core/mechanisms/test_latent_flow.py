@@ -175,3 +175,46 @@ def test_training_attention_gives_the_default_kernels_gradients(monkeypatch):
     for g1, g2 in zip(fused, math, strict=True):
         torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-6)
     assert isinstance(precision.training_attention(torch.device("meta")), contextlib.nullcontext)
+
+
+def test_presets_widen_a_colour_autoencoder_and_guide_only_discrete_parents():
+    from core.mechanisms.latent_flow import preset_config
+
+    grey, colour = (1, 32, 32), (3, 32, 32)
+    assert preset_config("quick", grey)["autoencoder"]["latent_channels"] == 4
+    wide = preset_config("quick", colour)["autoencoder"]
+    assert (wide["latent_channels"], wide["widths"], wide["share"]) == (8, [64, 128], 0.5)
+    assert preset_config("quick", (3, 64, 64))["autoencoder"]["widths"] == [32, 64]  # large: unchanged
+    discrete = [Node("A", "binary"), Node("B", "categorical", levels=3)]
+    guided = preset_config("quick", colour, discrete)
+    assert (guided["condition_dropout"], guided["guidance"]) == (0.15, 2.0)
+    for parents in ([], [Node("A", "binary"), Node("T", "continuous")]):
+        assert "condition_dropout" not in preset_config("quick", colour, parents)
+    m = make_mechanism(Node("F", "image", shape=colour), discrete, kind="latent_flow", preset="quick", seed=0)
+    assert m.guidance == 2.0 and m.config["autoencoder"]["widths"] == [64, 128]
+
+
+def test_inference_precision_is_bf16_in_the_presets_and_float32_for_configs_without_it():
+    from core.mechanisms.precision import cpu_has_bf16_units
+
+    m = tiny()
+    assert m.config["inference_precision"] == "auto"
+    a = torch.randint(0, 2, (8,), generator=torch.Generator().manual_seed(1))
+    x = squares(a)
+    m.eval()
+    noise = m.abduct({"A": a}, x)
+    assert torch.allclose(m.predict({"A": a}, noise), x, atol=1e-5)  # abduction exact under autocast
+    # a stored config without the key (runs trained before it existed): float32, as they sampled then
+    old_config = {k: v for k, v in m.config.items() if k != "inference_precision"}
+    old = mechanism_from_config(old_config)
+    old.load_state_dict(m.state_dict())
+    old.eval()
+    u = old.draw_noise(4, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        plain = old.predict({"A": a[:4]}, u)
+        auto = m.predict({"A": a[:4]}, u)
+    assert torch.isfinite(plain).all()
+    if cpu_has_bf16_units():  # bf16 networks draw slightly different images from the same noise
+        assert not torch.equal(plain, auto) and (plain - auto).abs().max() < 0.5
+    else:
+        assert torch.equal(plain, auto)
