@@ -33,7 +33,7 @@ turn it on (p = 0.15, w = 2) only where every parent is binary or categorical: o
 Sampling and abduction run under bf16 autocast where the device multiplies bf16 natively
 (``inference_precision`` "auto" in the presets; a stored config without the key keeps float32, so
 older runs sample exactly as before).  On cartoon faces at 32x32 (2 threads) 1000 guided samples took
-9.4 s instead of 22.1 s and the abduction of 256 faces 6.5 s instead of 11.1 s, with the same
+8.1 s instead of 18.4 s and the abduction of 256 faces 5.3 s instead of 9.2 s, with the same
 probe-read attributes of samples and counterfactuals, and composition still exact.
 
 Presets are sized by image (``preset_config``): up to 32x32 the autoencoder has widths (48, 96), or

@@ -100,13 +100,13 @@ def test_first_start_opens_the_trained_faces_workspace(tmp_path, monkeypatch):
     graph = ADMG.from_json((BUILTIN / "graph.json").read_text())
     assert state[Shared.GRAPH] == graph and state[Shared.GRAPH_NAME] == "faces"
     assert state[Shared.DATASET].fingerprint == B.read_recipe(BUILTIN)["data"]["fingerprint"]
-    assert state[Shared.DATA_WORLD] is not None and state[Shared.DATA_SOURCE].startswith("world faces (size=32")
+    assert state[Shared.DATA_WORLD] is not None and state[Shared.DATA_SOURCE].startswith("world faces (size=16")
     run = load_run(ws.run_path, graph, state[Shared.DATASET].fingerprint)  # refuses other graphs or data
     assert list(run.trained_nodes()) == list(graph.names)
     assert all(r["status"] == "trained" for r in W.node_status(graph, ws.manifest()))
-    assert run.entry("Face")["kind"] == "latent_flow" and ws.settings["nodes"]["Face"]["kind"] == "latent_flow"
-    face = run.load_mechanism("Face")  # strict load: the shipped weights fit today's latent flow code
-    assert face.node.shape == (3, 32, 32)
+    assert run.entry("Face")["kind"] == "vae" and ws.settings["nodes"]["Face"]["kind"] == "vae"
+    face = run.load_mechanism("Face")  # strict load: the shipped weights fit today's VAE code
+    assert face.node.shape == (3, 16, 16)
     # the next start reopens it (nothing is installed twice)
     assert S.sync_session({}, tmp_path).path == ws.path
 
@@ -134,7 +134,7 @@ def test_a_graph_or_data_that_would_strand_trained_models_waits_for_the_user(tmp
     assert state[Shared.GRAPH] == shipped
     S.cancel_replacement(state)
     assert S.pending_replacement(state) is None and state[Shared.GRAPH] == shipped
-    # 28x28 faces (the world's default size) instead of the shipped 32x32: the same question for data
+    # 28x28 faces (the world's default size) instead of the shipped 16x16: the same question for data
     bigger, world = sample_dataset("faces", 50, seed=0, params={"size": 28})
     assert not S.propose_dataset(state, bigger, world, "world faces (size=28)", "50 new units")
     assert state[Shared.DATASET] is data and S.pending_replacement(state).lost == tuple(shipped.names)

@@ -90,7 +90,7 @@ def retrain_the_shipped_run(tmp_path):
     graph, ds = ws.load_graph(), ws.load_dataset()
     run = load_run(ws.run_path, graph, ds.fingerprint)
     assert all(run.entry(v)["optimizer"] is None for v in graph.names)
-    result = train(graph, ds, ws.run_path, options=TrainOptions(preset="quick", kinds={"Face": "latent_flow"}), accelerator=None)
+    result = train(graph, ds, ws.run_path, options=TrainOptions(preset="quick", kinds={"Face": "vae"}), accelerator=None)
     assert {r.status for r in result.nodes.values()} == {"skipped"}
     run.reset_node("Beard")
     more = TrainOptions(preset="quick", steps=1510)  # Young: 1500 shipped steps, no optimiser to resume
