@@ -4,7 +4,7 @@
 * loading a graph that would leave the trained models unusable asks first, and can go to a new
   workspace instead, leaving ``default`` as it was;
 * "New graph" gives an empty canvas called ``untitled``; our own "New node" dialog asks for a name
-  and a type; the connection dots are 12 px; every edge's arrowheads are in sight;
+  and a type; the connection dots are 12 px; every edge's arrowheads are in sight (slow);
 * a bad upload on the Data page keeps the Upload tab open;
 * the Explore page reads its numbers from large samples: the world's truth for Young under
   do(Male = 1) near its 60%, the spurious part marked, one sentence, one image per gallery, and a
@@ -170,6 +170,7 @@ def test_forms_follow_a_new_graph_and_a_replacement_asks_first(faces_server):
     assert "ws_pick" not in log, "Streamlit warned about the workspace picker"
 
 
+@pytest.mark.slow  # about 18 s (the default run stays under five minutes); the dialog's logic: tests/workbench/test_graph_editor.py
 def test_a_new_graph_our_node_dialog_larger_dots_and_arrowheads_in_sight(faces_server):
     url, root = faces_server
     with browser_page(height=1600, timeout_ms=90_000) as page, screenshot_on_failure(page, "first_editor"):
