@@ -163,6 +163,9 @@ def train_child(argv: Sequence[str]) -> int:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--vae-scale", default="learned")
+    p.add_argument("--inference-precision", choices=("no", "bf16", "auto"), default=None,
+                   help="a latent flow's autocast for sampling and abduction (default: its config's; "
+                        "runs stored without the key sample in float32)")
     p.add_argument("--image-config", type=json.loads, default=None)
     a = p.parse_args(argv)
     common.set_threads(a.threads)
@@ -290,12 +293,13 @@ def column_cache(run: Path, args: argparse.Namespace) -> Path:
     guided = "" if args.guidance is None else f"_guidance{args.guidance:g}"
     residual = "" if args.residual_scale is None else f"_residual{args.residual_scale:g}"
     residual += "" if args.inversion_iterations is None else f"_inversion{args.inversion_iterations}"
+    residual += "" if args.inference_precision is None else f"_inference-{args.inference_precision}"
     return run / (f"scores_s{args.samples}_u{args.units}_c{args.composition_units}_seed{args.seed}_steps{steps}"
                   f"{guided}{residual}.json")
 
 
 def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None, residual_scale: float | None = None,
-             inversion_iterations: int | None = None):
+             inversion_iterations: int | None = None, inference_precision: str | None = None):
     from core.runs.checkpoint import load_run
     from core.scm import NeuralSCM
 
@@ -309,6 +313,8 @@ def load_scm(dirs: Mapping[str, Path], kind: str, guidance: float | None = None,
         mechs["image"].config["residual_scale"] = residual_scale  # how much of x - D(E(x)) a counterfactual carries
     if inversion_iterations is not None and "inversion_iterations" in mechs["image"].config:
         mechs["image"].config["inversion_iterations"] = inversion_iterations  # fixed-point iterations per Euler step
+    if inference_precision is not None and mechs["image"].kind == "latent_flow":
+        mechs["image"].config["inference_precision"] = inference_precision  # autocast of sampling and abduction
     return NeuralSCM(scalars.graph, mechs, batch_size=256)
 
 
@@ -577,6 +583,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default: its config's, 1; 0 drops it)")
     p.add_argument("--inversion-iterations", type=int, default=None,
                    help="a latent flow's fixed-point iterations per inverted Euler step (default: its config's, 3)")
+    p.add_argument("--inference-precision", choices=("no", "bf16", "auto"), default=None,
+                   help="a latent flow's autocast for sampling and abduction (default: its config's; "
+                        "runs stored without the key sample in float32)")
     p.add_argument("--image-config", type=json.loads, default=None, metavar="JSON",
                    help="overrides of the image mechanism's config for training, e.g. '{\"train\": {\"batch_size\": 128}}' "
                         "(own run folders, named by a hash of the overrides)")
@@ -634,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
             columns[kind] = json.loads(cache.read_text())
             continue
         log(f"[{time.strftime('%H:%M:%S')}] evaluating ours ({kind})")
-        columns[kind] = evaluate_model(load_scm(dirs, kind, args.guidance, args.residual_scale, args.inversion_iterations), world, probe, args, truth_data, log)
+        columns[kind] = evaluate_model(load_scm(dirs, kind, args.guidance, args.residual_scale, args.inversion_iterations,
+                                                args.inference_precision), world, probe, args, truth_data, log)
         cache.write_text(json.dumps(columns[kind], indent=2))
     truth = evaluate_truth(world, probe, args, truth_data)
     naive = evaluate_naive(world, probe, args, truth_data)
@@ -642,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
               f"VAE scale {args.vae_scale}, {'' if args.guidance is None else f'guidance {args.guidance:g}, '}"
               f"{'' if args.residual_scale is None else f'residual scale {args.residual_scale:g}, '}"
               f"{'' if args.inversion_iterations is None else f'{args.inversion_iterations} inversion iterations, '}"
+              f"{'' if args.inference_precision is None else f'inference precision {args.inference_precision}, '}"
               f"n={args.n}, {args.samples} samples/distribution, {args.units} cf units, seed {args.seed} "
               f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, total {time.perf_counter() - started:.0f} s, "
               f"load average at end {os.getloadavg()[0]:.1f})")
