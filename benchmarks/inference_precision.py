@@ -18,10 +18,6 @@ import numpy as np
 import torch
 
 
-def to_uint8(t: torch.Tensor) -> np.ndarray:
-    return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().numpy()
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", required=True)
@@ -33,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
+    from core.data.images import images_to_uint8 as to_uint8
+    from core.data.images import images_to_unit_range
     from core.runs.checkpoint import load_run
     from core.worlds.registry import get_world
 
@@ -43,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     data = world.sample(args.n, seed=7).values
     names = [q.name for q in model.parent_nodes]
     parents = {k: torch.from_numpy(np.asarray(data[k])) for k in names}
-    x = torch.from_numpy(data[args.node]).float() / 127.5 - 1
+    x = images_to_unit_range(data[args.node])
     n = args.units
     factual = {k: v[:n] for k, v in parents.items()}
     flipped = {**factual, "Male": 1 - factual["Male"]}

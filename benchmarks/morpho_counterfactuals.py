@@ -163,9 +163,6 @@ def train_child(argv: Sequence[str]) -> int:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--vae-scale", default="learned")
-    p.add_argument("--inference-precision", choices=("no", "bf16", "auto"), default=None,
-                   help="a latent flow's autocast for sampling and abduction (default: its config's; "
-                        "runs stored without the key sample in float32)")
     p.add_argument("--image-config", type=json.loads, default=None)
     a = p.parse_args(argv)
     common.set_threads(a.threads)
