@@ -108,8 +108,8 @@ def reversibility(scm: object, node: str, rows: Columns, changed: Columns,
     out, cur = {}, x
     with torch.no_grad():
         for m in range(1, max(ms) + 1):
-            there = mech.predict(star, mech.abduct(parents, cur)).clamp(-1, 1)
-            cur = mech.predict(parents, mech.abduct(star, there)).clamp(-1, 1)
+            there = mech.counterfactual(parents, cur, star).clamp(-1, 1)
+            cur = mech.counterfactual(star, there, parents).clamp(-1, 1)
             cur = torch.round((cur + 1) * 127.5) / 127.5 - 1
             if m in ms:
                 out[m] = _l1(_to_uint8(v, cur), x0)

@@ -153,6 +153,12 @@ class Mechanism(nn.Module):
         """A draw of ``U ~ p(U | pa, v)`` (deterministic for invertible mechanisms)."""
         raise NotImplementedError
 
+    def counterfactual(self, parents: Parents, values: Tensor, new_parents: Parents,
+                       generator: torch.Generator | None = None) -> Tensor:
+        """``f(pa*, u)`` with ``u`` abducted from ``(pa, v)``: the value under new parents.  A mechanism
+        may do both in fewer passes than ``predict(pa*, abduct(pa, v))``, whose result it must equal."""
+        return self.predict(new_parents, self.abduct(parents, values, generator))
+
     def log_prob(self, parents: Parents, values: Tensor) -> Tensor:
         raise WorkbenchError(f"a {self.kind} mechanism has no tractable log-likelihood")
 

@@ -107,20 +107,31 @@ def flow_sample(v_fn: VelocityFn, x_1: Tensor, steps: int, shift: float = 1.0) -
 
 
 @torch.no_grad()
-def flow_invert(v_fn: VelocityFn, x_0: Tensor, steps: int, shift: float = 1.0, iterations: int = 3) -> Tensor:
+def flow_invert(v_fn: VelocityFn, x_0: Tensor, steps: int, shift: float = 1.0, iterations: int = 3,
+                reuse_velocity: bool = False) -> Tensor:
     """The noise ``x_1`` that ``flow_sample`` integrates to ``x_0``: each Euler step inverted exactly.
 
     The step ``x_lo = x_hi - h v(x_hi, t_hi)`` (``h = t_hi - t_lo``) is solved for ``x_hi`` by the
     fixed-point iteration ``x_hi <- x_lo + h v(x_hi, t_hi)``, started from the explicit step
     ``x_lo + h v(x_lo, t_lo)``; it contracts when ``h`` times the Lipschitz constant of v is below 1,
     so a few iterations make ``flow_sample(flow_invert(x_0)) == x_0`` to float precision.
+
+    ``reuse_velocity`` starts each step after the first from the velocity the previous step's last
+    iteration evaluated, ``v(x_hi', t_lo)`` at the last iterate ``x_hi'`` of the point now called
+    ``x_lo``: it differs from the explicit start's ``v(x_lo, t_lo)`` by ``O(L |x_hi' - x_lo|)``, the
+    same order as the explicit start's own error, and saves one network evaluation per step
+    (``steps * iterations + 1`` evaluations instead of ``steps * (iterations + 1)``).
     """
     times = flow_times(steps, shift)
     x = x_0
+    v_prev: Tensor | None = None
     for t_hi, t_lo in reversed(list(zip(times[:-1], times[1:], strict=True))):
         h = t_hi - t_lo
-        x_hi = x + h * v_fn(x, _at(t_lo, x))
+        v = v_fn(x, _at(t_lo, x)) if v_prev is None else v_prev
+        x_hi = x + h * v
         for _ in range(iterations):
-            x_hi = x + h * v_fn(x_hi, _at(t_hi, x))
+            v = v_fn(x_hi, _at(t_hi, x))
+            x_hi = x + h * v
+        v_prev = v if reuse_velocity and iterations > 0 else None
         x = x_hi
     return x

@@ -214,8 +214,7 @@ class NeuralSCM:
             idx = rows[start : start + self.batch_size]
             pa_f = {p: to_tensor(self.graph.node(p), factual[p][idx]) for p in parents}
             pa_new = {p: to_tensor(self.graph.node(p), new[p][idx]) for p in parents}
-            noise = mech.abduct(pa_f, to_tensor(node, factual[v][idx]), gen)
-            parts.append(to_numpy(node, mech.predict(pa_new, noise)))
+            parts.append(to_numpy(node, mech.counterfactual(pa_f, to_tensor(node, factual[v][idx]), pa_new, gen)))
         return np.concatenate(parts)
 
     # ---- checks

@@ -218,3 +218,18 @@ def test_inference_precision_is_bf16_in_the_presets_and_float32_for_configs_with
         assert not torch.equal(plain, auto) and (plain - auto).abs().max() < 0.5
     else:
         assert torch.equal(plain, auto)
+
+
+def test_a_counterfactual_in_one_batch_equals_abduction_then_prediction():
+    m = tiny(inversion_reuse_velocity=True, inversion_iterations=1)
+    a = torch.randint(0, 2, (24,), generator=torch.Generator().manual_seed(4))
+    x = squares(a)
+    m.fit({"A": a}, x, steps=30, seed=0)
+    fused = m.counterfactual({"A": a[:6]}, x[:6], {"A": 1 - a[:6]})
+    assert len(m._abducted) == 1  # the abduction it did is kept for the next do-value
+    kept = m.abduct({"A": a[:6]}, x[:6])
+    m._abducted.clear()
+    reference = m.predict({"A": 1 - a[:6]}, m.abduct({"A": a[:6]}, x[:6]))
+    assert torch.allclose(fused, reference, atol=1e-5)
+    assert torch.allclose(kept, m.abduct({"A": a[:6]}, x[:6]), atol=1e-5)
+    assert torch.allclose(m.counterfactual({"A": a[:6]}, x[:6], {"A": a[:6]}), x[:6], atol=1e-5)  # null: the image

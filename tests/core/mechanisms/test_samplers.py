@@ -35,3 +35,23 @@ def test_inversion_undoes_sampling_for_a_nonlinear_field():
     assert (back - noise).abs().max() < 1e-5
     naive = flow_invert(v, data, steps=12, iterations=0)  # the explicit step alone is not an inverse
     assert (naive - noise).abs().max() > 100 * (back - noise).abs().max()
+
+
+def test_reusing_the_previous_velocity_saves_an_evaluation_per_step_and_still_inverts():
+    torch.manual_seed(0)
+    w = torch.randn(4, 4) * 0.5
+    calls = {"n": 0}
+
+    def v(x, t):
+        calls["n"] += 1
+        return torch.tanh(x @ w) * (1.0 + t[:, None])
+
+    noise = torch.randn(64, 4)
+    data = flow_sample(v, noise, steps=12)
+    errors = {}
+    for reuse in (False, True):
+        calls["n"] = 0
+        errors[reuse] = float((flow_invert(v, data, steps=12, iterations=1, reuse_velocity=reuse) - noise).abs().max())
+        assert calls["n"] == (13 if reuse else 24)
+    assert errors[True] < 1.25 * errors[False]  # about as close as the explicit start (0.024 vs 0.023 here)
+    assert float((flow_invert(v, data, steps=12, iterations=6, reuse_velocity=True) - noise).abs().max()) < 1e-5
