@@ -149,6 +149,7 @@ class ParentEncoder(nn.Module):
         self.parents = list(parents)
         self.image_mode = image_mode
         self.image_size = tuple(image_size) if image_size is not None else None
+        self.image_features = int(image_features)
         self.continuous = [p.name for p in parents if p.type == "continuous"]
         self.discrete = [(p.name, int(p.levels)) for p in parents if p.is_discrete]
         self.images = [(p.name, p.shape) for p in parents if p.type == "image"]
@@ -176,6 +177,18 @@ class ParentEncoder(nn.Module):
         self.channel_dim = (
             sum(s[0] + rearranged_maps for _, s in self.images) if image_mode in ("channels", "both") else 0
         )
+
+    def vector_slices(self) -> list[tuple[str, slice]]:
+        """(parent, its columns) of :meth:`vector`, in the vector's order: continuous parents, then
+        discrete ones, then image features."""
+        widths = [(name, 1) for name in self.continuous] + [(name, k) for name, k in self.discrete]
+        if self.image_mode in ("cnn", "spatial", "both"):
+            widths += [(name, self.image_features) for name, _ in self.images]
+        out, start = [], 0
+        for name, width in widths:
+            out.append((name, slice(start, start + width)))
+            start += width
+        return out
 
     @torch.no_grad()
     def prepare(self, parents: dict[str, Tensor]) -> None:

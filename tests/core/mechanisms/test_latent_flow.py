@@ -233,3 +233,33 @@ def test_a_counterfactual_in_one_batch_equals_abduction_then_prediction():
     assert torch.allclose(fused, reference, atol=1e-5)
     assert torch.allclose(kept, m.abduct({"A": a[:6]}, x[:6]), atol=1e-5)
     assert torch.allclose(m.counterfactual({"A": a[:6]}, x[:6], {"A": a[:6]}), x[:6], atol=1e-5)  # null: the image
+
+
+def test_exposure_augmentation_dims_a_share_of_the_autoencoders_batch_and_only_dims():
+    x = squares(torch.tensor([0, 1] * 200))
+    assert torch.equal(tiny()._exposure_augmented(x), x)  # off unless asked for
+    m = tiny(autoencoder={**TINY["autoencoder"], "exposure_share": 0.5})
+    torch.manual_seed(0)
+    dimmed = m._exposure_augmented(x)
+    changed = (dimmed != x).flatten(1).any(dim=1)
+    assert 0.35 < float(changed.float().mean()) < 0.65
+    peaks = (dimmed.flatten(1).amax(dim=1) + 1) / 2  # the square's brightness on [0, 1]
+    assert float(peaks[changed].min()) >= m.DIMMEST_EXPOSURE - 1e-6 and float(peaks[changed].max()) < 1
+    assert torch.equal(dimmed[~changed], x[~changed]) and float(dimmed.min()) == -1.0  # black stays black
+
+
+def test_an_additive_embedding_moves_with_one_parent_the_same_way_whatever_the_others():
+    parents = [Node("A", "binary"), Node("T", "continuous"), Node("D", "categorical", levels=3)]
+    m = make_mechanism(IMAGE, parents, kind="latent_flow", preset="quick", seed=0,
+                       **{**TINY, "condition_embedding": "additive"})
+    assert [(name, sl.stop - sl.start) for name, sl in m.encoder.vector_slices()] == [("T", 1), ("A", 2), ("D", 3)]
+    t = torch.tensor([0.0, 0.0, 2.0, 2.0])
+    a = torch.tensor([0, 1, 0, 1])
+    d = torch.tensor([2, 0, 2, 0])
+    labels, _ = m.condition({"A": a, "T": t, "D": d}, 4)
+    assert torch.allclose(labels[2] - labels[0], labels[3] - labels[1], atol=1e-5)  # T's move, whatever A and D
+    joint = make_mechanism(IMAGE, parents, kind="latent_flow", preset="quick", seed=0, **TINY)
+    labels, _ = joint.condition({"A": a, "T": t, "D": d}, 4)
+    assert not torch.allclose(labels[2] - labels[0], labels[3] - labels[1], atol=1e-5)
+    with pytest.raises(WorkbenchError, match="condition_embedding must be"):
+        tiny(condition_embedding="product")
