@@ -650,6 +650,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{'' if args.residual_scale is None else f'residual scale {args.residual_scale:g}, '}"
               f"{'' if args.inversion_iterations is None else f'{args.inversion_iterations} inversion iterations, '}"
               f"{'' if args.inference_precision is None else f'inference precision {args.inference_precision}, '}"
+              f"{'' if not args.image_config else f'image config {json.dumps(args.image_config, sort_keys=True)}, '}"
               f"n={args.n}, {args.samples} samples/distribution, {args.units} cf units, seed {args.seed} "
               f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, total {time.perf_counter() - started:.0f} s, "
               f"load average at end {os.getloadavg()[0]:.1f})")
