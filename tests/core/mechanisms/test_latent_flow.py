@@ -185,6 +185,8 @@ def test_presets_widen_a_colour_autoencoder_and_guide_only_discrete_parents():
     wide = preset_config("quick", colour)["autoencoder"]
     assert (wide["latent_channels"], wide["widths"], wide["share"]) == (8, [64, 128], 0.5)
     assert preset_config("quick", (3, 64, 64))["autoencoder"]["widths"] == [32, 64]  # large: unchanged
+    assert preset_config("quick", grey)["autoencoder"]["exposure_share"] == 0.5  # grey: dimmed copies too
+    assert "exposure_share" not in wide and "exposure_share" not in preset_config("full", (3, 64, 64))["autoencoder"]
     discrete = [Node("A", "binary"), Node("B", "categorical", levels=3)]
     guided = preset_config("quick", colour, discrete)
     assert (guided["condition_dropout"], guided["guidance"]) == (0.15, 2.0)
@@ -192,6 +194,22 @@ def test_presets_widen_a_colour_autoencoder_and_guide_only_discrete_parents():
         assert "condition_dropout" not in preset_config("quick", colour, parents)
     m = make_mechanism(Node("F", "image", shape=colour), discrete, kind="latent_flow", preset="quick", seed=0)
     assert m.guidance == 2.0 and m.config["autoencoder"]["widths"] == [64, 128]
+
+
+def test_presets_embed_parents_additively_and_anneal_while_stored_configs_keep_what_they_had():
+    from core.mechanisms.latent_flow import AdditiveEmbedding, preset_config
+
+    for preset in ("quick", "full"):
+        for shape in ((1, 32, 32), (3, 64, 64)):
+            config = preset_config(preset, shape, PARENTS)
+            assert config["condition_embedding"] == "additive" and config["train"]["schedule"] == "cosine"
+            assert config["inversion_reuse_velocity"] is True
+    m = tiny()
+    assert isinstance(m.cond_mlp, AdditiveEmbedding)
+    stored = {k: v for k, v in m.config.items() if k not in ("condition_embedding", "inversion_reuse_velocity")}
+    old = mechanism_from_config(stored)  # a run trained before the keys existed: one joint MLP, explicit starts
+    assert isinstance(old.cond_mlp, torch.nn.Sequential)
+    assert not any(k.startswith("cond_mlp.mlps") for k in old.state_dict())
 
 
 def test_inference_precision_is_bf16_in_the_presets_and_float32_for_configs_without_it():
@@ -237,7 +255,7 @@ def test_a_counterfactual_in_one_batch_equals_abduction_then_prediction():
 
 def test_exposure_augmentation_dims_a_share_of_the_autoencoders_batch_and_only_dims():
     x = squares(torch.tensor([0, 1] * 200))
-    assert torch.equal(tiny()._exposure_augmented(x), x)  # off unless asked for
+    assert torch.equal(tiny(autoencoder={**TINY["autoencoder"], "exposure_share": 0.0})._exposure_augmented(x), x)
     m = tiny(autoencoder={**TINY["autoencoder"], "exposure_share": 0.5})
     torch.manual_seed(0)
     dimmed = m._exposure_augmented(x)
@@ -258,7 +276,8 @@ def test_an_additive_embedding_moves_with_one_parent_the_same_way_whatever_the_o
     d = torch.tensor([2, 0, 2, 0])
     labels, _ = m.condition({"A": a, "T": t, "D": d}, 4)
     assert torch.allclose(labels[2] - labels[0], labels[3] - labels[1], atol=1e-5)  # T's move, whatever A and D
-    joint = make_mechanism(IMAGE, parents, kind="latent_flow", preset="quick", seed=0, **TINY)
+    joint = make_mechanism(IMAGE, parents, kind="latent_flow", preset="quick", seed=0,
+                           **{**TINY, "condition_embedding": "joint"})
     labels, _ = joint.condition({"A": a, "T": t, "D": d}, 4)
     assert not torch.allclose(labels[2] - labels[0], labels[3] - labels[1], atol=1e-5)
     with pytest.raises(WorkbenchError, match="condition_embedding must be"):
