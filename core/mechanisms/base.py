@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from core.errors import WorkbenchError
 from core.graph import Node
+from core.mechanisms.schedule import learning_rate, phase_lengths
 
 Parents = Mapping[str, Tensor]
 # callback(step, loss) -> False stops training early (a stop button); anything else continues.
@@ -190,8 +191,9 @@ class Mechanism(nn.Module):
         seed: int = 0,
         mixed_precision: str = "auto",
     ) -> list[float]:
-        """Adam on mini-batches drawn with replacement, learning rate annealed by a cosine from ``lr``
-        to ``lr / 20`` (the end of training averages out mini-batch noise); returns every step's loss.
+        """Adam on mini-batches drawn with replacement, the learning rate annealed by a cosine from
+        ``lr`` to ``lr / 20`` in each training phase (``core.mechanisms.schedule``: the end of a phase
+        averages out mini-batch noise); returns every step's loss.
 
         Defaults come from ``config["train"]`` (set by the preset).  ``mixed_precision`` as in
         ``core.mechanisms.precision.amp_dtype`` ("auto": image nodes in bf16 where the device has bf16
@@ -213,19 +215,20 @@ class Mechanism(nn.Module):
         precision = (torch.autocast(dev.type, dtype=dtype) if dtype is torch.bfloat16
                      else contextlib.nullcontext())
         opt = torch.optim.Adam(self.parameters(), lr=lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps), eta_min=lr / 20)
+        phases = phase_lengths(self.phases(), steps)
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)  # dropout / timesteps inside loss() draw from the global generator
         history: list[float] = []
         self.train()
         for step in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(step, lr, "cosine", phases)
             idx = torch.randint(0, n, (min(batch_size, n),), generator=gen).to(dev)
             with precision:
                 loss = self.loss({k: v[idx] for k, v in parents.items()}, values[idx]).float()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            schedule.step()
             history.append(float(loss.detach()))
             if not math.isfinite(history[-1]):
                 raise WorkbenchError(f"training {self.node.name} diverged (loss {history[-1]}): lower the learning rate")

@@ -62,6 +62,7 @@ from core.errors import WorkbenchError
 from core.graph import ADMG
 from core.mechanisms.base import Mechanism, node_seed
 from core.mechanisms.precision import amp_dtype
+from core.mechanisms.schedule import learning_rate, phase_lengths
 from core.runs.checkpoint import (
     CheckpointError,
     JSONValue,
@@ -297,33 +298,6 @@ class LossOf(nn.Module):
         return self.mechanism.loss(parents, values)
 
 
-LR_SCHEDULES = ("constant", "cosine")
-COSINE_FLOOR = 1 / 20  # a cosine ends each phase at lr / 20, as Mechanism.fit's does
-
-
-def learning_rate(step: int, lr: float, schedule: str, phases: Sequence[int]) -> float:
-    """The learning rate of optimiser step ``step`` (0-based) of a node whose training phases take
-    ``phases`` steps in order: ``lr`` throughout for "constant"; for "cosine", in the phase that
-    starts at step a and lasts L steps,
-
-        lr_step = lr * (f + (1 - f) * (1 + cos(pi * (step - a) / L)) / 2),   f = 1/20,
-
-    so each phase (a latent flow's autoencoder, then its velocity field) starts at ``lr`` and ends
-    near ``lr / 20``: the last steps average out mini-batch noise instead of following it.  A function
-    of the step alone, so a resumed run continues on the same curve."""
-    if schedule not in LR_SCHEDULES:
-        raise WorkbenchError(f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
-    if schedule == "constant":
-        return lr
-    start = 0
-    for k, length in enumerate(phases):
-        if step < start + length or k == len(phases) - 1:  # steps past the plan stay at the floor
-            progress = min(1.0, max(0, step - start) / max(1, length))
-            return lr * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * progress)))
-        start += length
-    return lr
-
-
 def make_optimizer(params: Iterable[nn.Parameter], options: TrainOptions, lr: float) -> torch.optim.Optimizer:
     """Adam or AdamW (``options.optimizer``) with the options' weight decay."""
     if options.optimizer == "adamw":
@@ -466,9 +440,7 @@ def train_node(
             group["lr"] = lr
 
     schedule = str(mech.config.get("train", {}).get("schedule", "constant"))
-    phase_steps = [steps for _, steps in mech.phases()]
-    if sum(phase_steps) != total_steps:  # the phases were planned for another total: one phase
-        phase_steps = [total_steps]
+    phase_steps = phase_lengths(mech.phases(), total_steps)
     learning_rate(start, lr, schedule, phase_steps)  # an unknown schedule fails before the first step
 
     dtype = None if accelerator is not None else amp_dtype(dev, options.mixed_precision, mech.node.type == "image")

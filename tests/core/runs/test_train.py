@@ -18,13 +18,12 @@ from core.errors import WorkbenchError
 from core.graph import ADMG
 from core.mechanisms.base import node_seed
 from core.mechanisms.precision import amp_dtype, cpu_has_bf16_units
+from core.mechanisms.schedule import learning_rate
 from core.runs.checkpoint import CheckpointError, load_run
 from core.runs.train import (
-    COSINE_FLOOR,
     Progress,
     TrainOptions,
     eta_seconds,
-    learning_rate,
     resolve_device,
     train,
 )
@@ -100,19 +99,6 @@ def test_eta_is_mean_step_time_times_steps_left():
     assert eta_seconds(10.0, 5, 20) == pytest.approx(40.0)
     assert eta_seconds(0.0, 0, 20) is None
     assert eta_seconds(3.0, 3, 0) == 0.0
-
-
-def test_a_cosine_schedule_anneals_each_phase_from_lr_to_a_twentieth():
-    assert [learning_rate(s, 0.1, "constant", [10]) for s in (0, 5, 50)] == [0.1, 0.1, 0.1]
-    phases = [40, 60]  # a latent flow: autoencoder, then velocity field
-    assert learning_rate(0, 0.1, "cosine", phases) == pytest.approx(0.1)
-    assert learning_rate(20, 0.1, "cosine", phases) == pytest.approx(0.1 * (COSINE_FLOOR + 1) / 2)
-    assert learning_rate(39, 0.1, "cosine", phases) < 0.1 * 2 * COSINE_FLOOR
-    assert learning_rate(40, 0.1, "cosine", phases) == pytest.approx(0.1)  # the second phase starts afresh
-    assert learning_rate(99, 0.1, "cosine", phases) < 0.1 * 2 * COSINE_FLOOR
-    assert learning_rate(500, 0.1, "cosine", phases) == pytest.approx(0.1 * COSINE_FLOOR)  # past the plan
-    with pytest.raises(WorkbenchError, match="schedule must be one of constant, cosine"):
-        learning_rate(0, 0.1, "step", phases)
 
 
 def test_a_scheduled_run_resumes_on_the_same_curve(tmp_path, data):
