@@ -301,7 +301,9 @@ with left:
 
     st.subheader("Edit")
     tag = graph_state.form_tag(graph)  # these forms list this graph's nodes: a new graph, new widgets
-    tab_nodes, tab_edges = st.tabs(["Nodes", "Edges"], key=K.EDIT_TAB)
+    # on_change="rerun": the server holds the open tab, so the rerun an edit triggers cannot reopen
+    # "Nodes" (with "ignore" only the browser knew, and an edge added on "Edges" sometimes reset it)
+    tab_nodes, tab_edges = st.tabs(["Nodes", "Edges"], key=K.EDIT_TAB, on_change="rerun")
     with tab_nodes:
         with st.container(border=True):
             st.markdown("**Add a node**")
