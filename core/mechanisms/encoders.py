@@ -169,11 +169,7 @@ class ParentEncoder(nn.Module):
         if rearranged_maps:
             for name, shape in self.images:
                 self.rearranged[name] = RearrangedImageMaps((shape[0], *self.image_size), rearranged_maps, cnn_width)
-        self.vector_dim = (
-            len(self.continuous)
-            + sum(k for _, k in self.discrete)
-            + (image_features * len(self.images) if image_mode in ("cnn", "spatial", "both") else 0)
-        )
+        self.vector_dim = sum(cols.stop - cols.start for _, cols in self.vector_slices())
         self.channel_dim = (
             sum(s[0] + rearranged_maps for _, s in self.images) if image_mode in ("channels", "both") else 0
         )
