@@ -51,8 +51,8 @@ def evaluate(n: int = 3000, seed: int = 123) -> list[tuple[str, str, float]]:
         rows.append((f"morpho_digits {size}", "digit accuracy", float((r["digit"] == u["digit"]).mean())))
         rows.append((f"morpho_digits {size}", "thickness MAE (28-px units)", float(np.abs(r["thickness"] - u["thickness"]).mean())))
         rows.append((f"morpho_digits {size}", "intensity MAE (0..255)", float(np.abs(r["intensity"] - u["intensity"]).mean())))
-        f = T.face_training_world(size)
-        u = f.sample(n, seed=seed)
+    for size in P.FACE_SIZES:
+        u = T.face_training_world(size).sample(n, seed=seed)
         r = Faces(size).probe().read(u["Face"])
         for a in ATTRIBUTES:
             rows.append((f"faces {size} (balanced)", f"{a} accuracy", float((r[a] == u[a]).mean())))
@@ -65,11 +65,12 @@ def evaluate(n: int = 3000, seed: int = 123) -> list[tuple[str, str, float]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="evaluate the stored probes without retraining")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: leaves the machine to others)")
     ap.add_argument("--steps", type=int, default=3000, help="training steps per CNN (batch 128)")
-    ap.add_argument("--nets", default="calibration,digits_16,digits_28,faces_16,faces_28",
-                    help="what to retrain, comma-separated (default: everything)")  # fmt: skip
+    everything = ",".join(["calibration", *(f"digits_{s}" for s in P.DIGIT_SIZES), *(f"faces_{s}" for s in P.FACE_SIZES)])
+    ap.add_argument("--nets", default=everything, help="what to retrain, comma-separated (default: everything)")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     if not args.check:
         t = time.perf_counter()
         nets = [s.strip() for s in args.nets.split(",") if s.strip()]

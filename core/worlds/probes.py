@@ -10,7 +10,9 @@ Exact pixel measurements where the rendering makes them possible, small CNNs whe
     morpho_digits (image)     intensity  pixel: 95% quantile of the ink pixels (0..255)
                               thickness  pixel: calibrated stroke width, in 28-pixel units
                               digit      the same CNN
-    faces (Face)              Male, Young, Beard, Eyeglasses, Lipstick: one CNN, five binary heads
+    faces (Face)              Male, Young, Beard, Eyeglasses, Lipstick: one CNN, five binary heads,
+                                         one per size (16, 28, 32, 64; the 64-pixel one also trained
+                                         on blurred faces, as generated ones at that size are soft)
 
 CNN weights live in ``assets/probes/<name>.safetensors`` with a JSON spec next to them (architecture,
 input convention, held-out accuracies); they never go through pickle.  :mod:`core.worlds.probe_training`
@@ -45,7 +47,7 @@ from core.worlds.render import (
 
 PROBE_DIR = str(ASSETS / "probes")
 DIGIT_SIZES = (16, 28)
-FACE_SIZES = (16, 28, 32)
+FACE_SIZES = (16, 28, 32, 64)
 CALIBRATION_FILE = "thickness_calibration.json"
 
 
