@@ -50,7 +50,9 @@ except WorkbenchError as e:
     st.stop()
 
 job = registry.get(ws.key)
-busy = job is not None and job.alive
+# read once: a job that ends while this script runs must not show "Stopped" beside disabled controls
+phase = train_page.job_state(job)
+busy = phase in ("running", "stopping")
 saved = ws.settings
 settings = train_page.default_settings(graph, saved.get("nodes"))
 
@@ -238,24 +240,22 @@ def refresh() -> None:
 
 
 def progress_panel() -> None:
-    j = registry.get(ws.key)
-    phase = train_page.job_state(j)
     train_page.job_ended(state, phase)
     st.subheader("Progress", anchor=False)
-    snap = j.snapshot() if j is not None else {}
-    if j is not None:
-        for v in j.nodes:
+    snap = job.snapshot() if job is not None else {}
+    if job is not None:
+        for v in job.nodes:
             p = snap.get(v)
             if p is not None:
                 st.progress(p.fraction, text=train_page.progress_text(p))
         if phase == "stopping":
             st.info("Stopping after the current step; a checkpoint is being saved.", icon=":material/pause:")
         elif phase == "failed":
-            st.error(j.error, icon=":material/error:")
+            st.error(job.error, icon=":material/error:")
         elif phase == "stopped":
             st.info("Stopped. Train again to resume from the last checkpoint.", icon=":material/pause:")
         elif phase == "finished":
-            st.success("Training finished." + (f"  \n{j.summary}" if j.summary else ""), icon=":material/check:")
+            st.success("Training finished." + (f"  \n{job.summary}" if job.summary else ""), icon=":material/check:")
     man = None
     try:
         man = ws.manifest()
@@ -265,7 +265,7 @@ def progress_panel() -> None:
     # the curves while a job runs; otherwise on request (a faceted chart costs the page a second to draw)
     if rows_ and (phase in ("running", "stopping") or st.toggle("Show the loss curves", key=K.SHOW_LOSS)):
         st.plotly_chart(loss_chart(rows_), key=K.LOSS_CHART, width="stretch")
-    elif not rows_ and j is None:
+    elif not rows_ and job is None:
         st.caption("Nothing trained yet.")
 
 
