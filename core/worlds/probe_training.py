@@ -113,7 +113,7 @@ def train_digit_probe(
 
 
 # The largest Gaussian blur (sigma, pixels) a face CNN trains on, by image size; each batch draws its
-# sigma uniformly below it.  At 64x64, trained without it, the CNN read Eyeglasses on 0 of 8 faces
+# sigma uniformly below it (``gaussian_blur``).  At 64x64, trained without it, the CNN read Eyeglasses on 0 of 8 faces
 # whose reconstructions (pixel L1 5.8 on 0-255) visibly keep the glasses, and read them at chance
 # level (52%) when the 32-pixel CNN was given downscaled 64-pixel faces.
 FACE_PROBE_BLUR: dict[int, float] = {64: 1.5}
@@ -143,7 +143,9 @@ def train_face_probe(
     def loss_at(step: int) -> torch.Tensor:
         u = world.sample(batch, seed=1_000_000 + seed * 100_000 + step)
         x = torch.from_numpy(u["Face"].astype(np.float32) / 255.0)
-        out = net(_augment(_blurred(x, rng, blur), rng, 0.06))
+        if blur > 0:
+            x = gaussian_blur(x, float(rng.uniform(0.0, blur)))
+        out = net(_augment(x, rng, 0.06))
         return sum(
             F.binary_cross_entropy_with_logits(out[a][:, 0], torch.from_numpy(u[a].astype(np.float32)))
             for a in FACE_ATTRIBUTES
@@ -155,9 +157,7 @@ def train_face_probe(
     acc = {a: float(((logits[a][:, 0] > 0).astype(np.int64) == u[a]).mean()) for a in FACE_ATTRIBUTES}
     spec["heldout_accuracy"] = acc
     if blur > 0:
-        soft = _blurred(torch.from_numpy(u["Face"].astype(np.float32) / 255.0), np.random.default_rng(seed + 8), blur,
-                        sigma=blur).numpy()  # fmt: skip
-        logits = run_net(net, soft)
+        logits = run_net(net, gaussian_blur(torch.from_numpy(u["Face"].astype(np.float32) / 255.0), blur).numpy())
         spec["heldout_accuracy_blurred"] = {
             a: float(((logits[a][:, 0] > 0).astype(np.int64) == u[a]).mean()) for a in FACE_ATTRIBUTES
         }
@@ -200,17 +200,16 @@ def _augment(x: torch.Tensor, rng: np.random.Generator, noise: float) -> torch.T
     return torch.clamp(x + noise * float(rng.uniform(0, 1)) * torch.randn_like(x), 0.0, 1.0)
 
 
-def _blurred(x: torch.Tensor, rng: np.random.Generator, sigma_max: float, sigma: float | None = None) -> torch.Tensor:
-    """The batch under one Gaussian blur of ``sigma`` pixels (drawn uniformly below ``sigma_max`` when not
-    given; none when ``sigma_max`` is 0): ``k(d) ~ exp(-d^2 / (2 sigma^2))``, separable, reflect-padded."""
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Images (n, C, H, W) under a Gaussian blur of ``sigma`` pixels, ``k(d) ~ exp(-d^2 / (2 sigma^2))``
+    (separable, reflect-padded, kernel radius ``ceil(3 sigma)``); unchanged below 0.1 pixel."""
     import torch
     import torch.nn.functional as F
 
-    s = float(rng.uniform(0.0, sigma_max)) if sigma is None else float(sigma)
-    if sigma_max <= 0 or s < 0.1:
+    if sigma < 0.1:
         return x
-    r = int(np.ceil(3 * s))
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * s * s))
+    r = int(np.ceil(3 * sigma))
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * sigma * sigma))
     k = k / k.sum()
     c = x.shape[1]
     x = F.pad(x, (r, r, r, r), mode="reflect")

@@ -97,10 +97,10 @@ def test_the_64_pixel_face_probe_reads_soft_faces():
     none on reconstructions that visibly keep them)."""
     import torch
 
-    from core.worlds.probe_training import _blurred
+    from core.worlds.probe_training import gaussian_blur
 
     u = face_training_world(64).sample(400, seed=106)
-    soft = _blurred(torch.from_numpy(u["Face"].astype(np.float32)), np.random.default_rng(0), 1.5, sigma=1.2)
+    soft = gaussian_blur(torch.from_numpy(u["Face"].astype(np.float32)), 1.2)
     read = Faces(64).probe().read(soft.round().clamp(0, 255).to(torch.uint8).numpy())
     for a in ATTRIBUTES:
         assert (read[a] == u[a]).mean() >= 0.95, (a, (read[a] == u[a]).mean())
