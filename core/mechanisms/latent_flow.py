@@ -103,9 +103,10 @@ PRESET_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "large": {
             # 3400 steps (1133 + 2267, ~9.4 min at the measured step times): on cartoon faces at 64x64 the
-            # preset as it stands at 3400 steps beat the earlier preset at 4500 on ID-GEN's worst gap (3.4
-            # against 5.5 points) and the counterfactuals (do(Male) -> Male 98.4% against 94.5%), trained
-            # in 10.4 min with a short test run beside it (benchmarks/results/check_faces64_latent_flow.txt)
+            # preset as it stands at 3400 steps beat the earlier preset at 4500 on ID-GEN's Young gap (1.5
+            # against 5.5 points) and on do(Male) -> Male (98.4% against 94.5%), trained in 10.4 min with a
+            # short test run beside it; read by the 64-pixel probe its worst ID-GEN gap is 2.9 points and
+            # do(Male) -> Male 99.6% (benchmarks/results/check_faces64_latent_flow.txt, last sections)
             "autoencoder": {"latent_channels": 4, "widths": [32, 64], "blocks": 1, "share": 1 / 3},
             "unet": unet_config([32, 64, 128]), "sample_steps": 16, "time_shift": 1.0, "inversion_iterations": 1,
             "inversion_reuse_velocity": True, "residual_scale": 1.0, "image_features": 16, "image_vector": 64,
